@@ -1,0 +1,3 @@
+// Placeholder until the conv kernels land.
+@compute @workgroup_size(1)
+fn placeholder() {}

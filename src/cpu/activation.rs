@@ -1,0 +1,81 @@
+//! CPU twins of `shaders/activation.wgsl`: elementwise, any layout.
+
+use super::{params, CpuIo};
+use bytemuck::{Pod, Zeroable};
+
+/// Mirrors `Params` in activation.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct ActivationParams {
+    pub n: u32,
+    pub slope: f32,
+}
+
+pub fn leaky_relu_forward(p: &ActivationParams, x: &[f32], y: &mut [f32]) {
+    for (y, &x) in y[..p.n as usize].iter_mut().zip(x) {
+        *y = if x > 0.0 { x } else { p.slope * x };
+    }
+}
+
+pub fn leaky_relu_backward(p: &ActivationParams, x: &[f32], dy: &[f32], dx: &mut [f32]) {
+    for i in 0..p.n as usize {
+        dx[i] = if x[i] > 0.0 { dy[i] } else { p.slope * dy[i] };
+    }
+}
+
+pub fn relu_forward(p: &ActivationParams, x: &[f32], y: &mut [f32]) {
+    for (y, &x) in y[..p.n as usize].iter_mut().zip(x) {
+        *y = x.max(0.0);
+    }
+}
+
+pub fn relu_backward(p: &ActivationParams, x: &[f32], dy: &[f32], dx: &mut [f32]) {
+    for i in 0..p.n as usize {
+        dx[i] = if x[i] > 0.0 { dy[i] } else { 0.0 };
+    }
+}
+
+pub fn tanh_forward(p: &ActivationParams, x: &[f32], y: &mut [f32]) {
+    for (y, &x) in y[..p.n as usize].iter_mut().zip(x) {
+        *y = x.tanh();
+    }
+}
+
+/// Takes the forward output y, as the shader does.
+pub fn tanh_backward(p: &ActivationParams, y: &[f32], dy: &[f32], dx: &mut [f32]) {
+    for i in 0..p.n as usize {
+        dx[i] = (1.0 - y[i] * y[i]) * dy[i];
+    }
+}
+
+pub fn sigmoid_forward(p: &ActivationParams, x: &[f32], y: &mut [f32]) {
+    for (y, &x) in y[..p.n as usize].iter_mut().zip(x) {
+        *y = 1.0 / (1.0 + (-x).exp());
+    }
+}
+
+/// Takes the forward output y, as the shader does.
+pub fn sigmoid_backward(p: &ActivationParams, y: &[f32], dy: &[f32], dx: &mut [f32]) {
+    for i in 0..p.n as usize {
+        dx[i] = y[i] * (1.0 - y[i]) * dy[i];
+    }
+}
+
+/// Registry adapters: forward twins take (x, y), backward twins take (saved, dy, dx).
+macro_rules! adapters {
+    ($($forward:ident => $forward_op:ident, $backward:ident => $backward_op:ident;)*) => {$(
+        pub fn $forward_op(w: &[u32], io: &mut CpuIo) {
+            $forward(&params(w), io.f32(0), io.f32_mut(1));
+        }
+        pub fn $backward_op(w: &[u32], io: &mut CpuIo) {
+            $backward(&params(w), io.f32(0), io.f32(1), io.f32_mut(2));
+        }
+    )*};
+}
+
+adapters! {
+    leaky_relu_forward => leaky_relu_forward_op, leaky_relu_backward => leaky_relu_backward_op;
+    relu_forward => relu_forward_op, relu_backward => relu_backward_op;
+    tanh_forward => tanh_forward_op, tanh_backward => tanh_backward_op;
+    sigmoid_forward => sigmoid_forward_op, sigmoid_backward => sigmoid_backward_op;
+}

@@ -1,0 +1,112 @@
+//! CPU twins of `shaders/matmul.wgsl`. Matrices are row-major; the products go through the
+//! `matrixmultiply` GEMM with strides, so a transposed operand costs nothing.
+
+use super::{params, CpuIo};
+use bytemuck::{Pod, Zeroable};
+
+/// Mirrors `Params` in matmul.wgsl. `out` is (m, n); the contraction length is k.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct MatmulParams {
+    pub m: u32,
+    pub n: u32,
+    pub k: u32,
+    pub flags: u32,
+}
+
+/// `matmul_bt` adds `bias[n]` to every row.
+pub const HAS_BIAS: u32 = 1;
+/// The product is added to `out` instead of replacing it (gradient accumulation).
+pub const ACCUMULATE: u32 = 2;
+
+/// Element strides (row, column) of an operand as the GEMM sees it.
+type Strides = (isize, isize);
+
+fn gemm(p: &MatmulParams, a: &[f32], sa: Strides, b: &[f32], sb: Strides, out: &mut [f32]) {
+    let (m, n, k) = (p.m as usize, p.n as usize, p.k as usize);
+    assert!(a.len() >= m * k && b.len() >= k * n && out.len() >= m * n);
+    let beta = if p.flags & ACCUMULATE != 0 { 1.0 } else { 0.0 };
+    if k == 0 {
+        out[..m * n].iter_mut().for_each(|o| *o *= beta);
+        return;
+    }
+    // SAFETY: the asserts above keep every strided access inside the slices.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            sa.0,
+            sa.1,
+            b.as_ptr(),
+            sb.0,
+            sb.1,
+            beta,
+            out.as_mut_ptr(),
+            n as isize,
+            1,
+        );
+    }
+}
+
+/// out (m,n) = a (m,k) · b (k,n) (+ bias[n])
+pub fn matmul(p: &MatmulParams, a: &[f32], b: &[f32], bias: &[f32], out: &mut [f32]) {
+    gemm(p, a, (p.k as isize, 1), b, (p.n as isize, 1), out);
+    add_bias(p, bias, out);
+}
+
+/// out (m,n) = aᵀ · b (+ bias[n]), with a (k,m) and b (k,n): a weight gradient dyᵀ·x.
+pub fn matmul_at(p: &MatmulParams, a: &[f32], b: &[f32], bias: &[f32], out: &mut [f32]) {
+    gemm(p, a, (1, p.m as isize), b, (p.n as isize, 1), out);
+    add_bias(p, bias, out);
+}
+
+/// out (m,n) = a (m,k) · bᵀ (+ bias[n]), with b (n,k): PyTorch's `linear` with weight b.
+pub fn matmul_bt(p: &MatmulParams, a: &[f32], b: &[f32], bias: &[f32], out: &mut [f32]) {
+    gemm(p, a, (p.k as isize, 1), b, (1, p.k as isize), out);
+    add_bias(p, bias, out);
+}
+
+/// The shader adds the bias in the same store as the product; here it is a second pass.
+fn add_bias(p: &MatmulParams, bias: &[f32], out: &mut [f32]) {
+    if p.flags & HAS_BIAS != 0 {
+        let n = p.n as usize;
+        for row in out[..p.m as usize * n].chunks_exact_mut(n) {
+            row.iter_mut().zip(bias).for_each(|(o, b)| *o += b);
+        }
+    }
+}
+
+/// db[j] = Σ_i dy[i, j] over the m rows of dy (m, n); summed in row order like the shader.
+pub fn bias_grad(p: &MatmulParams, dy: &[f32], db: &mut [f32]) {
+    let (m, n) = (p.m as usize, p.n as usize);
+    for j in 0..n {
+        let mut s = 0.0f32;
+        for i in 0..m {
+            s += dy[i * n + j];
+        }
+        db[j] = if p.flags & ACCUMULATE != 0 {
+            db[j] + s
+        } else {
+            s
+        };
+    }
+}
+
+pub fn matmul_op(w: &[u32], io: &mut CpuIo) {
+    matmul(&params(w), io.f32(0), io.f32(1), io.f32(3), io.f32_mut(2));
+}
+
+pub fn matmul_at_op(w: &[u32], io: &mut CpuIo) {
+    matmul_at(&params(w), io.f32(0), io.f32(1), io.f32(3), io.f32_mut(2));
+}
+
+pub fn matmul_bt_op(w: &[u32], io: &mut CpuIo) {
+    matmul_bt(&params(w), io.f32(0), io.f32(1), io.f32(3), io.f32_mut(2));
+}
+
+pub fn bias_grad_op(w: &[u32], io: &mut CpuIo) {
+    bias_grad(&params(w), io.f32(0), io.f32_mut(1));
+}

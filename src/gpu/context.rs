@@ -1,0 +1,190 @@
+//! Adapter choice, device creation and the pipeline cache: built once, reused by every program.
+
+use crate::kernels::{shader_source, Kernel};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::GpuError;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendChoice {
+    #[default]
+    Auto,
+    Vulkan,
+    Metal,
+    Dx12,
+    Gl,
+}
+
+impl BackendChoice {
+    pub fn backends(self) -> wgpu::Backends {
+        match self {
+            Self::Auto => wgpu::Backends::all(),
+            Self::Vulkan => wgpu::Backends::VULKAN,
+            Self::Metal => wgpu::Backends::METAL,
+            Self::Dx12 => wgpu::Backends::DX12,
+            Self::Gl => wgpu::Backends::GL,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct GpuOptions {
+    pub backend: BackendChoice,
+    /// Case-insensitive substring of the adapter name.
+    pub adapter: Option<String>,
+    /// Instance debug flags (labels reach Vulkan debug utils, for RenderDoc).
+    pub debug: bool,
+}
+
+/// The features the engine uses when the adapter has them.
+pub fn wanted_features() -> wgpu::Features {
+    wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES
+}
+
+pub fn instance(opts: &GpuOptions) -> wgpu::Instance {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    desc.backends = opts.backend.backends();
+    if opts.debug {
+        desc.flags |= wgpu::InstanceFlags::DEBUG;
+    }
+    wgpu::Instance::new(desc)
+}
+
+/// Every adapter the instance sees, best first (discrete, integrated, virtual, then CPU).
+pub fn adapters(opts: &GpuOptions) -> Vec<wgpu::Adapter> {
+    let inst = instance(opts);
+    let mut list = pollster::block_on(inst.enumerate_adapters(opts.backend.backends()));
+    list.sort_by_key(|a| rank(a.get_info().device_type));
+    list
+}
+
+fn rank(t: wgpu::DeviceType) -> u8 {
+    match t {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Other => 3,
+        wgpu::DeviceType::Cpu => 4,
+    }
+}
+
+pub struct Context {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: wgpu::AdapterInfo,
+    pub features: wgpu::Features,
+    pub limits: wgpu::Limits,
+    modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
+    pipelines: Mutex<HashMap<Kernel, wgpu::ComputePipeline>>,
+}
+
+impl Context {
+    pub fn new(opts: &GpuOptions) -> Result<Self, GpuError> {
+        let all = adapters(opts);
+        let adapter = match &opts.adapter {
+            None => all.into_iter().next(),
+            Some(want) => {
+                let want_lc = want.to_lowercase();
+                let names: Vec<String> = all.iter().map(|a| a.get_info().name).collect();
+                let found = all
+                    .into_iter()
+                    .find(|a| a.get_info().name.to_lowercase().contains(&want_lc));
+                if found.is_none() && !names.is_empty() {
+                    return Err(GpuError::AdapterNotFound {
+                        wanted: want.clone(),
+                        available: names.join(", "),
+                    });
+                }
+                found
+            }
+        };
+        let adapter = adapter.ok_or(GpuError::NoAdapter)?;
+        let features = adapter.features() & wanted_features();
+        let limits = adapter.limits();
+        let desc = wgpu::DeviceDescriptor {
+            label: Some("wgpu-gan"),
+            required_features: features,
+            required_limits: limits.clone(),
+            ..Default::default()
+        };
+        let (device, queue) = pollster::block_on(adapter.request_device(&desc))
+            .map_err(|e| GpuError::Device(e.to_string()))?;
+        Ok(Self {
+            device,
+            queue,
+            info: adapter.get_info(),
+            features,
+            limits,
+            modules: Mutex::new(HashMap::new()),
+            pipelines: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// One line naming the adapter, for logs and benchmark output.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} ({:?}, {:?}, driver {} {})",
+            self.info.name,
+            self.info.backend,
+            self.info.device_type,
+            self.info.driver,
+            self.info.driver_info
+        )
+    }
+
+    /// The compute pipeline of `kernel`, compiled on first use and cached.
+    pub fn pipeline(&self, kernel: Kernel) -> Result<wgpu::ComputePipeline, GpuError> {
+        let mut cache = self.pipelines.lock().map_err(|_| GpuError::Poisoned)?;
+        if let Some(p) = cache.get(&kernel) {
+            return Ok(p.clone());
+        }
+        let module = self.module(kernel.shader())?;
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let pipeline = self
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(kernel.entry()),
+                layout: None,
+                module: &module,
+                entry_point: Some(kernel.entry()),
+                compilation_options: Default::default(),
+                cache: None,
+            });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(GpuError::Shader {
+                file: format!("shaders/{}.wgsl", kernel.shader()),
+                message: format!("entry point {}: {e}", kernel.entry()),
+            });
+        }
+        cache.insert(kernel, pipeline.clone());
+        Ok(pipeline)
+    }
+
+    fn module(&self, file: &'static str) -> Result<wgpu::ShaderModule, GpuError> {
+        let mut cache = self.modules.lock().map_err(|_| GpuError::Poisoned)?;
+        if let Some(m) = cache.get(file) {
+            return Ok(m.clone());
+        }
+        let path = format!("shaders/{file}.wgsl");
+        let source = shader_source(file).ok_or_else(|| GpuError::Shader {
+            file: path.clone(),
+            message: "not embedded in the binary".into(),
+        })?;
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = self
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(&path),
+                source: wgpu::ShaderSource::Wgsl(source.into()),
+            });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(GpuError::Shader {
+                file: path,
+                message: e.to_string(),
+            });
+        }
+        cache.insert(file, module.clone());
+        Ok(module)
+    }
+}

@@ -1,0 +1,222 @@
+//! Plan, then run (house rule 3): `GpuProgram::new` creates every buffer, pipeline, uniform and
+//! bind group; `record` only encodes dispatches.
+
+use super::{Context, GpuError};
+use crate::program::{Program, View};
+use std::ops::Range;
+use std::sync::Mutex;
+
+/// Each op's uniform parameters sit at this stride inside one uniform buffer.
+const UNIFORM_STRIDE: u64 = 256;
+
+struct Step {
+    pipeline: wgpu::ComputePipeline,
+    bind_group: wgpu::BindGroup,
+    workgroups: [u32; 3],
+}
+
+pub struct GpuProgram {
+    pub buffers: Vec<wgpu::Buffer>,
+    steps: Vec<Step>,
+    phases: Vec<String>,
+    labels: Vec<String>,
+    staging: Mutex<Option<wgpu::Buffer>>,
+}
+
+impl GpuProgram {
+    pub fn new(ctx: &Context, program: &Program) -> Result<Self, GpuError> {
+        let buffers = create_buffers(ctx, program)?;
+        let uniform_size = (program.ops.len().max(1) as u64) * UNIFORM_STRIDE;
+        let uniforms = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("op parameters"),
+            size: uniform_size,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut bytes = vec![0u8; uniform_size as usize];
+        let mut steps = Vec::with_capacity(program.ops.len());
+        for (i, op) in program.ops.iter().enumerate() {
+            let at = i * UNIFORM_STRIDE as usize;
+            let words: &[u8] = bytemuck::cast_slice(&op.params);
+            bytes[at..at + words.len()].copy_from_slice(words);
+            let pipeline = ctx.pipeline(op.kernel)?;
+            let mut entries = vec![wgpu::BindGroupEntry {
+                binding: 0,
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: &uniforms,
+                    offset: at as u64,
+                    size: wgpu::BufferSize::new(UNIFORM_STRIDE),
+                }),
+            }];
+            for ((view, _), (number, _)) in op.bindings.iter().zip(op.kernel.bindings()) {
+                entries.push(wgpu::BindGroupEntry {
+                    binding: *number,
+                    resource: wgpu::BindingResource::Buffer(binding(&buffers, *view)),
+                });
+            }
+            let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
+            let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(&op.label),
+                layout: &pipeline.get_bind_group_layout(0),
+                entries: &entries,
+            });
+            if let Some(e) = pollster::block_on(scope.pop()) {
+                return Err(GpuError::Runtime(format!(
+                    "binding {} ({}): {e}",
+                    op.label,
+                    op.kernel.entry()
+                )));
+            }
+            steps.push(Step {
+                pipeline,
+                bind_group,
+                workgroups: op.workgroups,
+            });
+        }
+        ctx.queue.write_buffer(&uniforms, 0, &bytes);
+        Ok(Self {
+            buffers,
+            steps,
+            phases: program.ops.iter().map(|o| o.phase.clone()).collect(),
+            labels: program.ops.iter().map(|o| o.label.clone()).collect(),
+            staging: Mutex::new(None),
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// Encodes ops `range`, one compute pass per run of ops sharing a phase, each dispatch in a
+    /// debug group named after its layer and op.
+    pub fn record(&self, encoder: &mut wgpu::CommandEncoder, range: Range<usize>) {
+        let mut i = range.start;
+        while i < range.end {
+            let phase = &self.phases[i];
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(phase),
+                timestamp_writes: None,
+            });
+            while i < range.end && &self.phases[i] == phase {
+                let s = &self.steps[i];
+                pass.push_debug_group(&self.labels[i]);
+                pass.set_pipeline(&s.pipeline);
+                pass.set_bind_group(0, &s.bind_group, &[]);
+                pass.dispatch_workgroups(s.workgroups[0], s.workgroups[1], s.workgroups[2]);
+                pass.pop_debug_group();
+                i += 1;
+            }
+        }
+    }
+
+    /// Records and submits ops `range` `times` times in one command buffer.
+    pub fn run(&self, ctx: &Context, range: Range<usize>, times: usize) {
+        let mut encoder = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        for _ in 0..times {
+            self.record(&mut encoder, range.clone());
+        }
+        ctx.queue.submit([encoder.finish()]);
+    }
+
+    pub fn write(&self, ctx: &Context, view: View, data: &[u32]) {
+        assert_eq!(view.len, data.len(), "write size mismatch");
+        let buf = &self.buffers[view.buf.0];
+        ctx.queue
+            .write_buffer(buf, view.offset as u64 * 4, bytemuck::cast_slice(data));
+    }
+
+    pub fn write_f32(&self, ctx: &Context, view: View, data: &[f32]) {
+        self.write(ctx, view, bytemuck::cast_slice(data));
+    }
+
+    /// Copies `view` back to the host, waiting for all submitted work.
+    pub fn read(&self, ctx: &Context, view: View) -> Result<Vec<u32>, GpuError> {
+        let bytes = view.len as u64 * 4;
+        let mut staging = self.staging.lock().map_err(|_| GpuError::Poisoned)?;
+        if staging.as_ref().is_none_or(|s| s.size() < bytes) {
+            *staging = Some(ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("read-back"),
+                size: bytes.max(256),
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }));
+        }
+        let staging = staging.as_ref().ok_or(GpuError::Poisoned)?;
+        let mut encoder = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        let src = &self.buffers[view.buf.0];
+        encoder.copy_buffer_to_buffer(src, view.offset as u64 * 4, staging, 0, bytes);
+        ctx.queue.submit([encoder.finish()]);
+        let (tx, rx) = std::sync::mpsc::channel();
+        staging.map_async(wgpu::MapMode::Read, 0..bytes, move |r| {
+            let _ = tx.send(r);
+        });
+        ctx.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| GpuError::Lost(e.to_string()))?;
+        rx.recv()
+            .map_err(|e| GpuError::Runtime(e.to_string()))?
+            .map_err(|e| GpuError::Runtime(e.to_string()))?;
+        let out = {
+            let range = staging
+                .get_mapped_range(0..bytes)
+                .map_err(|e| GpuError::Runtime(e.to_string()))?;
+            bytemuck::cast_slice(&range).to_vec()
+        };
+        staging.unmap();
+        Ok(out)
+    }
+
+    pub fn read_f32(&self, ctx: &Context, view: View) -> Result<Vec<f32>, GpuError> {
+        Ok(bytemuck::cast_slice(&self.read(ctx, view)?).to_vec())
+    }
+
+    /// Blocks until the device is idle.
+    pub fn wait(ctx: &Context) -> Result<(), GpuError> {
+        ctx.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map(|_| ())
+            .map_err(|e| GpuError::Lost(e.to_string()))
+    }
+}
+
+fn create_buffers(ctx: &Context, program: &Program) -> Result<Vec<wgpu::Buffer>, GpuError> {
+    let limit = ctx.limits.max_storage_buffer_binding_size as u64;
+    program
+        .buffers
+        .iter()
+        .map(|b| {
+            let bytes = b.words as u64 * 4;
+            if bytes > limit || bytes > ctx.limits.max_buffer_size {
+                return Err(GpuError::BufferTooLarge {
+                    name: b.name.clone(),
+                    bytes,
+                    limit: limit.min(ctx.limits.max_buffer_size),
+                });
+            }
+            Ok(ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(&b.name),
+                size: bytes,
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }))
+        })
+        .collect()
+}
+
+fn binding(buffers: &[wgpu::Buffer], v: View) -> wgpu::BufferBinding<'_> {
+    wgpu::BufferBinding {
+        buffer: &buffers[v.buf.0],
+        offset: v.offset as u64 * 4,
+        size: wgpu::BufferSize::new(v.len.max(1) as u64 * 4),
+    }
+}

@@ -1,0 +1,97 @@
+//! The one registry of ops (house rule 11): each row pairs a WGSL entry point with its CPU twin
+//! and lists its storage bindings (1..n, after the uniform at binding 0). Tests iterate over
+//! `Kernel::ALL`, so no op is forgotten.
+
+use crate::cpu::{self, CpuIo};
+use crate::program::Access::{self, Read as R, Write as W};
+
+/// A CPU twin adapter: decodes the uniform words and runs the twin on the bound slices.
+pub type CpuFn = fn(&[u32], &mut CpuIo);
+
+/// Every shader file, embedded so that the binary is self-contained.
+pub const SHADERS: &[(&str, &str)] = &[
+    ("matmul", include_str!("../shaders/matmul.wgsl")),
+    ("activation", include_str!("../shaders/activation.wgsl")),
+    ("batch_norm", include_str!("../shaders/batch_norm.wgsl")),
+    ("loss", include_str!("../shaders/loss.wgsl")),
+    ("adam", include_str!("../shaders/adam.wgsl")),
+    ("random", include_str!("../shaders/random.wgsl")),
+    ("conv2d", include_str!("../shaders/conv2d.wgsl")),
+    (
+        "conv_transpose2d",
+        include_str!("../shaders/conv_transpose2d.wgsl"),
+    ),
+];
+
+pub fn shader_source(file: &str) -> Option<&'static str> {
+    SHADERS.iter().find(|(f, _)| *f == file).map(|(_, s)| *s)
+}
+
+macro_rules! kernels {
+    ($($variant:ident => $file:literal, $entry:literal, [$($num:literal $acc:ident),*], $cpu:path;)*) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Kernel { $($variant),* }
+
+        impl Kernel {
+            pub const ALL: &'static [Kernel] = &[$(Kernel::$variant),*];
+
+            /// Shader file stem under `shaders/`.
+            pub fn shader(self) -> &'static str {
+                match self { $(Kernel::$variant => $file),* }
+            }
+
+            /// WGSL entry point, also the CPU twin's name.
+            pub fn entry(self) -> &'static str {
+                match self { $(Kernel::$variant => $entry),* }
+            }
+
+            /// (binding number, access) of each storage binding, in the order the host binds
+            /// them and the CPU twin receives them.
+            pub fn bindings(self) -> &'static [(u32, Access)] {
+                match self { $(Kernel::$variant => &[$(($num, $acc)),*]),* }
+            }
+
+            pub fn cpu(self) -> CpuFn {
+                match self { $(Kernel::$variant => $cpu),* }
+            }
+        }
+    };
+}
+
+kernels! {
+    Matmul => "matmul", "matmul", [1 R, 2 R, 3 W, 4 R], cpu::matmul::matmul_op;
+    MatmulAt => "matmul", "matmul_at", [1 R, 2 R, 3 W, 4 R], cpu::matmul::matmul_at_op;
+    MatmulBt => "matmul", "matmul_bt", [1 R, 2 R, 3 W, 4 R], cpu::matmul::matmul_bt_op;
+    BiasGrad => "matmul", "bias_grad", [1 R, 3 W], cpu::matmul::bias_grad_op;
+
+    LeakyReluForward => "activation", "leaky_relu_forward", [1 R, 2 W], cpu::activation::leaky_relu_forward_op;
+    LeakyReluBackward => "activation", "leaky_relu_backward", [1 R, 2 R, 3 W], cpu::activation::leaky_relu_backward_op;
+    ReluForward => "activation", "relu_forward", [1 R, 2 W], cpu::activation::relu_forward_op;
+    ReluBackward => "activation", "relu_backward", [1 R, 2 R, 3 W], cpu::activation::relu_backward_op;
+    TanhForward => "activation", "tanh_forward", [1 R, 2 W], cpu::activation::tanh_forward_op;
+    TanhBackward => "activation", "tanh_backward", [1 R, 2 R, 3 W], cpu::activation::tanh_backward_op;
+    SigmoidForward => "activation", "sigmoid_forward", [1 R, 2 W], cpu::activation::sigmoid_forward_op;
+    SigmoidBackward => "activation", "sigmoid_backward", [1 R, 2 R, 3 W], cpu::activation::sigmoid_backward_op;
+
+    BatchNormForwardTrain => "batch_norm", "batch_norm_forward_train", [1 R, 2 R, 3 W, 4 W, 5 W], cpu::batch_norm::batch_norm_forward_train_op;
+    BatchNormForwardEval => "batch_norm", "batch_norm_forward_eval", [1 R, 2 R, 3 R, 4 W], cpu::batch_norm::batch_norm_forward_eval_op;
+    BatchNormBackward => "batch_norm", "batch_norm_backward", [1 R, 2 R, 3 R, 4 R, 5 W, 6 W], cpu::batch_norm::batch_norm_backward_op;
+
+    BceWithLogits => "loss", "bce_with_logits", [1 R, 2 W, 3 W], cpu::loss::bce_with_logits_op;
+    MseLoss => "loss", "mse_loss", [1 R, 2 W, 3 W], cpu::loss::mse_loss_op;
+
+    AdamStep => "adam", "adam_step", [1 R, 2 R, 3 W, 4 W, 5 W], cpu::adam::adam_step_op;
+    CounterIncrement => "adam", "counter_increment", [6 W], cpu::adam::counter_increment_op;
+
+    NormalFill => "random", "normal_fill", [1 R, 2 W], cpu::random::normal_fill_op;
+    UniformFill => "random", "uniform_fill", [1 R, 2 W], cpu::random::uniform_fill_op;
+    GatherBatch => "random", "gather_batch", [1 R, 3 R, 4 R, 2 W, 5 W], cpu::random::gather_batch_op;
+
+    Conv2dForward => "conv2d", "conv2d_forward", [1 R, 2 R, 3 R, 4 W], cpu::conv2d::conv2d_forward_op;
+    Conv2dInputGrad => "conv2d", "conv2d_input_grad", [1 R, 2 R, 3 W], cpu::conv2d::conv2d_input_grad_op;
+    Conv2dWeightGrad => "conv2d", "conv2d_weight_grad", [1 R, 2 R, 3 W], cpu::conv2d::conv2d_weight_grad_op;
+    Conv2dBiasGrad => "conv2d", "conv2d_bias_grad", [1 R, 2 W], cpu::conv2d::conv2d_bias_grad_op;
+    ConvTranspose2dForward => "conv_transpose2d", "conv_transpose2d_forward", [1 R, 2 R, 3 R, 4 W], cpu::conv_transpose2d::conv_transpose2d_forward_op;
+    ConvTranspose2dInputGrad => "conv_transpose2d", "conv_transpose2d_input_grad", [1 R, 2 R, 3 W], cpu::conv_transpose2d::conv_transpose2d_input_grad_op;
+    ConvTranspose2dWeightGrad => "conv_transpose2d", "conv_transpose2d_weight_grad", [1 R, 2 R, 3 W], cpu::conv_transpose2d::conv_transpose2d_weight_grad_op;
+}

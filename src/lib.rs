@@ -1,0 +1,8 @@
+//! wgpu-gan: GAN training where every tensor op is a WGSL compute shader run through wgpu, with a
+//! CPU twin for each shader that the tests hold it to.
+
+pub mod cpu;
+pub mod gpu;
+pub mod kernels;
+pub mod ops;
+pub mod program;

@@ -1,0 +1,159 @@
+//! The shared test harness: one GPU context, one comparison, one gradient check, one way to run
+//! a program on both executors.
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+use wgpu_gan::cpu::CpuProgram;
+use wgpu_gan::gpu::{Context, GpuOptions, GpuProgram};
+use wgpu_gan::program::{Program, View};
+
+/// The shared GPU context, or None (with a loud message) when the machine has no adapter.
+/// Set WGPU_GAN_REQUIRE_GPU=1 (CI does) to turn a missing adapter into a failure.
+pub fn gpu() -> Option<&'static Context> {
+    static CTX: OnceLock<Option<Context>> = OnceLock::new();
+    CTX.get_or_init(|| match Context::new(&GpuOptions::default()) {
+        Ok(ctx) => {
+            eprintln!("GPU tests run on {}", ctx.describe());
+            Some(ctx)
+        }
+        Err(e) => {
+            if std::env::var_os("WGPU_GAN_REQUIRE_GPU").is_some() {
+                panic!("WGPU_GAN_REQUIRE_GPU is set but no adapter exists: {e}");
+            }
+            eprintln!("\n*** SKIPPING GPU TESTS: {e} ***\n");
+            None
+        }
+    })
+    .as_ref()
+}
+
+/// Deterministic values in [lo, hi) from a small LCG (tests need no rand crate).
+pub fn rand_vec(n: usize, seed: u64, lo: f32, hi: f32) -> Vec<f32> {
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            lo + (hi - lo) * ((s >> 40) as f32 / (1u64 << 24) as f32)
+        })
+        .collect()
+}
+
+pub fn bits(v: &[f32]) -> Vec<u32> {
+    bytemuck::cast_slice(v).to_vec()
+}
+
+pub fn floats(v: &[u32]) -> Vec<f32> {
+    bytemuck::cast_slice(v).to_vec()
+}
+
+/// |got - want| <= abs + rel * |want| everywhere; on failure prints the first mismatches and
+/// the worst one with its index.
+#[track_caller]
+pub fn assert_close(what: &str, got: &[f32], want: &[f32], abs: f32, rel: f32) {
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "{what}: length {} vs {}",
+        got.len(),
+        want.len()
+    );
+    let mut bad = Vec::new();
+    let mut worst = (0usize, 0.0f32);
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        let err = (g - w).abs();
+        let ok = err <= abs + rel * w.abs() || (g.is_nan() && w.is_nan());
+        if !ok {
+            if bad.len() < 5 {
+                bad.push(format!("[{i}] got {g} want {w}"));
+            }
+            let excess = if err.is_nan() {
+                f32::INFINITY
+            } else {
+                err / (abs + rel * w.abs())
+            };
+            if excess > worst.1 {
+                worst = (i, excess);
+            }
+        }
+    }
+    if !bad.is_empty() {
+        let (i, x) = worst;
+        panic!(
+            "{what}: {} of {} values differ (abs {abs}, rel {rel}); first: {}; worst [{i}] got {} \
+             want {} ({x:.1}x the tolerance)",
+            bad.len(),
+            got.len(),
+            bad.join(", "),
+            got[i],
+            want[i]
+        );
+    }
+}
+
+/// Runs `prog` on the CPU twins after writing `inputs`, and returns `outputs`.
+pub fn run_cpu(prog: &Program, inputs: &[(View, Vec<u32>)], outputs: &[View]) -> Vec<Vec<u32>> {
+    let mut cpu = CpuProgram::new(prog);
+    for (v, data) in inputs {
+        cpu.write(*v, data);
+    }
+    cpu.run(prog);
+    outputs.iter().map(|v| cpu.read(*v)).collect()
+}
+
+pub fn run_gpu(
+    ctx: &Context,
+    prog: &Program,
+    inputs: &[(View, Vec<u32>)],
+    outputs: &[View],
+) -> Vec<Vec<u32>> {
+    let gpu = GpuProgram::new(ctx, prog).expect("plan program");
+    for (v, data) in inputs {
+        gpu.write(ctx, *v, data);
+    }
+    gpu.run(ctx, 0..gpu.len(), 1);
+    outputs
+        .iter()
+        .map(|v| gpu.read(ctx, *v).expect("read back"))
+        .collect()
+}
+
+/// Runs on both executors and compares every output as f32.
+#[track_caller]
+pub fn gpu_matches_cpu(
+    prog: &Program,
+    inputs: &[(View, Vec<u32>)],
+    outputs: &[(&str, View)],
+    abs: f32,
+    rel: f32,
+) {
+    let Some(ctx) = gpu() else { return };
+    let views: Vec<View> = outputs.iter().map(|(_, v)| *v).collect();
+    let want = run_cpu(prog, inputs, &views);
+    let got = run_gpu(ctx, prog, inputs, &views);
+    for (((name, _), g), w) in outputs.iter().zip(&got).zip(&want) {
+        assert_close(name, &floats(g), &floats(w), abs, rel);
+    }
+}
+
+/// Central finite differences of L(x) = Σ f(x)·r against the analytic gradient `dx`
+/// (the backward pass applied to r). f runs in f64 internally via the caller's f32 twin, so
+/// the step is large and the tolerance loose.
+#[track_caller]
+pub fn gradcheck(what: &str, f: impl Fn(&[f32]) -> Vec<f32>, x: &[f32], r: &[f32], dx: &[f32]) {
+    let h = 1e-2f32;
+    let loss = |x: &[f32]| -> f64 { f(x).iter().zip(r).map(|(&y, &r)| y as f64 * r as f64).sum() };
+    let numeric: Vec<f32> = (0..x.len())
+        .map(|i| {
+            let mut xp = x.to_vec();
+            let mut xm = x.to_vec();
+            xp[i] += h;
+            xm[i] -= h;
+            ((loss(&xp) - loss(&xm)) / (2.0 * h as f64)) as f32
+        })
+        .collect();
+    assert_close(what, dx, &numeric, 2e-2, 2e-2);
+}

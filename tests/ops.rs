@@ -1,0 +1,429 @@
+//! Every op of the engine on the GPU against its CPU twin (`<entry>_gpu_matches_cpu`), plus
+//! finite-difference checks of the CPU twins' backward passes.
+
+mod common;
+
+use common::*;
+use wgpu_gan::cpu;
+use wgpu_gan::cpu::batch_norm::{BatchNormParams, UPDATE_RUNNING};
+use wgpu_gan::cpu::matmul::{MatmulParams, ACCUMULATE};
+use wgpu_gan::ops::{self, Activation, BatchNormViews, Loss, Transpose};
+use wgpu_gan::program::{Program, View};
+
+/// Shapes: degenerate, not multiples of any tile, and the seed MLP GAN's own products.
+const MATMUL_SHAPES: &[(usize, usize, usize)] = &[
+    (1, 1, 1),
+    (1, 7, 3),
+    (5, 7, 3),
+    (33, 65, 17),
+    (32, 256, 100),
+    (32, 784, 1024),
+    (512, 784, 32),
+];
+
+fn matmul_case(t: Transpose, (m, n, k): (usize, usize, usize), bias: bool, flags: u32) {
+    let mut prog = Program::new();
+    let a = prog.tensor("a", m * k);
+    let b = prog.tensor("b", k * n);
+    let out = prog.tensor("out", m * n);
+    let bias_v = bias.then(|| prog.tensor("bias", n));
+    ops::matmul(&mut prog, t, a, b, bias_v, out, (m, n, k), flags, "matmul").unwrap();
+    let mut inputs = vec![
+        (a, bits(&rand_vec(m * k, 1, -1.0, 1.0))),
+        (b, bits(&rand_vec(k * n, 2, -1.0, 1.0))),
+        (out, bits(&rand_vec(m * n, 3, -1.0, 1.0))),
+    ];
+    if let Some(v) = bias_v {
+        inputs.push((v, bits(&rand_vec(n, 4, -1.0, 1.0))));
+    }
+    let what = format!("{t:?} {m}x{n}x{k}");
+    gpu_matches_cpu(
+        &prog,
+        &inputs,
+        &[(&what, out)],
+        1e-5,
+        1e-4 * (k as f32).sqrt(),
+    );
+}
+
+#[test]
+fn matmul_gpu_matches_cpu() {
+    for &s in MATMUL_SHAPES {
+        matmul_case(Transpose::None, s, false, 0);
+    }
+    matmul_case(Transpose::None, (9, 10, 11), true, ACCUMULATE);
+}
+
+#[test]
+fn matmul_at_gpu_matches_cpu() {
+    for &s in MATMUL_SHAPES {
+        matmul_case(Transpose::A, s, false, 0);
+    }
+    matmul_case(Transpose::A, (512, 784, 32), false, ACCUMULATE);
+}
+
+#[test]
+fn matmul_bt_gpu_matches_cpu() {
+    for &s in MATMUL_SHAPES {
+        matmul_case(Transpose::B, s, true, 0);
+    }
+    matmul_case(Transpose::B, (3, 5, 2), false, 0);
+}
+
+#[test]
+fn bias_grad_gpu_matches_cpu() {
+    for (m, n, flags) in [(1, 1, 0), (32, 256, 0), (7, 100, ACCUMULATE)] {
+        let mut prog = Program::new();
+        let dy = prog.tensor("dy", m * n);
+        let db = prog.tensor("db", n);
+        ops::bias_grad(&mut prog, dy, db, m, flags, "bias_grad").unwrap();
+        let inputs = [
+            (dy, bits(&rand_vec(m * n, 5, -1.0, 1.0))),
+            (db, bits(&rand_vec(n, 6, -1.0, 1.0))),
+        ];
+        gpu_matches_cpu(&prog, &inputs, &[("db", db)], 1e-5, 1e-5);
+    }
+}
+
+#[test]
+fn matmul_backward_matches_finite_differences() {
+    let (m, n, k) = (3, 4, 5);
+    let a = rand_vec(m * k, 7, -1.0, 1.0);
+    let w = rand_vec(n * k, 8, -1.0, 1.0);
+    let r = rand_vec(m * n, 9, -1.0, 1.0);
+    let none = [0.0f32; 1];
+    let fwd = |a: &[f32], w: &[f32]| {
+        let mut y = vec![0.0; m * n];
+        let p = MatmulParams {
+            m: m as u32,
+            n: n as u32,
+            k: k as u32,
+            flags: 0,
+        };
+        cpu::matmul::matmul_bt(&p, a, w, &none, &mut y);
+        y
+    };
+    // dA = dY · W, dW = dYᵀ · A
+    let mut da = vec![0.0; m * k];
+    let p = MatmulParams {
+        m: m as u32,
+        n: k as u32,
+        k: n as u32,
+        flags: 0,
+    };
+    cpu::matmul::matmul(&p, &r, &w, &none, &mut da);
+    let mut dw = vec![0.0; n * k];
+    let p = MatmulParams {
+        m: n as u32,
+        n: k as u32,
+        k: m as u32,
+        flags: 0,
+    };
+    cpu::matmul::matmul_at(&p, &r, &a, &none, &mut dw);
+    gradcheck("matmul dA", |a| fwd(a, &w), &a, &r, &da);
+    gradcheck("matmul dW", |w| fwd(&a, w), &w, &r, &dw);
+    let mut db = vec![0.0; n];
+    let p = MatmulParams {
+        m: m as u32,
+        n: n as u32,
+        k: 0,
+        flags: 0,
+    };
+    cpu::matmul::bias_grad(&p, &r, &mut db);
+    let bias0 = vec![0.0f32; n];
+    let with_bias = |b: &[f32]| {
+        let mut y = vec![0.0; m * n];
+        let p = MatmulParams {
+            m: m as u32,
+            n: n as u32,
+            k: k as u32,
+            flags: 1,
+        };
+        cpu::matmul::matmul_bt(&p, &a, &w, b, &mut y);
+        y
+    };
+    gradcheck("bias_grad", with_bias, &bias0, &r, &db);
+}
+
+const ACTIVATIONS: &[Activation] = &[
+    Activation::LeakyRelu(0.2),
+    Activation::Relu,
+    Activation::Tanh,
+    Activation::Sigmoid,
+];
+
+fn activation_forward_case(act: Activation) {
+    for n in [1, 63, 65, 32 * 784] {
+        let mut prog = Program::new();
+        let x = prog.tensor("x", n);
+        let y = prog.tensor("y", n);
+        ops::activation_forward(&mut prog, act, x, y, "fwd").unwrap();
+        let inputs = [(x, bits(&rand_vec(n, 10, -3.0, 3.0)))];
+        gpu_matches_cpu(
+            &prog,
+            &inputs,
+            &[(&format!("{act:?} forward"), y)],
+            1e-6,
+            1e-5,
+        );
+    }
+}
+
+fn activation_backward_case(act: Activation) {
+    for n in [1, 63, 65, 32 * 784] {
+        let mut prog = Program::new();
+        let s = prog.tensor("saved", n);
+        let dy = prog.tensor("dy", n);
+        let dx = prog.tensor("dx", n);
+        ops::activation_backward(&mut prog, act, s, dy, dx, "bwd").unwrap();
+        let inputs = [
+            (s, bits(&rand_vec(n, 11, -1.0, 1.0))),
+            (dy, bits(&rand_vec(n, 12, -1.0, 1.0))),
+        ];
+        gpu_matches_cpu(
+            &prog,
+            &inputs,
+            &[(&format!("{act:?} backward"), dx)],
+            1e-6,
+            1e-5,
+        );
+    }
+}
+
+#[test]
+fn leaky_relu_forward_gpu_matches_cpu() {
+    activation_forward_case(ACTIVATIONS[0]);
+}
+#[test]
+fn leaky_relu_backward_gpu_matches_cpu() {
+    activation_backward_case(ACTIVATIONS[0]);
+}
+#[test]
+fn relu_forward_gpu_matches_cpu() {
+    activation_forward_case(ACTIVATIONS[1]);
+}
+#[test]
+fn relu_backward_gpu_matches_cpu() {
+    activation_backward_case(ACTIVATIONS[1]);
+}
+#[test]
+fn tanh_forward_gpu_matches_cpu() {
+    activation_forward_case(ACTIVATIONS[2]);
+}
+#[test]
+fn tanh_backward_gpu_matches_cpu() {
+    activation_backward_case(ACTIVATIONS[2]);
+}
+#[test]
+fn sigmoid_forward_gpu_matches_cpu() {
+    activation_forward_case(ACTIVATIONS[3]);
+}
+#[test]
+fn sigmoid_backward_gpu_matches_cpu() {
+    activation_backward_case(ACTIVATIONS[3]);
+}
+
+/// Runs one activation forward on the CPU through a one-op program.
+fn act_cpu(act: Activation, x: &[f32]) -> Vec<f32> {
+    let mut prog = Program::new();
+    let xv = prog.tensor("x", x.len());
+    let yv = prog.tensor("y", x.len());
+    ops::activation_forward(&mut prog, act, xv, yv, "fwd").unwrap();
+    floats(&run_cpu(&prog, &[(xv, bits(x))], &[yv])[0])
+}
+
+#[test]
+fn activation_backward_matches_finite_differences() {
+    // Keep x away from the kinks at 0, where finite differences straddle two slopes.
+    let x: Vec<f32> = rand_vec(20, 13, 0.1, 2.0)
+        .iter()
+        .enumerate()
+        .map(|(i, v)| if i % 2 == 0 { *v } else { -*v })
+        .collect();
+    let r = rand_vec(20, 14, -1.0, 1.0);
+    for &act in ACTIVATIONS {
+        let saved = if act.backward_uses_output() {
+            act_cpu(act, &x)
+        } else {
+            x.clone()
+        };
+        let mut prog = Program::new();
+        let (s, dy, dx) = (
+            prog.tensor("s", 20),
+            prog.tensor("dy", 20),
+            prog.tensor("dx", 20),
+        );
+        ops::activation_backward(&mut prog, act, s, dy, dx, "bwd").unwrap();
+        let got = floats(&run_cpu(&prog, &[(s, bits(&saved)), (dy, bits(&r))], &[dx])[0]);
+        gradcheck(&format!("{act:?}"), |x| act_cpu(act, x), &x, &r, &got);
+    }
+}
+
+struct BnCase {
+    prog: Program,
+    p: BatchNormParams,
+    bn: BatchNormViews,
+    x: View,
+    y: View,
+}
+
+fn bn_case(n: usize, c: usize, hw: usize, training: bool) -> BnCase {
+    let mut prog = Program::new();
+    let len = n * c * hw;
+    let x = prog.tensor("x", len);
+    let y = prog.tensor("y", len);
+    let bn = BatchNormViews {
+        gamma_beta: prog.tensor("gamma_beta", 2 * c),
+        running: prog.tensor("running", 2 * c),
+        saved: prog.tensor("saved", 2 * c),
+    };
+    let p = BatchNormParams {
+        n: n as u32,
+        c: c as u32,
+        hw: hw as u32,
+        flags: UPDATE_RUNNING,
+        eps: 1e-3,
+        momentum: 0.3,
+    };
+    ops::batch_norm_forward(&mut prog, p, bn, x, y, training, "bn").unwrap();
+    BnCase { prog, p, bn, x, y }
+}
+
+fn bn_inputs(c: &BnCase) -> Vec<(View, Vec<u32>)> {
+    let ch = c.p.c as usize;
+    let mut running = rand_vec(ch, 15, -0.5, 0.5);
+    running.extend(rand_vec(ch, 16, 0.5, 2.0));
+    vec![
+        (c.x, bits(&rand_vec(c.x.len, 17, -2.0, 3.0))),
+        (c.bn.gamma_beta, bits(&rand_vec(2 * ch, 18, 0.5, 1.5))),
+        (c.bn.running, bits(&running)),
+    ]
+}
+
+const BN_SHAPES: &[(usize, usize, usize)] =
+    &[(1, 3, 1), (4, 16, 1), (32, 1024, 1), (4, 5, 9), (8, 64, 49)];
+
+#[test]
+fn batch_norm_forward_train_gpu_matches_cpu() {
+    for &(n, c, hw) in BN_SHAPES {
+        let case = bn_case(n, c, hw, true);
+        let outs = [
+            ("y", case.y),
+            ("running", case.bn.running),
+            ("saved", case.bn.saved),
+        ];
+        gpu_matches_cpu(&case.prog, &bn_inputs(&case), &outs, 1e-5, 1e-4);
+    }
+}
+
+#[test]
+fn batch_norm_forward_eval_gpu_matches_cpu() {
+    for &(n, c, hw) in BN_SHAPES {
+        let case = bn_case(n, c, hw, false);
+        gpu_matches_cpu(&case.prog, &bn_inputs(&case), &[("y", case.y)], 1e-5, 1e-4);
+    }
+}
+
+fn bn_backward_case(n: usize, c: usize, hw: usize) -> (BnCase, View, View, View) {
+    let mut case = bn_case(n, c, hw, true);
+    let len = n * c * hw;
+    let dy = case.prog.tensor("dy", len);
+    let dx = case.prog.tensor("dx", len);
+    let grads = case.prog.tensor("grad_gamma_beta", 2 * c);
+    let (p, bn, x) = (case.p, case.bn, case.x);
+    ops::batch_norm_backward(&mut case.prog, p, bn, x, dy, dx, grads, "bn backward").unwrap();
+    (case, dy, dx, grads)
+}
+
+#[test]
+fn batch_norm_backward_gpu_matches_cpu() {
+    for &(n, c, hw) in BN_SHAPES.iter().filter(|s| s.0 * s.2 > 1) {
+        let (case, dy, dx, grads) = bn_backward_case(n, c, hw);
+        let mut inputs = bn_inputs(&case);
+        inputs.push((dy, bits(&rand_vec(dy.len, 19, -1.0, 1.0))));
+        gpu_matches_cpu(
+            &case.prog,
+            &inputs,
+            &[("dx", dx), ("grad_gamma_beta", grads)],
+            1e-5,
+            1e-3,
+        );
+    }
+}
+
+#[test]
+fn batch_norm_backward_matches_finite_differences() {
+    let (n, c, hw) = (4, 3, 2);
+    let (case, dy, dx, grads) = bn_backward_case(n, c, hw);
+    let base = bn_inputs(&case);
+    let r = rand_vec(n * c * hw, 20, -1.0, 1.0);
+    let mut inputs = base.clone();
+    inputs.push((dy, bits(&r)));
+    let out = run_cpu(&case.prog, &inputs, &[dx, grads]);
+    let with = |view: View, data: &[f32]| {
+        let mut i = base.clone();
+        i.retain(|(v, _)| *v != view);
+        i.push((view, bits(data)));
+        floats(&run_cpu(&case.prog, &i, &[case.y])[0])
+    };
+    let x0 = floats(&base[0].1);
+    let gb0 = floats(&base[1].1);
+    gradcheck("bn dx", |x| with(case.x, x), &x0, &r, &floats(&out[0]));
+    gradcheck(
+        "bn dgamma dbeta",
+        |gb| with(case.bn.gamma_beta, gb),
+        &gb0,
+        &r,
+        &floats(&out[1]),
+    );
+}
+
+fn loss_case(kind: Loss, n: usize, target: f32) -> (Program, View, View, View) {
+    let mut prog = Program::new();
+    let pred = prog.tensor("pred", n);
+    let grad = prog.tensor("grad", n);
+    let metrics = prog.tensor("metrics", 3);
+    ops::loss(&mut prog, kind, pred, grad, metrics, 0, target, 1.0, "loss").unwrap();
+    (prog, pred, grad, metrics)
+}
+
+fn loss_gpu_case(kind: Loss) {
+    for (n, t) in [(1, 1.0), (32, 0.0), (100, 1.0), (256, 0.9)] {
+        let (prog, pred, grad, metrics) = loss_case(kind, n, t);
+        let inputs = [(pred, bits(&rand_vec(n, 21, -4.0, 4.0)))];
+        gpu_matches_cpu(
+            &prog,
+            &inputs,
+            &[("grad", grad), ("metrics", metrics)],
+            1e-6,
+            1e-5,
+        );
+    }
+}
+
+#[test]
+fn bce_with_logits_gpu_matches_cpu() {
+    loss_gpu_case(Loss::BceWithLogits);
+}
+
+#[test]
+fn mse_loss_gpu_matches_cpu() {
+    loss_gpu_case(Loss::Mse);
+}
+
+#[test]
+fn losses_match_finite_differences_and_known_values() {
+    for kind in [Loss::BceWithLogits, Loss::Mse] {
+        let (prog, pred, grad, metrics) = loss_case(kind, 6, 1.0);
+        let x = rand_vec(6, 22, -2.0, 2.0);
+        let out = run_cpu(&prog, &[(pred, bits(&x))], &[grad]);
+        let loss_of =
+            |x: &[f32]| floats(&run_cpu(&prog, &[(pred, bits(x))], &[metrics])[0])[..1].to_vec();
+        gradcheck(&format!("{kind:?}"), loss_of, &x, &[1.0], &floats(&out[0]));
+    }
+    // BCE of logit 0 against any target is ln 2; accuracy counts logit > 0 as "real".
+    let (prog, pred, _, metrics) = loss_case(Loss::BceWithLogits, 2, 1.0);
+    let m = floats(&run_cpu(&prog, &[(pred, bits(&[0.0, 5.0]))], &[metrics])[0]);
+    let want = (std::f32::consts::LN_2 + (1.0 + (-5.0f32).exp()).ln()) / 2.0;
+    assert_close("bce value", &m, &[want, 0.5, 1.0], 1e-6, 1e-6);
+}

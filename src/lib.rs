@@ -2,7 +2,11 @@
 //! CPU twin for each shader that the tests hold it to.
 
 pub mod cpu;
+pub mod exec;
 pub mod gpu;
 pub mod kernels;
+pub mod models;
+pub mod nn;
 pub mod ops;
 pub mod program;
+pub mod train;

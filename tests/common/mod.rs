@@ -2,19 +2,19 @@
 //! a program on both executors.
 #![allow(dead_code)]
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use wgpu_gan::cpu::CpuProgram;
 use wgpu_gan::gpu::{Context, GpuOptions, GpuProgram};
 use wgpu_gan::program::{Program, View};
 
 /// The shared GPU context, or None (with a loud message) when the machine has no adapter.
 /// Set WGPU_GAN_REQUIRE_GPU=1 (CI does) to turn a missing adapter into a failure.
-pub fn gpu() -> Option<&'static Context> {
-    static CTX: OnceLock<Option<Context>> = OnceLock::new();
+pub fn gpu() -> Option<Arc<Context>> {
+    static CTX: OnceLock<Option<Arc<Context>>> = OnceLock::new();
     CTX.get_or_init(|| match Context::new(&GpuOptions::default()) {
         Ok(ctx) => {
             eprintln!("GPU tests run on {}", ctx.describe());
-            Some(ctx)
+            Some(Arc::new(ctx))
         }
         Err(e) => {
             if std::env::var_os("WGPU_GAN_REQUIRE_GPU").is_some() {
@@ -24,7 +24,7 @@ pub fn gpu() -> Option<&'static Context> {
             None
         }
     })
-    .as_ref()
+    .clone()
 }
 
 /// Deterministic values in [lo, hi) from a small LCG (tests need no rand crate).
@@ -133,7 +133,7 @@ pub fn gpu_matches_cpu(
     let Some(ctx) = gpu() else { return };
     let views: Vec<View> = outputs.iter().map(|(_, v)| *v).collect();
     let want = run_cpu(prog, inputs, &views);
-    let got = run_gpu(ctx, prog, inputs, &views);
+    let got = run_gpu(&ctx, prog, inputs, &views);
     for (((name, _), g), w) in outputs.iter().zip(&got).zip(&want) {
         assert_close(name, &floats(g), &floats(w), abs, rel);
     }

@@ -1,0 +1,102 @@
+//! One interface over the two executors, so the trainer is written once.
+
+use crate::cpu::CpuProgram;
+use crate::gpu::{Context, GpuError, GpuProgram};
+use crate::program::{Program, View};
+use std::ops::Range;
+use std::sync::Arc;
+
+pub trait Executor {
+    /// Runs ops `range` of the program `times` times in a row.
+    fn run(&mut self, range: Range<usize>, times: usize) -> Result<(), GpuError>;
+    fn read(&self, view: View) -> Result<Vec<u32>, GpuError>;
+    fn write(&mut self, view: View, data: &[u32]);
+    /// Blocks until submitted work is done (a no-op on the CPU).
+    fn wait(&self) -> Result<(), GpuError>;
+    fn describe(&self) -> String;
+
+    fn read_f32(&self, view: View) -> Result<Vec<f32>, GpuError> {
+        Ok(bytemuck::cast_slice(&self.read(view)?).to_vec())
+    }
+
+    fn write_f32(&mut self, view: View, data: &[f32]) {
+        self.write(view, bytemuck::cast_slice(data));
+    }
+}
+
+pub struct GpuExec {
+    pub ctx: Arc<Context>,
+    pub gpu: GpuProgram,
+}
+
+impl GpuExec {
+    pub fn new(ctx: Arc<Context>, program: &Program) -> Result<Self, GpuError> {
+        let gpu = GpuProgram::new(&ctx, program)?;
+        Ok(Self { ctx, gpu })
+    }
+}
+
+impl Executor for GpuExec {
+    fn run(&mut self, range: Range<usize>, times: usize) -> Result<(), GpuError> {
+        self.gpu.run(&self.ctx, range, times);
+        Ok(())
+    }
+
+    fn read(&self, view: View) -> Result<Vec<u32>, GpuError> {
+        self.gpu.read(&self.ctx, view)
+    }
+
+    fn write(&mut self, view: View, data: &[u32]) {
+        self.gpu.write(&self.ctx, view, data);
+    }
+
+    fn wait(&self) -> Result<(), GpuError> {
+        GpuProgram::wait(&self.ctx)
+    }
+
+    fn describe(&self) -> String {
+        self.ctx.describe()
+    }
+}
+
+pub struct CpuExec {
+    pub program: Program,
+    pub cpu: CpuProgram,
+}
+
+impl CpuExec {
+    pub fn new(program: &Program) -> Self {
+        Self {
+            program: program.clone(),
+            cpu: CpuProgram::new(program),
+        }
+    }
+}
+
+impl Executor for CpuExec {
+    fn run(&mut self, range: Range<usize>, times: usize) -> Result<(), GpuError> {
+        for _ in 0..times {
+            self.cpu.run_range(&self.program, range.clone());
+        }
+        Ok(())
+    }
+
+    fn read(&self, view: View) -> Result<Vec<u32>, GpuError> {
+        Ok(self.cpu.read(view))
+    }
+
+    fn write(&mut self, view: View, data: &[u32]) {
+        self.cpu.write(view, data);
+    }
+
+    fn wait(&self) -> Result<(), GpuError> {
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "CPU reference path ({} threads)",
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        )
+    }
+}

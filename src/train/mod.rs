@@ -1,0 +1,3 @@
+//! Training: the schedule as a program, the loop, checkpoints and outputs.
+
+pub mod schedule;

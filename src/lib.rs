@@ -2,11 +2,14 @@
 //! CPU twin for each shader that the tests hold it to.
 
 pub mod cpu;
+pub mod data;
 pub mod exec;
 pub mod gpu;
+pub mod io;
 pub mod kernels;
 pub mod models;
 pub mod nn;
 pub mod ops;
 pub mod program;
+pub mod sample;
 pub mod train;

@@ -168,7 +168,7 @@ impl GpuProgram {
             let range = staging
                 .get_mapped_range(0..bytes)
                 .map_err(|e| GpuError::Runtime(e.to_string()))?;
-            bytemuck::cast_slice(&range).to_vec()
+            bytemuck::pod_collect_to_vec::<u8, u32>(&range)
         };
         staging.unmap();
         Ok(out)

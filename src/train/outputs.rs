@@ -1,0 +1,169 @@
+//! The training loop's outputs: progress bar, losses.csv, losses.png, sample grids and
+//! checkpoints in the run directory.
+
+use super::schedule::{D_FAKE, D_REAL, G_LOSS};
+use super::{now_seconds, TrainError, Trainer, GRID};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+/// Most iterations recorded into one submission: keeps the progress bar live.
+const MAX_CHUNK: usize = 20;
+
+/// One row of losses.csv: averages over the iterations since the previous row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LossRow {
+    pub step: usize,
+    pub d_loss_real: f32,
+    pub d_loss_fake: f32,
+    pub d_acc: f32,
+    pub g_loss: f32,
+    pub seconds: f64,
+}
+
+pub const CSV_HEADER: &str = "step,d_loss_real,d_loss_fake,d_acc,g_loss,seconds";
+
+impl LossRow {
+    /// From the metric accumulators: (loss, accuracy, count) for D real, D fake and G.
+    pub fn from_metrics(step: usize, m: &[f32], seconds: f64) -> Self {
+        let avg = |slot: usize, k: usize| m[slot + k] / m[slot + 2].max(1.0);
+        Self {
+            step,
+            d_loss_real: avg(D_REAL, 0),
+            d_loss_fake: avg(D_FAKE, 0),
+            d_acc: (avg(D_REAL, 1) + avg(D_FAKE, 1)) / 2.0,
+            g_loss: avg(G_LOSS, 0),
+            seconds,
+        }
+    }
+
+    pub fn csv(&self) -> String {
+        format!(
+            "{},{},{},{},{},{:.3}",
+            self.step, self.d_loss_real, self.d_loss_fake, self.d_acc, self.g_loss, self.seconds
+        )
+    }
+
+    pub fn is_finite(&self) -> bool {
+        [self.d_loss_real, self.d_loss_fake, self.g_loss]
+            .iter()
+            .all(|v| v.is_finite())
+    }
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
+    move |source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn append_csv(path: &Path, row: &LossRow) -> Result<(), TrainError> {
+    let new = !path.exists();
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io_err(path))?;
+    if new {
+        writeln!(f, "{CSV_HEADER}").map_err(io_err(path))?;
+    }
+    writeln!(f, "{}", row.csv()).map_err(io_err(path))
+}
+
+fn plot(path: &Path, rows: &[LossRow]) -> Result<(), TrainError> {
+    let series = |f: fn(&LossRow) -> f32| {
+        rows.iter()
+            .map(|r| (r.step as f64, f(r) as f64))
+            .collect::<Vec<_>>()
+    };
+    let all = [
+        ("D loss (real)", series(|r| r.d_loss_real)),
+        ("D loss (fake)", series(|r| r.d_loss_fake)),
+        ("G loss", series(|r| r.g_loss)),
+        ("D accuracy", series(|r| r.d_acc)),
+    ];
+    crate::io::plot::plot_losses(path, &all, "wgpu-gan losses")?;
+    Ok(())
+}
+
+fn progress(steps: usize, start: usize) -> ProgressBar {
+    let bar = ProgressBar::new(steps as u64);
+    bar.set_position(start as u64);
+    let style = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {per_sec} ETA {eta} {msg}",
+    );
+    if let Ok(style) = style {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Runs the trainer from its current step to `cfg.steps`, writing every output.
+pub fn train_loop(t: &mut Trainer) -> Result<Option<LossRow>, TrainError> {
+    let samples = t.out.join("samples");
+    let ckpts = t.out.join("checkpoints");
+    for dir in [&t.out, &samples, &ckpts] {
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    }
+    let csv = t.out.join("losses.csv");
+    let start = Instant::now();
+    let bar = progress(t.cfg.steps, t.step);
+    let mut rows = Vec::new();
+    while t.step < t.cfg.steps {
+        let c = &t.cfg;
+        let next_event = [c.log_every, c.sample_every, c.checkpoint_every]
+            .iter()
+            .map(|e| (t.step / e + 1) * e)
+            .min()
+            .unwrap_or(c.steps);
+        let chunk = (next_event.min(c.steps) - t.step).clamp(1, MAX_CHUNK);
+        t.run_iterations(chunk)?;
+        bar.set_position(t.step as u64);
+        let last = t.step == t.cfg.steps;
+        if t.step % t.cfg.log_every == 0 || last {
+            let row = t.take_losses(now_seconds(start))?;
+            append_csv(&csv, &row)?;
+            bar.set_message(format!(
+                "D real {:.3} fake {:.3} acc {:.2} | G {:.3}",
+                row.d_loss_real, row.d_loss_fake, row.d_acc, row.g_loss
+            ));
+            if bar.is_hidden() {
+                eprintln!("step {:>6}  {}", row.step, bar.message());
+            }
+            rows.push(row);
+        }
+        if t.step % t.cfg.sample_every == 0 || last {
+            let images = t.sample_grid()?;
+            let path = samples.join(format!("step_{:06}.png", t.step));
+            crate::io::png::save_grid(&path, &images, GRID * GRID, 1, 28, 28, GRID)?;
+            plot(&t.out.join("losses.png"), &rows)?;
+        }
+        if t.step % t.cfg.checkpoint_every == 0 || last {
+            let name = format!("step_{:06}.safetensors", t.step);
+            t.save_checkpoint(&ckpts.join(&name))?;
+            crate::io::atomic_write(&ckpts.join("latest"), name.as_bytes())
+                .map_err(io_err(&ckpts))?;
+        }
+    }
+    bar.finish();
+    Ok(rows.pop())
+}
+
+/// The checkpoint a path names: a checkpoint file, or a run directory (its latest).
+pub fn resolve_checkpoint(path: &Path) -> std::path::PathBuf {
+    if path.is_dir() {
+        let ckpts = path.join("checkpoints");
+        let dir = if ckpts.is_dir() {
+            ckpts
+        } else {
+            path.to_path_buf()
+        };
+        if let Ok(name) = std::fs::read_to_string(dir.join("latest")) {
+            return dir.join(name.trim());
+        }
+        return dir;
+    }
+    path.to_path_buf()
+}

@@ -1,0 +1,193 @@
+//! Whole-iteration and end-to-end checks of `wgpu-gan train` and `sample`.
+
+mod common;
+
+use common::*;
+use std::process::Command;
+use std::sync::Arc;
+use wgpu_gan::exec::{CpuExec, Executor, GpuExec};
+use wgpu_gan::models;
+use wgpu_gan::train::{TrainConfig, GRID};
+
+/// One full iteration of the default recipe at its real sizes, from the same initial state,
+/// on both executors. Noise and batches come from the same counter-based streams, so the
+/// inputs agree exactly; the rest agrees up to float reordering. A parameter whose gradient is
+/// within rounding of zero may take Adam's first step (±lr) in opposite directions, so
+/// parameters are held to: all within 2·lr, and all but 1e-4 of them within 1e-5 + 1e-4·|ref|.
+#[test]
+fn gpu_equals_cpu_for_one_default_iteration() {
+    let Some(ctx) = gpu() else { return };
+    let cfg = TrainConfig::default();
+    let ds = cfg.data.load().unwrap();
+    let gan = cfg.program(ds.count, ds.image_len()).unwrap();
+    let mut cpu = CpuExec::new(&gan.prog);
+    let mut gpu = GpuExec::new(Arc::clone(&ctx), &gan.prog).unwrap();
+    let data = gan.dataset.unwrap();
+    for exec in [&mut cpu as &mut dyn Executor, &mut gpu] {
+        exec.write(data.images, &wgpu_gan::cpu::random::pack_bytes(&ds.images));
+        exec.write(data.labels, &wgpu_gan::cpu::random::pack_bytes(&ds.labels));
+        for (net, seed) in [(&gan.g, 1), (&gan.d, 2)] {
+            let (p, s) = models::glorot_init(net, seed);
+            exec.write_f32(net.params, &p);
+            exec.write_f32(net.state, &s);
+        }
+        exec.write_f32(
+            gan.sample_noise,
+            &models::normal(0, 7, gan.sample_noise.len),
+        );
+        exec.run(gan.iteration.clone(), 1).unwrap();
+        exec.run(gan.sample.clone(), 1).unwrap();
+    }
+    let both = |v| (gpu.read_f32(v).unwrap(), cpu.read_f32(v).unwrap());
+    for input in &gan.inputs {
+        let (g, c) = both(input.view);
+        assert_close(&input.name, &g, &c, 2e-5, 1e-5);
+    }
+    let (g, c) = both(gan.metrics);
+    assert_close("losses and accuracies", &g, &c, 1e-5, 1e-4);
+    for net in [&gan.g, &gan.d] {
+        let (g, c) = both(net.state);
+        assert_close(
+            &format!("{} running statistics", net.prefix),
+            &g,
+            &c,
+            1e-5,
+            1e-4,
+        );
+        let (g, c) = both(net.params);
+        assert_close(
+            &format!("{} params (bound)", net.prefix),
+            &g,
+            &c,
+            2.0 * cfg.lr + 1e-5,
+            0.0,
+        );
+        let off = g
+            .iter()
+            .zip(&c)
+            .filter(|(g, c)| (*g - *c).abs() > 1e-5 + 1e-4 * c.abs())
+            .count();
+        assert!(
+            off * 10_000 <= g.len(),
+            "{}: {off} of {} params differ",
+            net.prefix,
+            g.len()
+        );
+    }
+    let (g, c) = both(gan.sample_out);
+    assert_close("sample grid", &g, &c, 1e-3, 1e-3);
+}
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_wgpu-gan"));
+    c.env("XDG_RUNTIME_DIR", std::env::temp_dir());
+    c
+}
+
+fn run_ok(c: &mut Command) -> String {
+    let out = c.output().expect("spawn wgpu-gan");
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "wgpu-gan failed: {stderr}");
+    stderr
+}
+
+fn short_run(device: &str) {
+    if device == "gpu" && gpu().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let args = [
+        "train",
+        "--steps",
+        "6",
+        "--log-every",
+        "2",
+        "--sample-every",
+        "3",
+        "--checkpoint-every",
+        "3",
+    ];
+    run_ok(
+        bin()
+            .args(args)
+            .args(["--device", device, "--out"])
+            .arg(&run),
+    );
+    let csv = std::fs::read_to_string(run.join("losses.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "step,d_loss_real,d_loss_fake,d_acc,g_loss,seconds"
+    );
+    assert_eq!(lines.len(), 4, "{csv}");
+    for line in &lines[1..] {
+        let v: Vec<f64> = line.split(',').map(|x| x.parse().unwrap()).collect();
+        assert!(
+            v.iter().all(|x| x.is_finite()) && v[1] > 0.0 && v[4] > 0.0,
+            "{line}"
+        );
+    }
+    for f in [
+        "samples/step_000003.png",
+        "samples/step_000006.png",
+        "losses.png",
+    ] {
+        let img = image::open(run.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        assert!(img.width() > 100 && img.height() > 100, "{f}");
+    }
+    let ckpt = run.join("checkpoints/step_000006.safetensors");
+    let loaded = wgpu_gan::train::checkpoint::Checkpoint::load(&ckpt).unwrap();
+    assert_eq!(loaded.counters[0], 6, "iteration counter");
+    assert_eq!(
+        loaded.get("g.fc1.weight", &[256, 100]).unwrap().len(),
+        25_600
+    );
+    assert!(loaded.get("sample_noise", &[GRID * GRID, 100]).is_ok());
+    let npy = dir.path().join("s.npy");
+    run_ok(
+        bin()
+            .args(["sample", "--count", "7", "--device", device, "--checkpoint"])
+            .arg(&run)
+            .arg("--out")
+            .arg(&npy),
+    );
+    let (data, shape) = wgpu_gan::io::npy::read_npy(&npy).unwrap();
+    assert_eq!(shape, vec![7, 28, 28]);
+    assert!(data.iter().all(|v| (-1.0..=1.0).contains(v)));
+    assert!(
+        data.iter().any(|v| *v != data[0]),
+        "samples are not constant"
+    );
+}
+
+#[test]
+fn short_training_run_on_the_gpu_writes_every_output() {
+    short_run("gpu");
+}
+
+#[test]
+fn short_training_run_on_the_cpu_writes_every_output() {
+    short_run("cpu");
+}
+
+#[test]
+fn train_refuses_to_overwrite_an_existing_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("losses.csv"), "keep me").unwrap();
+    let out = bin()
+        .args(["train", "--device", "cpu", "--steps", "1", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("already holds a run") && err.lines().count() == 1,
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("losses.csv")).unwrap(),
+        "keep me"
+    );
+}

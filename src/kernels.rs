@@ -88,10 +88,10 @@ kernels! {
     GatherBatch => "random", "gather_batch", [1 R, 3 R, 4 R, 2 W, 5 W], cpu::random::gather_batch_op;
 
     Conv2dForward => "conv2d", "conv2d_forward", [1 R, 2 R, 3 R, 4 W], cpu::conv2d::conv2d_forward_op;
-    Conv2dInputGrad => "conv2d", "conv2d_input_grad", [1 R, 2 R, 3 W], cpu::conv2d::conv2d_input_grad_op;
-    Conv2dWeightGrad => "conv2d", "conv2d_weight_grad", [1 R, 2 R, 3 W], cpu::conv2d::conv2d_weight_grad_op;
-    Conv2dBiasGrad => "conv2d", "conv2d_bias_grad", [1 R, 2 W], cpu::conv2d::conv2d_bias_grad_op;
+    Conv2dInputGrad => "conv2d", "conv2d_input_grad", [1 R, 2 R, 4 W], cpu::conv2d::conv2d_input_grad_op;
+    Conv2dWeightGrad => "conv2d", "conv2d_weight_grad", [1 R, 2 R, 4 W], cpu::conv2d::conv2d_weight_grad_op;
+    Conv2dBiasGrad => "conv2d", "conv2d_bias_grad", [1 R, 4 W], cpu::conv2d::conv2d_bias_grad_op;
     ConvTranspose2dForward => "conv_transpose2d", "conv_transpose2d_forward", [1 R, 2 R, 3 R, 4 W], cpu::conv_transpose2d::conv_transpose2d_forward_op;
-    ConvTranspose2dInputGrad => "conv_transpose2d", "conv_transpose2d_input_grad", [1 R, 2 R, 3 W], cpu::conv_transpose2d::conv_transpose2d_input_grad_op;
-    ConvTranspose2dWeightGrad => "conv_transpose2d", "conv_transpose2d_weight_grad", [1 R, 2 R, 3 W], cpu::conv_transpose2d::conv_transpose2d_weight_grad_op;
+    ConvTranspose2dInputGrad => "conv_transpose2d", "conv_transpose2d_input_grad", [1 R, 2 R, 4 W], cpu::conv_transpose2d::conv_transpose2d_input_grad_op;
+    ConvTranspose2dWeightGrad => "conv_transpose2d", "conv_transpose2d_weight_grad", [1 R, 2 R, 4 W], cpu::conv_transpose2d::conv_transpose2d_weight_grad_op;
 }

@@ -188,7 +188,7 @@ impl GpuProgram {
 }
 
 fn create_buffers(ctx: &Context, program: &Program) -> Result<Vec<wgpu::Buffer>, GpuError> {
-    let limit = ctx.limits.max_storage_buffer_binding_size as u64;
+    let limit = ctx.limits.max_storage_buffer_binding_size;
     program
         .buffers
         .iter()

@@ -122,7 +122,7 @@ pub fn train_loop(t: &mut Trainer) -> Result<Option<LossRow>, TrainError> {
         t.run_iterations(chunk)?;
         bar.set_position(t.step as u64);
         let last = t.step == t.cfg.steps;
-        if t.step % t.cfg.log_every == 0 || last {
+        if t.step.is_multiple_of(t.cfg.log_every) || last {
             let row = t.take_losses(now_seconds(start))?;
             append_csv(&csv, &row)?;
             bar.set_message(format!(
@@ -134,13 +134,13 @@ pub fn train_loop(t: &mut Trainer) -> Result<Option<LossRow>, TrainError> {
             }
             rows.push(row);
         }
-        if t.step % t.cfg.sample_every == 0 || last {
+        if t.step.is_multiple_of(t.cfg.sample_every) || last {
             let images = t.sample_grid()?;
             let path = samples.join(format!("step_{:06}.png", t.step));
             crate::io::png::save_grid(&path, &images, GRID * GRID, 1, 28, 28, GRID)?;
             plot(&t.out.join("losses.png"), &rows)?;
         }
-        if t.step % t.cfg.checkpoint_every == 0 || last {
+        if t.step.is_multiple_of(t.cfg.checkpoint_every) || last {
             let name = format!("step_{:06}.safetensors", t.step);
             t.save_checkpoint(&ckpts.join(&name))?;
             crate::io::atomic_write(&ckpts.join("latest"), name.as_bytes())

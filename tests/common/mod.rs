@@ -62,11 +62,13 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f32], abs: f32, rel: f32) {
         want.len()
     );
     let mut bad = Vec::new();
+    let mut count = 0usize;
     let mut worst = (0usize, 0.0f32);
     for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
         let err = (g - w).abs();
         let ok = err <= abs + rel * w.abs() || (g.is_nan() && w.is_nan());
         if !ok {
+            count += 1;
             if bad.len() < 5 {
                 bad.push(format!("[{i}] got {g} want {w}"));
             }
@@ -85,7 +87,7 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f32], abs: f32, rel: f32) {
         panic!(
             "{what}: {} of {} values differ (abs {abs}, rel {rel}); first: {}; worst [{i}] got {} \
              want {} ({x:.1}x the tolerance)",
-            bad.len(),
+            count,
             got.len(),
             bad.join(", "),
             got[i],

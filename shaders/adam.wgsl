@@ -6,22 +6,22 @@
 //   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
 //   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps),  t = counters[t_slot]
 // The step counter lives on the GPU so several iterations can be recorded without the host.
-// One invocation per element.
+// One invocation per 4 elements (vec4 loads); n is a multiple of 4 (arenas are 64-aligned).
 
 struct Params { n: u32, t_slot: u32, lr: f32, beta1: f32, beta2: f32, eps: f32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> grads: array<f32>;
+@group(0) @binding(1) var<storage, read> grads: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> counters: array<u32>;
-@group(0) @binding(3) var<storage, read_write> params: array<f32>;
-@group(0) @binding(4) var<storage, read_write> m: array<f32>;
-@group(0) @binding(5) var<storage, read_write> v: array<f32>;
+@group(0) @binding(3) var<storage, read_write> params: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> m: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> v: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> counters_rw: array<u32>;
 
 @compute @workgroup_size(64)
 fn adam_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) g: vec3<u32>) {
     let i = gid.x + gid.y * g.x * 64u;
-    if i >= p.n { return; }
+    if i >= p.n / 4u { return; }
     let t = f32(counters[p.t_slot]);
     let grad = grads[i];
     let mi = p.beta1 * m[i] + (1.0 - p.beta1) * grad;

@@ -29,7 +29,7 @@ fn adam_program(n: usize) -> (Program, [View; 5]) {
 
 #[test]
 fn adam_step_gpu_matches_cpu() {
-    for n in [1, 65, 100_003] {
+    for n in [4, 68, 100_004] {
         let (prog, [p, g, m, v, c]) = adam_program(n);
         let inputs = [
             (p, bits(&rand_vec(n, 1, -1.0, 1.0))),
@@ -49,6 +49,14 @@ fn adam_step_gpu_matches_cpu() {
 }
 
 #[test]
+fn adam_step_rejects_a_length_that_is_not_a_multiple_of_4() {
+    let mut prog = Program::new();
+    let [p, g, m, v] = ["p", "g", "m", "v"].map(|n| prog.tensor(n, 5));
+    let c = prog.tensor("counters", 1);
+    assert!(ops::adam_step(&mut prog, ADAM, p, g, m, v, c, 0, "adam").is_err());
+}
+
+#[test]
 fn counter_increment_gpu_matches_cpu() {
     let mut prog = Program::new();
     let c = prog.tensor("counters", 3);
@@ -65,18 +73,19 @@ fn counter_increment_gpu_matches_cpu() {
 #[test]
 fn adam_first_step_is_lr_times_sign() {
     // From m = v = 0 at t = 1: p -= lr * g / (|g| + eps), PyTorch's formula.
-    let (mut prog, [p, g, m, v, c]) = adam_program(3);
+    let (mut prog, [p, g, m, v, c]) = adam_program(4);
     prog.ops.truncate(2); // counter increment + one step
-    let grads = [0.5f32, -2.0, 1e-3];
-    let out = run_cpu(
-        &prog,
-        &[(p, bits(&[1.0; 3])), (g, bits(&grads)), (c, vec![0; 4])],
-        &[p, m, v, c],
-    );
+    let grads = [0.5f32, -2.0, 1e-3, 0.0];
+    let inputs = [(p, bits(&[1.0; 4])), (g, bits(&grads)), (c, vec![0; 4])];
+    let out = run_cpu(&prog, &inputs, &[p, m, v, c]);
     let want: Vec<f32> = grads
         .iter()
         .map(|g| 1.0 - 2e-4 * g / (g.abs() + 1e-7))
         .collect();
+    if let Some(ctx) = gpu() {
+        let got = floats(&run_gpu(&ctx, &prog, &inputs, &[p])[0]);
+        assert_close("gpu params", &got, &want, 1e-7, 1e-6);
+    }
     assert_close("params", &floats(&out[0]), &want, 1e-7, 1e-6);
     assert_close("m", &floats(&out[1]), &grads.map(|g| 0.5 * g), 1e-9, 1e-6);
     assert_close(

@@ -19,14 +19,30 @@ pub struct BatchNormParams {
 pub const UPDATE_RUNNING: u32 = 1;
 pub const ACCUMULATE: u32 = 2;
 
-impl BatchNormParams {
-    fn at(&self, b: usize, ch: usize, s: usize) -> usize {
-        (b * self.c as usize + ch) * self.hw as usize + s
+/// Per-channel sums of f(i, ch) over (b, s), visiting memory in order. Each channel's terms are
+/// still added in (b, s) order, exactly as the shader's per-channel loop adds them.
+fn channel_sums(p: &BatchNormParams, mut f: impl FnMut(usize, usize) -> f32) -> Vec<f32> {
+    let (c, hw) = (p.c as usize, p.hw as usize);
+    let mut sums = vec![0.0f32; c];
+    for b in 0..p.n as usize {
+        for (ch, sum) in sums.iter_mut().enumerate() {
+            let base = (b * c + ch) * hw;
+            for i in base..base + hw {
+                *sum += f(i, ch);
+            }
+        }
     }
+    sums
+}
 
-    fn indices(&self, ch: usize) -> impl Iterator<Item = usize> + '_ {
-        (0..self.n as usize)
-            .flat_map(move |b| (0..self.hw as usize).map(move |s| self.at(b, ch, s)))
+/// Applies f(i, ch) to every element in memory order.
+fn for_each(p: &BatchNormParams, mut f: impl FnMut(usize, usize)) {
+    let (c, hw) = (p.c as usize, p.hw as usize);
+    for b in 0..p.n as usize {
+        for ch in 0..c {
+            let base = (b * c + ch) * hw;
+            (base..base + hw).for_each(|i| f(i, ch));
+        }
     }
 }
 
@@ -40,25 +56,31 @@ pub fn batch_norm_forward_train(
 ) {
     let c = p.c as usize;
     let count = (p.n * p.hw) as f32;
+    let mean: Vec<f32> = channel_sums(p, |i, _| x[i])
+        .iter()
+        .map(|s| s / count)
+        .collect();
+    let sq = channel_sums(p, |i, ch| (x[i] - mean[ch]) * (x[i] - mean[ch]));
+    let invstd: Vec<f32> = sq
+        .iter()
+        .map(|s| 1.0 / (s / count + p.eps).sqrt())
+        .collect();
+    for_each(p, |i, ch| {
+        y[i] = (x[i] - mean[ch]) * invstd[ch] * gamma_beta[ch] + gamma_beta[c + ch]
+    });
     for ch in 0..c {
-        let mean = p.indices(ch).map(|i| x[i]).sum::<f32>() / count;
-        let sq: f32 = p.indices(ch).map(|i| (x[i] - mean) * (x[i] - mean)).sum();
-        let var_biased = sq / count;
-        let invstd = 1.0 / (var_biased + p.eps).sqrt();
-        for i in p.indices(ch) {
-            y[i] = (x[i] - mean) * invstd * gamma_beta[ch] + gamma_beta[c + ch];
-        }
         if p.flags & UPDATE_RUNNING != 0 {
+            let var_biased = sq[ch] / count;
             let var_unbiased = if count > 1.0 {
-                sq / (count - 1.0)
+                sq[ch] / (count - 1.0)
             } else {
                 var_biased
             };
-            running[ch] = (1.0 - p.momentum) * running[ch] + p.momentum * mean;
+            running[ch] = (1.0 - p.momentum) * running[ch] + p.momentum * mean[ch];
             running[c + ch] = (1.0 - p.momentum) * running[c + ch] + p.momentum * var_unbiased;
         }
-        saved[ch] = mean;
-        saved[c + ch] = invstd;
+        saved[ch] = mean[ch];
+        saved[c + ch] = invstd[ch];
     }
 }
 
@@ -88,26 +110,19 @@ pub fn batch_norm_backward(
 ) {
     let c = p.c as usize;
     let count = (p.n * p.hw) as f32;
+    let (mean, invstd) = saved.split_at(c);
+    let sum_dy = channel_sums(p, |i, _| dy[i]);
+    let sum_dy_xhat = channel_sums(p, |i, ch| dy[i] * (x[i] - mean[ch]) * invstd[ch]);
+    for_each(p, |i, ch| {
+        let k = gamma_beta[ch] * invstd[ch] / count;
+        let xhat = (x[i] - mean[ch]) * invstd[ch];
+        dx[i] = k * (count * dy[i] - sum_dy[ch] - xhat * sum_dy_xhat[ch]);
+    });
+    let accumulate = p.flags & ACCUMULATE != 0;
     for ch in 0..c {
-        let (mean, invstd) = (saved[ch], saved[c + ch]);
-        let mut sum_dy = 0.0f32;
-        let mut sum_dy_xhat = 0.0f32;
-        for i in p.indices(ch) {
-            sum_dy += dy[i];
-            sum_dy_xhat += dy[i] * (x[i] - mean) * invstd;
-        }
-        let k = gamma_beta[ch] * invstd / count;
-        for i in p.indices(ch) {
-            let xhat = (x[i] - mean) * invstd;
-            dx[i] = k * (count * dy[i] - sum_dy - xhat * sum_dy_xhat);
-        }
-        if p.flags & ACCUMULATE != 0 {
-            grad_gamma_beta[ch] += sum_dy_xhat;
-            grad_gamma_beta[c + ch] += sum_dy;
-        } else {
-            grad_gamma_beta[ch] = sum_dy_xhat;
-            grad_gamma_beta[c + ch] = sum_dy;
-        }
+        let keep = |old: f32| if accumulate { old } else { 0.0 };
+        grad_gamma_beta[ch] = keep(grad_gamma_beta[ch]) + sum_dy_xhat[ch];
+        grad_gamma_beta[c + ch] = keep(grad_gamma_beta[c + ch]) + sum_dy[ch];
     }
 }
 

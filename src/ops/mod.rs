@@ -337,6 +337,8 @@ pub fn adam_step(
     for t in [grads, m, v] {
         check(prog, label, t, params.len)?;
     }
+    // The shader works in vec4s: a length that is not a multiple of 4 would drop its tail.
+    check(prog, label, params, params.len.next_multiple_of(4))?;
     counter_increment(prog, counters, t_slot, label);
     let p = AdamParams {
         n: params.len as u32,

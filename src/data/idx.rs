@@ -74,14 +74,17 @@ fn split_header<'a>(
 ) -> Result<(Vec<usize>, &'a [u8]), DataError> {
     let ndims = (expected_magic & 0xff) as usize;
     let header_len = 4 + 4 * ndims;
-    if bytes.len() < header_len {
-        return Err(DataError::TooShort {
-            what: what.to_string(),
-            len: bytes.len(),
-            need: header_len,
-        });
-    }
+    let too_short = |need: usize| DataError::TooShort {
+        what: what.to_string(),
+        len: bytes.len(),
+        need,
+    };
     let word = |i: usize| u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+    // The magic is checked before the full header length so that a label file passed as images
+    // (shorter header) is reported as the wrong kind of file, not as a short one.
+    if bytes.len() < 4 {
+        return Err(too_short(header_len));
+    }
     let found = word(0);
     if found != expected_magic {
         return Err(DataError::BadMagic {
@@ -90,6 +93,9 @@ fn split_header<'a>(
             found,
             expected: expected_magic,
         });
+    }
+    if bytes.len() < header_len {
+        return Err(too_short(header_len));
     }
     let dims = (0..ndims).map(|d| word(4 + 4 * d) as usize).collect();
     Ok((dims, &bytes[header_len..]))

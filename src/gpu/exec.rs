@@ -9,17 +9,25 @@ use std::sync::Mutex;
 /// Each op's uniform parameters sit at this stride inside one uniform buffer.
 const UNIFORM_STRIDE: u64 = 256;
 
-struct Step {
+pub(super) struct Step {
     pipeline: wgpu::ComputePipeline,
     bind_group: wgpu::BindGroup,
     workgroups: [u32; 3],
 }
 
+impl Step {
+    pub(super) fn dispatch(&self, pass: &mut wgpu::ComputePass<'_>) {
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        pass.dispatch_workgroups(self.workgroups[0], self.workgroups[1], self.workgroups[2]);
+    }
+}
+
 pub struct GpuProgram {
     pub buffers: Vec<wgpu::Buffer>,
-    steps: Vec<Step>,
-    phases: Vec<String>,
-    labels: Vec<String>,
+    pub(super) steps: Vec<Step>,
+    pub(super) phases: Vec<String>,
+    pub(super) labels: Vec<String>,
     staging: Mutex<Option<wgpu::Buffer>>,
 }
 
@@ -102,11 +110,8 @@ impl GpuProgram {
                 timestamp_writes: None,
             });
             while i < range.end && &self.phases[i] == phase {
-                let s = &self.steps[i];
                 pass.push_debug_group(&self.labels[i]);
-                pass.set_pipeline(&s.pipeline);
-                pass.set_bind_group(0, &s.bind_group, &[]);
-                pass.dispatch_workgroups(s.workgroups[0], s.workgroups[1], s.workgroups[2]);
+                self.steps[i].dispatch(&mut pass);
                 pass.pop_debug_group();
                 i += 1;
             }
@@ -137,7 +142,22 @@ impl GpuProgram {
 
     /// Copies `view` back to the host, waiting for all submitted work.
     pub fn read(&self, ctx: &Context, view: View) -> Result<Vec<u32>, GpuError> {
-        let bytes = view.len as u64 * 4;
+        self.read_buffer(
+            ctx,
+            &self.buffers[view.buf.0],
+            view.offset as u64 * 4,
+            view.len as u64 * 4,
+        )
+    }
+
+    /// Copies `bytes` bytes of `src` from `offset` back to the host.
+    pub(super) fn read_buffer(
+        &self,
+        ctx: &Context,
+        src: &wgpu::Buffer,
+        offset: u64,
+        bytes: u64,
+    ) -> Result<Vec<u32>, GpuError> {
         let mut staging = self.staging.lock().map_err(|_| GpuError::Poisoned)?;
         if staging.as_ref().is_none_or(|s| s.size() < bytes) {
             *staging = Some(ctx.device.create_buffer(&wgpu::BufferDescriptor {
@@ -151,8 +171,7 @@ impl GpuProgram {
         let mut encoder = ctx
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-        let src = &self.buffers[view.buf.0];
-        encoder.copy_buffer_to_buffer(src, view.offset as u64 * 4, staging, 0, bytes);
+        encoder.copy_buffer_to_buffer(src, offset, staging, 0, bytes);
         ctx.queue.submit([encoder.finish()]);
         let (tx, rx) = std::sync::mpsc::channel();
         staging.map_async(wgpu::MapMode::Read, 0..bytes, move |r| {

@@ -3,6 +3,7 @@
 
 mod context;
 mod exec;
+mod profile;
 
 pub use context::{adapters, wanted_features, BackendChoice, Context, GpuOptions};
 pub use exec::GpuProgram;

@@ -18,6 +18,10 @@ use super::{write_file, IoError};
 pub const PLOT_WIDTH: u32 = 800;
 pub const PLOT_HEIGHT: u32 = 480;
 
+/// Values are clamped to +-PLOT_LIMIT: plotters' tick search never ends on a range whose span
+/// overflows f64 (e.g. -1e308..1e308), and a loss that large has diverged anyway.
+const PLOT_LIMIT: f64 = 1e300;
+
 /// The ab_glyph text backend has no system fonts; plotters looks fonts up by family name.
 const FONT_FAMILY: &str = "sans-serif";
 static FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
@@ -40,6 +44,12 @@ pub fn plot_losses(path: &Path, series: &[Series<'_>], title: &str) -> Result<()
                 .iter()
                 .copied()
                 .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .map(|(x, y)| {
+                    (
+                        x.clamp(-PLOT_LIMIT, PLOT_LIMIT),
+                        y.clamp(-PLOT_LIMIT, PLOT_LIMIT),
+                    )
+                })
                 .collect();
             (*name, kept)
         })
@@ -118,7 +128,7 @@ fn draw_chart(rgb: &mut [u8], series: &[Series<'_>], title: &str) -> Result<(), 
 
 /// The range spanned by `values`, widened by `pad` of its span on each side. With no values it
 /// is 0..1, and a single value v gets v +- max(0.5, 5% of |v|), so plotters never sees an
-/// empty range. A span too large for f64 is used unpadded.
+/// empty range.
 fn axis_range(values: impl Iterator<Item = f64>, pad: f64) -> Range<f64> {
     let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
         (lo.min(v), hi.max(v))
@@ -130,9 +140,6 @@ fn axis_range(values: impl Iterator<Item = f64>, pad: f64) -> Range<f64> {
     if span <= f64::EPSILON * lo.abs().max(1.0) {
         let half = (0.05 * lo.abs()).max(0.5);
         return (lo - half)..(hi + half);
-    }
-    if !span.is_finite() {
-        return lo..hi;
     }
     (lo - pad * span)..(hi + pad * span)
 }

@@ -1,0 +1,106 @@
+//! Per-dispatch GPU timings with timestamp queries: inside compute passes where the adapter
+//! supports it (lavapipe does), else one pass per dispatch with pass timestamps.
+
+use super::exec::GpuProgram;
+use super::{Context, GpuError};
+use std::ops::Range;
+
+impl GpuProgram {
+    /// Mean GPU nanoseconds of each op in `range` over `iterations` runs, or None when the
+    /// adapter has no timestamp queries.
+    pub fn op_times(
+        &self,
+        ctx: &Context,
+        range: Range<usize>,
+        iterations: usize,
+    ) -> Result<Option<Vec<f64>>, GpuError> {
+        if !ctx.features.contains(wgpu::Features::TIMESTAMP_QUERY) {
+            return Ok(None);
+        }
+        let inside = ctx
+            .features
+            .contains(wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES);
+        let count = range.len();
+        let queries = (2 * count) as u32;
+        if queries > wgpu::QUERY_SET_MAX_QUERIES {
+            return Err(GpuError::Runtime(format!(
+                "too many ops to profile at once ({count})"
+            )));
+        }
+        let set = ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("op timestamps"),
+            ty: wgpu::QueryType::Timestamp,
+            count: queries,
+        });
+        let resolve = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("op timestamps resolved"),
+            size: queries as u64 * 8,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let period = ctx.queue.get_timestamp_period() as f64;
+        let mut total = vec![0.0f64; count];
+        for _ in 0..iterations {
+            let mut encoder = ctx.device.create_command_encoder(&Default::default());
+            if inside {
+                self.record_inside(&mut encoder, &set, range.clone());
+            } else {
+                self.record_per_pass(&mut encoder, &set, range.clone());
+            }
+            encoder.resolve_query_set(&set, 0..queries, &resolve, 0);
+            ctx.queue.submit([encoder.finish()]);
+            let words = self.read_buffer(ctx, &resolve, 0, queries as u64 * 8)?;
+            for (k, t) in total.iter_mut().enumerate() {
+                let at = |q: usize| words[2 * q] as u64 | (words[2 * q + 1] as u64) << 32;
+                *t += at(2 * k + 1).saturating_sub(at(2 * k)) as f64 * period;
+            }
+        }
+        Ok(Some(
+            total.iter().map(|t| t / iterations.max(1) as f64).collect(),
+        ))
+    }
+
+    fn record_inside(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        set: &wgpu::QuerySet,
+        range: Range<usize>,
+    ) {
+        let start = range.start;
+        let mut i = start;
+        while i < range.end {
+            let phase = &self.phases[i];
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(phase),
+                timestamp_writes: None,
+            });
+            while i < range.end && &self.phases[i] == phase {
+                let q = (2 * (i - start)) as u32;
+                pass.write_timestamp(set, q);
+                self.steps[i].dispatch(&mut pass);
+                pass.write_timestamp(set, q + 1);
+                i += 1;
+            }
+        }
+    }
+
+    fn record_per_pass(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        set: &wgpu::QuerySet,
+        range: Range<usize>,
+    ) {
+        for i in range.clone() {
+            let q = (2 * (i - range.start)) as u32;
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(&self.labels[i]),
+                timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                    query_set: set,
+                    beginning_of_pass_write_index: Some(q),
+                    end_of_pass_write_index: Some(q + 1),
+                }),
+            });
+            self.steps[i].dispatch(&mut pass);
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! `wgpu-gan profile`: where an iteration's time goes, per op and per phase, from GPU timestamp
+//! queries, plus the host's share (encode, submit, wait), and a Chrome trace for Perfetto.
+
+use crate::cpu::conv2d::ConvParams;
+use crate::cpu::matmul::MatmulParams;
+use crate::cpu::params;
+use crate::exec::{Executor, GpuExec};
+use crate::gpu::{Context, GpuError, GpuOptions};
+use crate::kernels::Kernel;
+use crate::program::OpCall;
+use crate::train::{upload_initial_state, TrainConfig, TrainError};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Floating-point operations of one call, where the op is a product (2 per multiply-add).
+pub fn flops(op: &OpCall) -> Option<f64> {
+    match op.kernel {
+        Kernel::Matmul | Kernel::MatmulAt | Kernel::MatmulBt => {
+            let p: MatmulParams = params(&op.params);
+            Some(2.0 * p.m as f64 * p.n as f64 * p.k as f64)
+        }
+        Kernel::Conv2dForward | Kernel::Conv2dInputGrad | Kernel::Conv2dWeightGrad => {
+            let p: ConvParams = params(&op.params);
+            let outputs = p.n as f64 * p.c_out as f64 * p.h_out as f64 * p.w_out as f64;
+            Some(2.0 * outputs * p.c_in as f64 * p.kh as f64 * p.kw as f64)
+        }
+        Kernel::ConvTranspose2dForward
+        | Kernel::ConvTranspose2dInputGrad
+        | Kernel::ConvTranspose2dWeightGrad => {
+            let p: ConvParams = params(&op.params);
+            let inputs = p.n as f64 * p.c_in as f64 * p.h as f64 * p.w as f64;
+            Some(2.0 * inputs * p.c_out as f64 * p.kh as f64 * p.kw as f64)
+        }
+        _ => None,
+    }
+}
+
+/// Host-side time per iteration, in milliseconds.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HostTimes {
+    pub encode_ms: f64,
+    pub submit_ms: f64,
+    pub wait_ms: f64,
+}
+
+pub struct Profile {
+    pub adapter: String,
+    /// (op index, mean GPU ms) over the iteration's ops.
+    pub op_ms: Vec<(usize, f64)>,
+    pub host: HostTimes,
+    pub iterations: usize,
+}
+
+/// Runs `warmup` iterations, then times `iterations` with timestamp queries and the host clock.
+pub fn profile(
+    cfg: &TrainConfig,
+    gpu: &GpuOptions,
+    warmup: usize,
+    iterations: usize,
+) -> Result<(Profile, crate::train::schedule::GanProgram), TrainError> {
+    let ds = cfg.data.load()?;
+    let gan = cfg.program(ds.count, ds.image_len())?;
+    let ctx = Arc::new(Context::new(gpu)?);
+    let mut exec = GpuExec::new(Arc::clone(&ctx), &gan.prog)?;
+    upload_initial_state(&mut exec, &gan, &ds, cfg);
+    exec.run(gan.iteration.clone(), warmup)?;
+    exec.wait()?;
+    let times = exec
+        .gpu
+        .op_times(&ctx, gan.iteration.clone(), iterations)?
+        .ok_or_else(|| GpuError::Runtime(format!("{} has no timestamp queries", ctx.describe())))?;
+    let mut host = HostTimes::default();
+    for _ in 0..iterations {
+        let t0 = Instant::now();
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        exec.gpu.record(&mut encoder, gan.iteration.clone());
+        let buffer = encoder.finish();
+        let t1 = Instant::now();
+        ctx.queue.submit([buffer]);
+        let t2 = Instant::now();
+        exec.wait()?;
+        let t3 = Instant::now();
+        host.encode_ms += (t1 - t0).as_secs_f64() * 1e3;
+        host.submit_ms += (t2 - t1).as_secs_f64() * 1e3;
+        host.wait_ms += (t3 - t2).as_secs_f64() * 1e3;
+    }
+    let n = iterations.max(1) as f64;
+    host = HostTimes {
+        encode_ms: host.encode_ms / n,
+        submit_ms: host.submit_ms / n,
+        wait_ms: host.wait_ms / n,
+    };
+    let op_ms = gan
+        .iteration
+        .clone()
+        .zip(times)
+        .map(|(i, ns)| (i, ns / 1e6))
+        .collect();
+    Ok((
+        Profile {
+            adapter: ctx.describe(),
+            op_ms,
+            host,
+            iterations,
+        },
+        gan,
+    ))
+}
+
+/// Sums rows by a key: (key, total ms, total flops or None).
+fn group(
+    p: &Profile,
+    ops: &[OpCall],
+    key: impl Fn(&OpCall) -> String,
+) -> Vec<(String, f64, Option<f64>)> {
+    let mut rows: Vec<(String, f64, Option<f64>)> = Vec::new();
+    for &(i, ms) in &p.op_ms {
+        let k = key(&ops[i]);
+        let f = flops(&ops[i]);
+        match rows.iter_mut().find(|r| r.0 == k) {
+            Some(r) => {
+                r.1 += ms;
+                r.2 = match (r.2, f) {
+                    (Some(a), Some(b)) => Some(a + b),
+                    _ => None,
+                };
+            }
+            None => rows.push((k, ms, f)),
+        }
+    }
+    rows
+}
+
+/// The report: per op kind, per phase, then the host times.
+pub fn table(p: &Profile, ops: &[OpCall]) -> String {
+    let total: f64 = p.op_ms.iter().map(|r| r.1).sum();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "adapter: {}\nGPU time per iteration: {total:.2} ms (mean of {} iterations)\n",
+        p.adapter, p.iterations
+    );
+    for (title, rows) in [
+        ("op", {
+            let mut r = group(p, ops, |o| o.kernel.entry().to_string());
+            r.sort_by(|a, b| b.1.total_cmp(&a.1));
+            r
+        }),
+        ("phase", group(p, ops, |o| o.phase.clone())),
+    ] {
+        let _ = writeln!(
+            out,
+            "{:<28} {:>10} {:>7} {:>9}",
+            format!("per {title}"),
+            "GPU ms",
+            "share",
+            "GFLOP/s"
+        );
+        for (k, ms, f) in rows {
+            let gflops = f.map_or(String::from("-"), |f| format!("{:.2}", f / (ms * 1e6)));
+            let _ = writeln!(
+                out,
+                "{k:<28} {ms:>10.3} {:>6.1}% {gflops:>9}",
+                100.0 * ms / total.max(1e-12)
+            );
+        }
+        out.push('\n');
+    }
+    let h = p.host;
+    let _ = writeln!(
+        out,
+        "host per iteration: encode {:.3} ms, submit {:.3} ms, wait {:.3} ms (wall {:.3} ms)",
+        h.encode_ms,
+        h.submit_ms,
+        h.wait_ms,
+        h.encode_ms + h.submit_ms + h.wait_ms
+    );
+    out
+}
+
+/// A Chrome trace (JSON array of complete events) of one mean iteration, for Perfetto.
+pub fn write_trace(path: &Path, p: &Profile, ops: &[OpCall]) -> Result<(), TrainError> {
+    let mut t = 0.0f64;
+    let events: Vec<serde_json::Value> = p
+        .op_ms
+        .iter()
+        .map(|&(i, ms)| {
+            let op = &ops[i];
+            let e = serde_json::json!({
+                "name": format!("{} ({})", op.label, op.kernel.entry()),
+                "cat": op.phase,
+                "ph": "X",
+                "ts": t * 1e3,
+                "dur": ms * 1e3,
+                "pid": 0,
+                "tid": 0,
+                "args": { "phase": op.phase, "kernel": op.kernel.entry(), "workgroups": op.workgroups },
+            });
+            t += ms;
+            e
+        })
+        .collect();
+    let json = serde_json::to_vec_pretty(
+        &serde_json::json!({ "traceEvents": events, "displayTimeUnit": "ms" }),
+    )
+    .map_err(|e| TrainError::Config(e.to_string()))?;
+    crate::io::atomic_write(path, &json).map_err(|source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}

@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""PyTorch reference timings for the recipes `cargo bench` times in wgpu-gan.
+
+Runs the same models and schedules in PyTorch eager mode (CPU, or CUDA when available) on
+random data of MNIST's shape and prints iterations per second, so that a ratio can be measured
+in one session on one machine:
+
+    python3 benches/pytorch_reference.py            # every recipe, every batch size
+    python3 benches/pytorch_reference.py --device cuda --iterations 500
+
+- mlp: the seed tutorial's Keras MLP GAN (G 100-256-512-1024-784 with LeakyReLU then
+  BatchNorm(eps 1e-3, momentum 0.3); D 784-512-256-1), its schedule: fakes from G in eval mode,
+  a D step on reals, a D step on fakes, two G steps; Adam(2e-4, 0.5, 0.999, eps 1e-7).
+- dcgan: the 28x28 DCGAN of issue 4 with the pytorch/examples schedule.
+Exits with a message (status 0) when PyTorch is not installed.
+"""
+import argparse
+import sys
+import time
+
+try:
+    import torch
+    from torch import nn
+    import torch.nn.functional as F
+except ImportError:
+    print("PyTorch is not installed; nothing to compare (pip install torch)")
+    sys.exit(0)
+
+
+def mlp_models():
+    def block(i, o):
+        return [nn.Linear(i, o), nn.LeakyReLU(0.2), nn.BatchNorm1d(o, eps=1e-3, momentum=0.3)]
+
+    g = nn.Sequential(*block(100, 256), *block(256, 512), *block(512, 1024), nn.Linear(1024, 784), nn.Tanh())
+    d = nn.Sequential(nn.Linear(784, 512), nn.LeakyReLU(0.2), nn.Linear(512, 256), nn.LeakyReLU(0.2), nn.Linear(256, 1))
+    return g, d
+
+
+def dcgan_models():
+    g = nn.Sequential(
+        nn.Linear(100, 7 * 7 * 128), nn.BatchNorm1d(7 * 7 * 128), nn.ReLU(), nn.Unflatten(1, (128, 7, 7)),
+        nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.BatchNorm2d(64), nn.ReLU(),
+        nn.ConvTranspose2d(64, 1, 4, 2, 1), nn.Tanh())
+    d = nn.Sequential(
+        nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.2),
+        nn.Conv2d(64, 128, 4, 2, 1), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
+        nn.Flatten(), nn.Linear(128 * 7 * 7, 1))
+    return g, d
+
+
+def mlp_iteration(g, d, og, od, real, batch, dev):
+    bce = F.binary_cross_entropy_with_logits
+    ones = torch.ones(batch, 1, device=dev)
+    zeros = torch.zeros(batch, 1, device=dev)
+    g.eval()
+    with torch.no_grad():
+        fake = g(torch.randn(batch, 100, device=dev))
+    g.train()
+    for x, t in ((real[torch.randint(0, real.shape[0], (batch,), device=dev)], ones), (fake, zeros)):
+        od.zero_grad()
+        bce(d(x), t).backward()
+        od.step()
+    for p in d.parameters():
+        p.requires_grad_(False)
+    for _ in range(2):
+        og.zero_grad()
+        bce(d(g(torch.randn(batch, 100, device=dev))), ones).backward()
+        og.step()
+    for p in d.parameters():
+        p.requires_grad_(True)
+
+
+def dcgan_iteration(g, d, og, od, real, batch, dev):
+    bce = F.binary_cross_entropy_with_logits
+    ones = torch.ones(batch, 1, device=dev)
+    zeros = torch.zeros(batch, 1, device=dev)
+    x = real[torch.randint(0, real.shape[0], (batch,), device=dev)].view(batch, 1, 28, 28)
+    fake = g(torch.randn(batch, 100, device=dev))
+    od.zero_grad()
+    (bce(d(x), ones) + bce(d(fake.detach()), zeros)).backward()
+    od.step()
+    og.zero_grad()
+    bce(d(fake), ones).backward()
+    og.step()
+
+
+def bench(name, batch, dev, iterations, warmup):
+    g, d = (mlp_models if name == "mlp" else dcgan_models)()
+    g, d = g.to(dev), d.to(dev)
+    eps = 1e-7 if name == "mlp" else 1e-8
+    og = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=eps)
+    od = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=eps)
+    real = torch.rand(10_000, 784, device=dev) * 2 - 1
+    step = mlp_iteration if name == "mlp" else dcgan_iteration
+    for _ in range(warmup):
+        step(g, d, og, od, real, batch, dev)
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    t = time.perf_counter()
+    for _ in range(iterations):
+        step(g, d, og, od, real, batch, dev)
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    return iterations / (time.perf_counter() - t)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--iterations", type=int, default=200)
+    ap.add_argument("--warmup", type=int, default=20)
+    ap.add_argument("--models", default="mlp,dcgan")
+    ap.add_argument("--batches", default="32,64,256")
+    a = ap.parse_args()
+    dev = torch.device(a.device)
+    print(f"PyTorch {torch.__version__} on {dev} ({torch.get_num_threads()} CPU threads)")
+    for name in a.models.split(","):
+        for batch in map(int, a.batches.split(",")):
+            its = bench(name, batch, dev, a.iterations, a.warmup)
+            print(f"pytorch {name:<6} batch {batch:>4}: {its:8.1f} it/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -62,6 +62,9 @@ kernels! {
     Matmul => "matmul", "matmul", [1 R, 2 R, 3 W, 4 R], cpu::matmul::matmul_op;
     MatmulAt => "matmul", "matmul_at", [1 R, 2 R, 3 W, 4 R], cpu::matmul::matmul_at_op;
     MatmulBt => "matmul", "matmul_bt", [1 R, 2 R, 3 W, 4 R], cpu::matmul::matmul_bt_op;
+    MatmulVec4 => "matmul", "matmul_vec4", [1 R, 2 R, 3 W, 4 R], cpu::matmul::matmul_op;
+    MatmulAtVec4 => "matmul", "matmul_at_vec4", [1 R, 2 R, 3 W, 4 R], cpu::matmul::matmul_at_op;
+    MatmulBtVec4 => "matmul", "matmul_bt_vec4", [1 R, 2 R, 3 W, 4 R], cpu::matmul::matmul_bt_op;
     BiasGrad => "matmul", "bias_grad", [1 R, 3 W], cpu::matmul::bias_grad_op;
 
     LeakyReluForward => "activation", "leaky_relu_forward", [1 R, 2 W], cpu::activation::leaky_relu_forward_op;

@@ -7,15 +7,19 @@ use common::*;
 use wgpu_gan::cpu;
 use wgpu_gan::cpu::batch_norm::{BatchNormParams, UPDATE_RUNNING};
 use wgpu_gan::cpu::matmul::{MatmulParams, ACCUMULATE};
+use wgpu_gan::kernels::Kernel;
 use wgpu_gan::ops::{self, Activation, BatchNormViews, Loss, Transpose};
 use wgpu_gan::program::{Program, View};
 
-/// Shapes: degenerate, not multiples of any tile, and the seed MLP GAN's own products.
+/// Shapes: degenerate, not multiples of any tile, and the seed MLP GAN's own products. Odd
+/// lengths run the general kernels, multiples of 4 the vec4 ones (`ops::tiling`).
 const MATMUL_SHAPES: &[(usize, usize, usize)] = &[
     (1, 1, 1),
     (1, 7, 3),
     (5, 7, 3),
     (33, 65, 17),
+    (37, 101, 203),
+    (36, 100, 20),
     (32, 256, 100),
     (32, 784, 1024),
     (512, 784, 32),
@@ -68,6 +72,77 @@ fn matmul_bt_gpu_matches_cpu() {
         matmul_case(Transpose::B, s, true, 0);
     }
     matmul_case(Transpose::B, (3, 5, 2), false, 0);
+}
+
+/// The kernel `ops::matmul` records for a product of this shape.
+fn chosen_kernel(t: Transpose, (m, n, k): (usize, usize, usize)) -> Kernel {
+    let mut prog = Program::new();
+    let a = prog.tensor("a", m * k);
+    let b = prog.tensor("b", k * n);
+    let out = prog.tensor("out", m * n);
+    ops::matmul(&mut prog, t, a, b, None, out, (m, n, k), 0, "matmul").unwrap();
+    prog.ops[0].kernel
+}
+
+/// Shapes for the vec4 kernels: one vec4, rows not a multiple of 4 where allowed, partial
+/// workgroup tiles both ways, and seed GAN products; each plain and with bias and accumulation.
+fn matmul_vec4_cases(t: Transpose, want: Kernel, shapes: &[(usize, usize, usize)]) {
+    for &s in shapes {
+        assert_eq!(chosen_kernel(t, s), want, "{t:?} {s:?}");
+        matmul_case(t, s, false, 0);
+        matmul_case(t, s, true, ACCUMULATE);
+    }
+}
+
+#[test]
+fn matmul_vec4_gpu_matches_cpu() {
+    let shapes = [
+        (4, 4, 4),
+        (3, 8, 4),
+        (70, 132, 36),
+        (32, 100, 256),
+        (32, 1024, 784),
+    ];
+    matmul_vec4_cases(Transpose::None, Kernel::MatmulVec4, &shapes);
+}
+
+#[test]
+fn matmul_at_vec4_gpu_matches_cpu() {
+    let shapes = [
+        (4, 4, 1),
+        (4, 8, 3),
+        (68, 132, 33),
+        (256, 100, 32),
+        (784, 1024, 32),
+    ];
+    matmul_vec4_cases(Transpose::A, Kernel::MatmulAtVec4, &shapes);
+}
+
+#[test]
+fn matmul_bt_vec4_gpu_matches_cpu() {
+    let shapes = [
+        (4, 4, 4),
+        (3, 8, 4),
+        (70, 132, 36),
+        (32, 256, 100),
+        (32, 784, 1024),
+    ];
+    matmul_vec4_cases(Transpose::B, Kernel::MatmulBtVec4, &shapes);
+}
+
+#[test]
+fn matmul_takes_the_general_kernel_when_rows_do_not_split_into_vec4s() {
+    // The seed discriminator's last layer: forward, input gradient, weight gradient.
+    assert_eq!(chosen_kernel(Transpose::B, (32, 1, 256)), Kernel::MatmulBt);
+    assert_eq!(chosen_kernel(Transpose::None, (32, 256, 1)), Kernel::Matmul);
+    assert_eq!(chosen_kernel(Transpose::A, (1, 256, 32)), Kernel::MatmulAt);
+    for t in [Transpose::None, Transpose::A, Transpose::B] {
+        assert!(!chosen_kernel(t, (37, 101, 203)).entry().ends_with("_vec4"));
+    }
+    assert_eq!(chosen_kernel(Transpose::None, (3, 8, 6)), Kernel::Matmul);
+    assert_eq!(chosen_kernel(Transpose::A, (6, 8, 4)), Kernel::MatmulAt);
+    assert_eq!(chosen_kernel(Transpose::B, (4, 6, 4)), Kernel::MatmulBt);
+    assert_eq!(chosen_kernel(Transpose::B, (4, 4, 0)), Kernel::MatmulBt);
 }
 
 #[test]

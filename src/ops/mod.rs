@@ -63,11 +63,7 @@ pub fn matmul(
     flags: u32,
     label: &str,
 ) -> Result {
-    let kernel = match t {
-        Transpose::None => Kernel::Matmul,
-        Transpose::A => Kernel::MatmulAt,
-        Transpose::B => Kernel::MatmulBt,
-    };
+    let kernel = tiling::matmul_kernel(t, (m, n, k));
     check(prog, label, a, m * k)?;
     check(prog, label, b, k * n)?;
     check(prog, label, out, m * n)?;

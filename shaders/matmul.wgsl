@@ -4,7 +4,8 @@
 //   matmul_bt  a (m,k), b (n,k)    torch: F.linear(a, b) (forward of a Linear with weight b)
 //   each binds a(1) b(2) out(3) bias(4); bias (n) is added when flags has HAS_BIAS
 //   <op>_vec4  the same products reading and writing whole vec4s; src/ops/tiling.rs picks them
-//              when the row lengths they split into vec4s (see each) are multiples of 4
+//              when the row lengths they split into vec4s (see each) are multiples of 4, and
+//              devices with subgroups run matmul_subgroup.wgsl's twins instead (gpu::variants)
 //   bias_grad  dy (m,n) -> db (n)         torch: dy.sum(0)
 // Strategy: no workgroup memory and no barriers (barriers are slow on CPU-backed drivers such as
 // lavapipe). Each invocation owns a register tile, 4x4 in the general kernels and 16x16 in the

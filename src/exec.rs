@@ -15,6 +15,10 @@ pub trait Executor {
     fn wait(&self) -> Result<(), GpuError>;
     fn describe(&self) -> String;
 
+    /// Starts (true) or ends (false) a graphics-debugger capture (RenderDoc) around the work
+    /// submitted in between; a no-op on the CPU or without a debugger attached.
+    fn capture(&self, _start: bool) {}
+
     fn read_f32(&self, view: View) -> Result<Vec<f32>, GpuError> {
         Ok(bytemuck::cast_slice(&self.read(view)?).to_vec())
     }
@@ -56,6 +60,18 @@ impl Executor for GpuExec {
 
     fn describe(&self) -> String {
         self.ctx.describe()
+    }
+
+    fn capture(&self, start: bool) {
+        // SAFETY: captures are started and ended in pairs by the trainer, one at a time, with
+        // the device idle at both ends (the trainer waits before and after).
+        unsafe {
+            if start {
+                self.ctx.device.start_graphics_debugger_capture();
+            } else {
+                self.ctx.device.stop_graphics_debugger_capture();
+            }
+        }
     }
 }
 

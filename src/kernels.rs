@@ -11,6 +11,10 @@ pub type CpuFn = fn(&[u32], &mut CpuIo);
 /// Every shader file, embedded so that the binary is self-contained.
 pub const SHADERS: &[(&str, &str)] = &[
     ("matmul", include_str!("../shaders/matmul.wgsl")),
+    (
+        "matmul_subgroup",
+        include_str!("../shaders/matmul_subgroup.wgsl"),
+    ),
     ("activation", include_str!("../shaders/activation.wgsl")),
     ("batch_norm", include_str!("../shaders/batch_norm.wgsl")),
     ("loss", include_str!("../shaders/loss.wgsl")),
@@ -65,6 +69,10 @@ kernels! {
     MatmulVec4 => "matmul", "matmul_vec4", [1 R, 2 R, 3 W, 4 R], cpu::matmul::matmul_op;
     MatmulAtVec4 => "matmul", "matmul_at_vec4", [1 R, 2 R, 3 W, 4 R], cpu::matmul::matmul_at_op;
     MatmulBtVec4 => "matmul", "matmul_bt_vec4", [1 R, 2 R, 3 W, 4 R], cpu::matmul::matmul_bt_op;
+    // Adapter-specific (SUBGROUP): never recorded by ops, swapped in by gpu::variants.
+    MatmulSubgroup => "matmul_subgroup", "matmul_subgroup", [1 R, 2 R, 3 W, 4 R], cpu::matmul::matmul_op;
+    MatmulAtSubgroup => "matmul_subgroup", "matmul_at_subgroup", [1 R, 2 R, 3 W, 4 R], cpu::matmul::matmul_at_op;
+    MatmulBtSubgroup => "matmul_subgroup", "matmul_bt_subgroup", [1 R, 2 R, 3 W, 4 R], cpu::matmul::matmul_bt_op;
     BiasGrad => "matmul", "bias_grad", [1 R, 3 W], cpu::matmul::bias_grad_op;
 
     LeakyReluForward => "activation", "leaky_relu_forward", [1 R, 2 W], cpu::activation::leaky_relu_forward_op;
@@ -82,6 +90,7 @@ kernels! {
 
     BceWithLogits => "loss", "bce_with_logits", [1 R, 2 W, 3 W], cpu::loss::bce_with_logits_op;
     MseLoss => "loss", "mse_loss", [1 R, 2 W, 3 W], cpu::loss::mse_loss_op;
+    SoftmaxCrossEntropy => "loss", "softmax_cross_entropy", [1 R, 2 W, 3 W, 4 R], cpu::loss::softmax_cross_entropy_op;
 
     AdamStep => "adam", "adam_step", [1 R, 2 R, 3 W, 4 W, 5 W], cpu::adam::adam_step_op;
     CounterIncrement => "adam", "counter_increment", [6 W], cpu::adam::counter_increment_op;

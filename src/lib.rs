@@ -3,6 +3,7 @@
 
 pub mod cpu;
 pub mod data;
+pub mod eval;
 pub mod exec;
 pub mod gpu;
 pub mod io;
@@ -10,6 +11,7 @@ pub mod kernels;
 pub mod models;
 pub mod nn;
 pub mod ops;
+pub mod profile;
 pub mod program;
 pub mod sample;
 pub mod train;

@@ -3,8 +3,11 @@
 use anyhow::{bail, Context as _, Result};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
+use train_args::{model_name, TrainArgs};
 use wgpu_gan::gpu::{BackendChoice, GpuOptions};
-use wgpu_gan::train::{DataSource, DeviceKind, ModelKind, TrainConfig, Trainer};
+use wgpu_gan::train::{DeviceKind, TrainConfig, Trainer};
+
+mod train_args;
 
 #[derive(Parser)]
 #[command(
@@ -35,6 +38,8 @@ impl GpuArgs {
             backend: self.backend,
             adapter: self.adapter.clone(),
             debug: false,
+            // WGPU_GAN_PORTABLE_KERNELS=1 still applies.
+            portable_kernels: false,
         }
     }
 }
@@ -46,8 +51,10 @@ enum Command {
   wgpu-gan train                                  # seed recipe, embedded MNIST, 12,000 steps
   wgpu-gan train --steps 2000 --out runs/quick    # a shorter run
   wgpu-gan train --data ~/mnist                   # train-images-idx3-ubyte[.gz] + labels
-  wgpu-gan train --dataset fashion --device cpu   # Debian's Fashion-MNIST on the CPU path")]
-    Train(TrainArgs),
+  wgpu-gan train --dataset fashion --device cpu   # Debian's Fashion-MNIST on the CPU path
+  wgpu-gan train --model dcgan                    # DCGAN on MNIST: batch 64, 2,000 steps
+  wgpu-gan train --model dcgan64 --data-folder ~/faces --channels 3   # 64x64 colour images")]
+    Train(Box<TrainArgs>),
     /// Generate images from a checkpoint (or a run directory: its latest checkpoint).
     #[command(after_help = "Examples:
   wgpu-gan sample --checkpoint runs/mlp-20261123-101500 --count 10000 --out samples.npy
@@ -55,58 +62,11 @@ enum Command {
     Sample(SampleArgs),
     /// List the GPU adapters wgpu sees, with the features and limits the engine uses.
     Info,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum DatasetName {
-    /// The 10,000 MNIST digits embedded in the binary.
-    Embedded,
-    /// Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist).
-    Fashion,
-}
-
-#[derive(Args)]
-struct TrainArgs {
-    #[arg(long, value_enum, default_value_t = ModelKind::Mlp)]
-    model: ModelKind,
-    #[arg(long, default_value_t = 12_000)]
-    steps: usize,
-    #[arg(long, default_value_t = 32)]
-    batch_size: usize,
-    #[arg(long, default_value_t = 100)]
-    latent_dim: usize,
-    #[arg(long, default_value_t = 2e-4)]
-    lr: f32,
-    #[arg(long, default_value_t = 0.5)]
-    beta1: f32,
-    #[arg(long, default_value_t = 0.999)]
-    beta2: f32,
-    /// D steps (a real batch and a fake batch each) per iteration.
-    #[arg(long, default_value_t = 1)]
-    d_steps: usize,
-    /// G steps per iteration.
-    #[arg(long, default_value_t = 2)]
-    g_steps: usize,
-    /// Write samples/step_NNNNNN.png every N iterations.
-    #[arg(long, default_value_t = 200)]
-    sample_every: usize,
-    #[arg(long, default_value_t = 1000)]
-    checkpoint_every: usize,
-    /// Append to losses.csv every N iterations.
-    #[arg(long, default_value_t = 50)]
-    log_every: usize,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// A directory with MNIST IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte; .gz ok).
-    #[arg(long, conflicts_with = "dataset")]
-    data: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = DatasetName::Embedded)]
-    dataset: DatasetName,
-    #[arg(long, value_enum, default_value_t = DeviceKind::Gpu)]
-    device: DeviceKind,
-    /// Run directory (default runs/<model>-<timestamp>); must not hold a run already.
-    #[arg(long)]
-    out: Option<PathBuf>,
+    /// Time one training iteration of the default recipe per op and per phase on the GPU.
+    #[command(after_help = "Examples:
+  wgpu-gan profile                                # 3 warm-up + 10 timed iterations
+  wgpu-gan profile --iterations 50 --trace t.json # also write a Chrome trace (open in Perfetto)")]
+    Profile(ProfileArgs),
 }
 
 #[derive(Args)]
@@ -115,7 +75,8 @@ struct SampleArgs {
     checkpoint: PathBuf,
     #[arg(long, default_value_t = 64)]
     count: usize,
-    /// Output: .npy ([N, 28, 28] float32 in [-1, 1]) or .png (a grid).
+    /// Output: .npy (float32 in [-1, 1]: [N, H, W] for gray models, [N, C, H, W] for colour)
+    /// or .png (a grid).
     #[arg(long)]
     out: PathBuf,
     #[arg(long, default_value_t = 0)]
@@ -125,11 +86,13 @@ struct SampleArgs {
 }
 
 fn main() {
+    quiet_vulkan_loader();
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Train(a) => train(a, &cli.gpu),
         Command::Sample(a) => sample(a, &cli.gpu),
         Command::Info => info(&cli.gpu),
+        Command::Profile(a) => profile(a, &cli.gpu),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
@@ -137,36 +100,26 @@ fn main() {
     }
 }
 
+/// Mesa's Vulkan WSI prints "XDG_RUNTIME_DIR is invalid" on headless machines, which reads like
+/// an error of ours; a private runtime dir silences it. Compute never uses the directory.
+fn quiet_vulkan_loader() {
+    #[cfg(unix)]
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join("wgpu-gan-runtime");
+        let ok = std::fs::create_dir_all(&dir).is_ok()
+            && std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).is_ok();
+        if ok {
+            std::env::set_var("XDG_RUNTIME_DIR", dir);
+        }
+    }
+}
+
 fn train(a: &TrainArgs, gpu: &GpuArgs) -> Result<()> {
-    let data = match (&a.data, a.dataset) {
-        (Some(dir), _) => DataSource::IdxDir(dir.clone()),
-        (None, DatasetName::Fashion) => DataSource::Fashion,
-        (None, DatasetName::Embedded) => DataSource::Embedded,
-    };
-    let cfg = TrainConfig {
-        model: a.model,
-        steps: a.steps,
-        batch_size: a.batch_size,
-        latent_dim: a.latent_dim,
-        lr: a.lr,
-        beta1: a.beta1,
-        beta2: a.beta2,
-        d_steps: a.d_steps,
-        g_steps: a.g_steps,
-        sample_every: a.sample_every,
-        checkpoint_every: a.checkpoint_every,
-        log_every: a.log_every,
-        seed: a.seed,
-        data,
-        device: a.device,
-        ..TrainConfig::default()
-    };
+    let cfg = a.config()?;
     let out = a.out.clone().unwrap_or_else(|| {
         let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
-        PathBuf::from(format!(
-            "runs/{}-{stamp}",
-            format!("{:?}", a.model).to_lowercase()
-        ))
+        PathBuf::from(format!("runs/{}-{stamp}", model_name(a.model)))
     });
     if out.join("losses.csv").exists() || out.join("checkpoints").exists() {
         bail!(
@@ -200,12 +153,17 @@ fn sample(a: &SampleArgs, gpu: &GpuArgs) -> Result<()> {
         bail!("--out must end in .npy or .png (got {})", a.out.display());
     }
     let path = wgpu_gan::train::resolve_checkpoint(&a.checkpoint);
-    let images = wgpu_gan::sample::sample(&path, a.count, a.seed, a.device, &gpu.options())?;
+    let s = wgpu_gan::sample::sample(&path, a.count, a.seed, a.device, &gpu.options())?;
     if ext == "npy" {
-        wgpu_gan::io::npy::write_npy(&a.out, &images, &[a.count, 28, 28])?;
+        let shape = match s.channels {
+            1 => vec![s.count, s.height, s.width],
+            c => vec![s.count, c, s.height, s.width],
+        };
+        wgpu_gan::io::npy::write_npy(&a.out, &s.images, &shape)?;
     } else {
         let cols = (a.count as f64).sqrt().ceil() as usize;
-        wgpu_gan::io::png::save_grid(&a.out, &images, a.count, 1, 28, 28, cols)?;
+        let (c, h, w) = (s.channels, s.height, s.width);
+        wgpu_gan::io::png::save_grid(&a.out, &s.images, s.count, c, h, w, cols)?;
     }
     eprintln!(
         "wrote {} images from {} to {}",
@@ -213,6 +171,37 @@ fn sample(a: &SampleArgs, gpu: &GpuArgs) -> Result<()> {
         path.display(),
         a.out.display()
     );
+    Ok(())
+}
+
+#[derive(Args)]
+struct ProfileArgs {
+    #[arg(long, default_value_t = 3)]
+    warmup: usize,
+    #[arg(long, default_value_t = 10)]
+    iterations: usize,
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    /// Write a Chrome trace JSON of one mean iteration here.
+    #[arg(long)]
+    trace: Option<PathBuf>,
+}
+
+fn profile(a: &ProfileArgs, gpu: &GpuArgs) -> Result<()> {
+    if a.iterations == 0 {
+        bail!("--iterations must be at least 1");
+    }
+    let cfg = TrainConfig {
+        batch_size: a.batch_size,
+        ..TrainConfig::default()
+    };
+    cfg.validate()?;
+    let (report, gan) = wgpu_gan::profile::profile(&cfg, &gpu.options(), a.warmup, a.iterations)?;
+    print!("{}", wgpu_gan::profile::table(&report, &gan.prog.ops));
+    if let Some(path) = &a.trace {
+        wgpu_gan::profile::write_trace(path, &report, &gan.prog.ops)?;
+        eprintln!("wrote {}", path.display());
+    }
     Ok(())
 }
 

@@ -5,6 +5,7 @@ use crate::cpu::conv2d::ConvParams;
 use crate::cpu::matmul::MatmulParams;
 use crate::cpu::params;
 use crate::exec::{Executor, GpuExec};
+use crate::gpu::variants::adapter_kernel;
 use crate::gpu::{Context, GpuError, GpuOptions};
 use crate::kernels::Kernel;
 use crate::program::OpCall;
@@ -17,7 +18,15 @@ use std::time::Instant;
 /// Floating-point operations of one call, where the op is a product (2 per multiply-add).
 pub fn flops(op: &OpCall) -> Option<f64> {
     match op.kernel {
-        Kernel::Matmul | Kernel::MatmulAt | Kernel::MatmulBt => {
+        Kernel::Matmul
+        | Kernel::MatmulAt
+        | Kernel::MatmulBt
+        | Kernel::MatmulVec4
+        | Kernel::MatmulAtVec4
+        | Kernel::MatmulBtVec4
+        | Kernel::MatmulSubgroup
+        | Kernel::MatmulAtSubgroup
+        | Kernel::MatmulBtSubgroup => {
             let p: MatmulParams = params(&op.params);
             Some(2.0 * p.m as f64 * p.n as f64 * p.k as f64)
         }
@@ -49,6 +58,9 @@ pub struct Profile {
     pub adapter: String,
     /// (op index, mean GPU ms) over the iteration's ops.
     pub op_ms: Vec<(usize, f64)>,
+    /// The kernel each op of the program ran as: its own or the device's variant
+    /// (`gpu::variants`).
+    pub kernels: Vec<Kernel>,
     pub host: HostTimes,
     pub iterations: usize,
 }
@@ -92,6 +104,12 @@ pub fn profile(
         submit_ms: host.submit_ms / n,
         wait_ms: host.wait_ms / n,
     };
+    let kernels = gan
+        .prog
+        .ops
+        .iter()
+        .map(|op| adapter_kernel(&ctx, op.kernel, &op.params, op.workgroups).0)
+        .collect();
     let op_ms = gan
         .iteration
         .clone()
@@ -102,6 +120,7 @@ pub fn profile(
         Profile {
             adapter: ctx.describe(),
             op_ms,
+            kernels,
             host,
             iterations,
         },
@@ -113,11 +132,11 @@ pub fn profile(
 fn group(
     p: &Profile,
     ops: &[OpCall],
-    key: impl Fn(&OpCall) -> String,
+    key: impl Fn(usize, &OpCall) -> String,
 ) -> Vec<(String, f64, Option<f64>)> {
     let mut rows: Vec<(String, f64, Option<f64>)> = Vec::new();
     for &(i, ms) in &p.op_ms {
-        let k = key(&ops[i]);
+        let k = key(i, &ops[i]);
         let f = flops(&ops[i]);
         match rows.iter_mut().find(|r| r.0 == k) {
             Some(r) => {
@@ -144,11 +163,11 @@ pub fn table(p: &Profile, ops: &[OpCall]) -> String {
     );
     for (title, rows) in [
         ("op", {
-            let mut r = group(p, ops, |o| o.kernel.entry().to_string());
+            let mut r = group(p, ops, |i, _| p.kernels[i].entry().to_string());
             r.sort_by(|a, b| b.1.total_cmp(&a.1));
             r
         }),
-        ("phase", group(p, ops, |o| o.phase.clone())),
+        ("phase", group(p, ops, |_, o| o.phase.clone())),
     ] {
         let _ = writeln!(
             out,
@@ -189,14 +208,14 @@ pub fn write_trace(path: &Path, p: &Profile, ops: &[OpCall]) -> Result<(), Train
         .map(|&(i, ms)| {
             let op = &ops[i];
             let e = serde_json::json!({
-                "name": format!("{} ({})", op.label, op.kernel.entry()),
+                "name": format!("{} ({})", op.label, p.kernels[i].entry()),
                 "cat": op.phase,
                 "ph": "X",
                 "ts": t * 1e3,
                 "dur": ms * 1e3,
                 "pid": 0,
                 "tid": 0,
-                "args": { "phase": op.phase, "kernel": op.kernel.entry(), "workgroups": op.workgroups },
+                "args": { "phase": op.phase, "kernel": p.kernels[i].entry(), "workgroups": op.workgroups },
             });
             t += ms;
             e

@@ -7,9 +7,9 @@ mod common;
 use common::*;
 use safetensors::SafeTensors;
 use wgpu_gan::exec::{CpuExec, Executor, GpuExec};
-use wgpu_gan::models::MlpConfig;
+use wgpu_gan::models::{DcganConfig, MlpConfig};
 use wgpu_gan::nn::{ArenaKind, Net, TensorKind};
-use wgpu_gan::ops::{AdamConfig, Loss};
+use wgpu_gan::ops::{Activation, AdamConfig, Loss};
 use wgpu_gan::train::schedule::{
     self, GanProgram, ScheduleConfig, ScheduleKind, D_FAKE, D_REAL, G_LOSS,
 };
@@ -195,4 +195,95 @@ fn mlp_golden_iteration_on_gpu() {
     let gan = mlp_program();
     let mut exec = GpuExec::new(ctx, &gan.prog).expect("plan");
     mlp_golden_iteration(&mut exec, &gan, "gpu");
+}
+
+/// The golden DCGAN: latent 4, batch 4, 1x8x8 images, G LeakyReLU(0.2), PyTorch BN defaults.
+fn dcgan_program() -> GanProgram {
+    let cfg = DcganConfig {
+        image_size: 8,
+        g_act: Activation::LeakyRelu(0.2),
+        ..DcganConfig::mnist(4, 8, 4)
+    };
+    let adam = AdamConfig {
+        lr: 2e-4,
+        beta1: 0.5,
+        beta2: 0.999,
+        eps: 1e-8,
+    };
+    let sched = ScheduleConfig {
+        kind: ScheduleKind::Dcgan,
+        batch: 4,
+        d_steps: 1,
+        g_steps: 1,
+        adam_d: adam,
+        adam_g: adam,
+        loss: Loss::BceWithLogits,
+        seed: 0,
+        generated: false,
+        sample_count: 1,
+    };
+    schedule::build(&sched, 4, cfg.generator(), cfg.discriminator(), None).expect("build")
+}
+
+fn dcgan_golden_iteration(exec: &mut dyn Executor, gan: &GanProgram, who: &str) {
+    let gold = Golden::load("dcgan_step.safetensors");
+    load_net(exec, &gold, &gan.g);
+    load_net(exec, &gold, &gan.d);
+    for name in ["input.z", "input.real"] {
+        exec.write_f32(gan.input(name).unwrap(), &gold.get(name));
+    }
+    let grad = |net: &Net, name: &str| net.view(net.find(name).unwrap(), ArenaKind::Grads);
+
+    exec.run(gan.phase("D").unwrap(), 1).unwrap();
+    check_view(
+        exec,
+        &gold,
+        gan.record("step.fake").unwrap(),
+        "step.fake",
+        who,
+    );
+    for (slot, key) in [(D_REAL, "step.d_loss_real"), (D_FAKE, "step.d_loss_fake")] {
+        check_loss(exec, gan, slot, gold.get(key)[0], key, who);
+    }
+    let d_grad = grad(&gan.d, "down2.weight");
+    check_view(exec, &gold, d_grad, "step.d_grad_down2_weight", who);
+    let d_grads = exec.read_f32(gan.d.grads).unwrap();
+
+    exec.run(gan.phase("G").unwrap(), 1).unwrap();
+    check_loss(
+        exec,
+        gan,
+        G_LOSS,
+        gold.get("step.g_loss")[0],
+        "step.g_loss",
+        who,
+    );
+    let g_grad = grad(&gan.g, "up1.weight");
+    check_view(exec, &gold, g_grad, "step.g_grad_up1_weight", who);
+    // The G step runs D frozen: it must leave every D gradient (batch norm's included) alone.
+    let after = exec.read_f32(gan.d.grads).unwrap();
+    assert_close(
+        &format!("{who} D grads after the G step"),
+        &after,
+        &d_grads,
+        0.0,
+        0.0,
+    );
+    check_net(exec, &gold, &gan.g, "after", who);
+    check_net(exec, &gold, &gan.d, "after", who);
+}
+
+#[test]
+fn dcgan_golden_iteration_on_cpu() {
+    let gan = dcgan_program();
+    let mut exec = CpuExec::new(&gan.prog);
+    dcgan_golden_iteration(&mut exec, &gan, "cpu");
+}
+
+#[test]
+fn dcgan_golden_iteration_on_gpu() {
+    let Some(ctx) = gpu() else { return };
+    let gan = dcgan_program();
+    let mut exec = GpuExec::new(ctx, &gan.prog).expect("plan");
+    dcgan_golden_iteration(&mut exec, &gan, "gpu");
 }

@@ -7,6 +7,7 @@ use common::*;
 use wgpu_gan::cpu;
 use wgpu_gan::cpu::batch_norm::{BatchNormParams, UPDATE_RUNNING};
 use wgpu_gan::cpu::matmul::{MatmulParams, ACCUMULATE};
+use wgpu_gan::gpu::{adapters, variants, GpuOptions, PORTABLE_KERNELS_ENV};
 use wgpu_gan::kernels::Kernel;
 use wgpu_gan::ops::{self, Activation, BatchNormViews, Loss, Transpose};
 use wgpu_gan::program::{Program, View};
@@ -128,6 +129,113 @@ fn matmul_bt_vec4_gpu_matches_cpu() {
         (32, 784, 1024),
     ];
     matmul_vec4_cases(Transpose::B, Kernel::MatmulBtVec4, &shapes);
+}
+
+/// The subgroup kernels (`gpu::variants`) run wherever the vec4 ones were recorded, on devices
+/// with subgroups of 8 or more (lavapipe on AVX machines: CI). `matmul_case` also runs the
+/// portable kernels on a second context and compares both with the CPU twin.
+fn matmul_subgroup_cases(t: Transpose, want: Kernel, shapes: &[(usize, usize, usize)]) {
+    let Some(ctx) = gpu() else { return };
+    if !ctx.subgroup_kernels() {
+        // A wiring regression must not pass as a skip: the adapter itself says whether it can.
+        let turned_off = GpuOptions::default().wants_portable_kernels();
+        let adapter = adapters(&GpuOptions::default()).into_iter().next();
+        let capable = adapter.is_some_and(|a| {
+            a.features().contains(wgpu::Features::SUBGROUP)
+                && a.get_info().subgroup_min_size >= variants::MIN_SUBGROUP_SIZE
+        });
+        assert!(
+            !capable || turned_off,
+            "{} has subgroups of {}+ but programs do not use the subgroup kernels",
+            ctx.describe(),
+            variants::MIN_SUBGROUP_SIZE
+        );
+        let why = if turned_off {
+            format!("{PORTABLE_KERNELS_ENV} is set")
+        } else {
+            format!(
+                "{} has no subgroups of {}+",
+                ctx.describe(),
+                variants::MIN_SUBGROUP_SIZE
+            )
+        };
+        eprintln!("\n*** SKIPPING {want:?}: {why} ***\n");
+        return;
+    }
+    for &s in shapes {
+        let mut prog = Program::new();
+        let (m, n, k) = s;
+        let a = prog.tensor("a", m * k);
+        let b = prog.tensor("b", k * n);
+        let out = prog.tensor("out", m * n);
+        ops::matmul(&mut prog, t, a, b, None, out, s, 0, "matmul").unwrap();
+        let op = &prog.ops[0];
+        let (kernel, grid) = variants::adapter_kernel(&ctx, op.kernel, &op.params, op.workgroups);
+        assert_eq!(kernel, want, "{t:?} {s:?}");
+        assert_eq!(grid, op.workgroups, "{t:?} {s:?}: the same 32x64 tile");
+        assert!(uses_variants(&ctx, &prog));
+        matmul_case(t, s, false, 0);
+        matmul_case(t, s, true, ACCUMULATE);
+    }
+}
+
+#[test]
+fn matmul_subgroup_gpu_matches_cpu() {
+    let shapes = [
+        (4, 4, 4),
+        (1, 4, 8),
+        (3, 8, 4),
+        (41, 68, 12),
+        (70, 132, 36),
+        (32, 512, 1024),
+    ];
+    matmul_subgroup_cases(Transpose::None, Kernel::MatmulSubgroup, &shapes);
+}
+
+#[test]
+fn matmul_at_subgroup_gpu_matches_cpu() {
+    let shapes = [
+        (4, 4, 1),
+        (4, 8, 3),
+        (36, 68, 5),
+        (68, 132, 33),
+        (1024, 512, 32),
+    ];
+    matmul_subgroup_cases(Transpose::A, Kernel::MatmulAtSubgroup, &shapes);
+}
+
+#[test]
+fn matmul_bt_subgroup_gpu_matches_cpu() {
+    let shapes = [
+        (4, 4, 4),
+        (1, 4, 8),
+        (3, 8, 4),
+        (41, 68, 12),
+        (70, 132, 36),
+        (32, 1024, 512),
+    ];
+    matmul_subgroup_cases(Transpose::B, Kernel::MatmulBtSubgroup, &shapes);
+}
+
+/// Without subgroups, or with `GpuOptions::portable_kernels`, every op runs as recorded.
+#[test]
+fn portable_kernels_run_as_recorded() {
+    let Some(ctx) = gpu_portable().or_else(gpu) else {
+        return;
+    };
+    assert!(!ctx.subgroup_kernels(), "{}", ctx.kernel_set());
+    for kernel in [
+        Kernel::MatmulVec4,
+        Kernel::MatmulAtVec4,
+        Kernel::MatmulBtVec4,
+    ] {
+        let params = [64u32, 64, 64, 0];
+        let grid = [1, 2, 1];
+        assert_eq!(
+            variants::adapter_kernel(&ctx, kernel, &params, grid),
+            (kernel, grid)
+        );
+    }
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! the trainer's job. All problems with files come back as a [`DataError`] whose message is one
 //! line naming the file or directory.
 
+pub mod folder;
 mod idx;
 
 use std::path::{Path, PathBuf};

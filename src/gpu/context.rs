@@ -35,11 +35,27 @@ pub struct GpuOptions {
     pub adapter: Option<String>,
     /// Instance debug flags (labels reach Vulkan debug utils, for RenderDoc).
     pub debug: bool,
+    /// Run the portable kernels only, as on a device without subgroups (also set by
+    /// `WGPU_GAN_PORTABLE_KERNELS=1`); see `gpu::variants`.
+    pub portable_kernels: bool,
+}
+
+/// The environment variable that forces [`GpuOptions::portable_kernels`].
+pub const PORTABLE_KERNELS_ENV: &str = "WGPU_GAN_PORTABLE_KERNELS";
+
+impl GpuOptions {
+    /// Whether the options or the environment ask for the portable kernels only.
+    pub fn wants_portable_kernels(&self) -> bool {
+        self.portable_kernels
+            || std::env::var(PORTABLE_KERNELS_ENV).is_ok_and(|v| !v.is_empty() && v != "0")
+    }
 }
 
 /// The features the engine uses when the adapter has them.
 pub fn wanted_features() -> wgpu::Features {
-    wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES
+    wgpu::Features::TIMESTAMP_QUERY
+        | wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES
+        | wgpu::Features::SUBGROUP
 }
 
 pub fn instance(opts: &GpuOptions) -> wgpu::Instance {
@@ -100,7 +116,10 @@ impl Context {
             }
         };
         let adapter = adapter.ok_or(GpuError::NoAdapter)?;
-        let features = adapter.features() & wanted_features();
+        let mut features = adapter.features() & wanted_features();
+        if opts.wants_portable_kernels() {
+            features.remove(wgpu::Features::SUBGROUP);
+        }
         let limits = adapter.limits();
         let desc = wgpu::DeviceDescriptor {
             label: Some("wgpu-gan"),
@@ -119,6 +138,24 @@ impl Context {
             modules: Mutex::new(HashMap::new()),
             pipelines: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Whether programs planned on this device use the subgroup kernels (`gpu::variants`).
+    pub fn subgroup_kernels(&self) -> bool {
+        self.features.contains(wgpu::Features::SUBGROUP)
+            && self.info.subgroup_min_size >= super::variants::MIN_SUBGROUP_SIZE
+    }
+
+    /// Which kernel set programs use here, in words.
+    pub fn kernel_set(&self) -> String {
+        if self.subgroup_kernels() {
+            format!(
+                "subgroup matmuls (subgroups of {}..{})",
+                self.info.subgroup_min_size, self.info.subgroup_max_size
+            )
+        } else {
+            "portable kernels".into()
+        }
     }
 
     /// One line naming the adapter, for logs and benchmark output.

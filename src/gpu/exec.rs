@@ -47,7 +47,10 @@ impl GpuProgram {
             let at = i * UNIFORM_STRIDE as usize;
             let words: &[u8] = bytemuck::cast_slice(&op.params);
             bytes[at..at + words.len()].copy_from_slice(words);
-            let pipeline = ctx.pipeline(op.kernel)?;
+            // The device's own variant of the kernel, if any (same bindings and parameters).
+            let (kernel, workgroups) =
+                super::variants::adapter_kernel(ctx, op.kernel, &op.params, op.workgroups);
+            let pipeline = ctx.pipeline(kernel)?;
             let mut entries = vec![wgpu::BindGroupEntry {
                 binding: 0,
                 resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
@@ -56,7 +59,7 @@ impl GpuProgram {
                     size: wgpu::BufferSize::new(UNIFORM_STRIDE),
                 }),
             }];
-            for ((view, _), (number, _)) in op.bindings.iter().zip(op.kernel.bindings()) {
+            for ((view, _), (number, _)) in op.bindings.iter().zip(kernel.bindings()) {
                 entries.push(wgpu::BindGroupEntry {
                     binding: *number,
                     resource: wgpu::BindingResource::Buffer(binding(&buffers, *view)),
@@ -72,13 +75,13 @@ impl GpuProgram {
                 return Err(GpuError::Runtime(format!(
                     "binding {} ({}): {e}",
                     op.label,
-                    op.kernel.entry()
+                    kernel.entry()
                 )));
             }
             steps.push(Step {
                 pipeline,
                 bind_group,
-                workgroups: op.workgroups,
+                workgroups,
             });
         }
         ctx.queue.write_buffer(&uniforms, 0, &bytes);

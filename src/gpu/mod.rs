@@ -4,8 +4,11 @@
 mod context;
 mod exec;
 mod profile;
+pub mod variants;
 
-pub use context::{adapters, wanted_features, BackendChoice, Context, GpuOptions};
+pub use context::{
+    adapters, wanted_features, BackendChoice, Context, GpuOptions, PORTABLE_KERNELS_ENV,
+};
 pub use exec::GpuProgram;
 
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,10 @@
 //! Model definitions: a model is a generator and a discriminator, each a list of layers, plus
 //! how their parameters start.
 
+mod dcgan;
+
+pub use dcgan::{dcgan_init, Dcgan64Config, DcganConfig, DCGAN64_SIZE};
+
 use crate::nn::{Layer, Net, TensorKind};
 use crate::ops::Activation;
 

@@ -6,59 +6,12 @@
 //! 12). Batch-norm running statistics live in a separate `<prefix>.state` arena that Adam never
 //! touches. Activations belong to a `NetActs`, one per batch size.
 
-use crate::cpu::batch_norm::{BatchNormParams, ACCUMULATE as BN_ACCUMULATE, UPDATE_RUNNING};
-use crate::cpu::matmul::ACCUMULATE;
-use crate::ops::{self, Activation, BatchNormViews, Transpose};
-use crate::program::{Program, View};
+mod layer;
+mod record;
 
-#[derive(Clone, Debug, PartialEq)]
-pub enum Layer {
-    /// PyTorch `nn.Linear`: weight (out, in), bias (out).
-    Linear {
-        name: String,
-        inputs: usize,
-        outputs: usize,
-        bias: bool,
-    },
-    /// `nn.BatchNorm1d` (hw = 1) or `nn.BatchNorm2d` over (N, C, HW).
-    BatchNorm {
-        name: String,
-        channels: usize,
-        hw: usize,
-        eps: f32,
-        momentum: f32,
-    },
-    Act(Activation),
-}
+pub use layer::{ConvSpec, Layer};
 
-impl Layer {
-    pub fn linear(name: &str, inputs: usize, outputs: usize) -> Self {
-        Self::Linear {
-            name: name.into(),
-            inputs,
-            outputs,
-            bias: true,
-        }
-    }
-
-    pub fn batch_norm(name: &str, channels: usize, eps: f32, momentum: f32) -> Self {
-        Self::BatchNorm {
-            name: name.into(),
-            channels,
-            hw: 1,
-            eps,
-            momentum,
-        }
-    }
-
-    /// Per-sample output size for a per-sample input size.
-    pub fn out_features(&self, inputs: usize) -> usize {
-        match self {
-            Self::Linear { outputs, .. } => *outputs,
-            _ => inputs,
-        }
-    }
-}
+use crate::program::{Arena, Program, View};
 
 /// What a parameter-arena tensor is, for checkpoints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,11 +42,26 @@ pub struct NamedTensor {
     pub len: usize,
 }
 
+/// Where a layer's tensor sits inside an arena.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    offset: usize,
+    len: usize,
+}
+
 #[derive(Clone, Copy, Debug)]
 enum LayerParams {
     None,
-    Linear { weight: usize, bias: Option<usize> },
-    BatchNorm { gamma_beta: usize, running: usize },
+    /// Linear, Conv2d and ConvTranspose2d.
+    Weighted {
+        weight: Slot,
+        bias: Option<Slot>,
+    },
+    /// gamma then beta (one (2C) slot), running mean then var (one (2C) state slot).
+    BatchNorm {
+        gamma_beta: Slot,
+        running: Slot,
+    },
 }
 
 /// A network's layers plus its parameter, gradient, Adam and state arenas.
@@ -109,85 +77,90 @@ pub struct Net {
     pub state: View,
     pub tensors: Vec<NamedTensor>,
     layer_params: Vec<LayerParams>,
+    /// Where batch norm writes its gamma/beta gradients when the net is frozen (a G step
+    /// through D), so that D's real gradients are never touched by a G step.
+    frozen_bn_grads: Option<View>,
+}
+
+/// Carves the tensors of one layer out of the arenas and names them.
+struct Allocator<'a> {
+    params: Arena,
+    state: Arena,
+    tensors: &'a mut Vec<NamedTensor>,
+}
+
+impl Allocator<'_> {
+    fn arena(&mut self, kind: TensorKind) -> &mut Arena {
+        match kind {
+            TensorKind::Param => &mut self.params,
+            TensorKind::Running => &mut self.state,
+        }
+    }
+
+    fn take(&mut self, name: String, shape: Vec<usize>, kind: TensorKind) -> Slot {
+        let len = shape.iter().product();
+        let offset = self.arena(kind).take(len).offset;
+        self.tensors.push(NamedTensor {
+            name,
+            shape,
+            kind,
+            offset,
+            len,
+        });
+        Slot { offset, len }
+    }
+
+    /// Two named (C) tensors adjacent in one (2C) slot, so the kernels bind them as one view.
+    fn pair(&mut self, names: [String; 2], c: usize, kind: TensorKind) -> Slot {
+        let offset = self.arena(kind).take(2 * c).offset;
+        for (k, name) in names.into_iter().enumerate() {
+            self.tensors.push(NamedTensor {
+                name,
+                shape: vec![c],
+                kind,
+                offset: offset + k * c,
+                len: c,
+            });
+        }
+        Slot { offset, len: 2 * c }
+    }
+
+    fn layer(&mut self, layer: &Layer) -> LayerParams {
+        let name = layer.name().unwrap_or("");
+        if let Some((shape, bias)) = layer.weight_shape() {
+            let weight = self.take(format!("{name}.weight"), shape, TensorKind::Param);
+            let bias = bias.map(|n| self.take(format!("{name}.bias"), vec![n], TensorKind::Param));
+            return LayerParams::Weighted { weight, bias };
+        }
+        match layer {
+            Layer::BatchNorm { channels, .. } => {
+                let names = [format!("{name}.weight"), format!("{name}.bias")];
+                let gamma_beta = self.pair(names, *channels, TensorKind::Param);
+                let names = [
+                    format!("{name}.running_mean"),
+                    format!("{name}.running_var"),
+                ];
+                let running = self.pair(names, *channels, TensorKind::Running);
+                LayerParams::BatchNorm {
+                    gamma_beta,
+                    running,
+                }
+            }
+            _ => LayerParams::None,
+        }
+    }
 }
 
 impl Net {
     pub fn new(prog: &mut Program, prefix: &str, in_features: usize, layers: Vec<Layer>) -> Self {
-        let mut params = prog.arena(&format!("{prefix}.params"));
-        let mut state = prog.arena(&format!("{prefix}.state"));
         let mut tensors = Vec::new();
-        let mut layer_params = Vec::new();
-        for layer in &layers {
-            layer_params.push(match layer {
-                Layer::Linear {
-                    name,
-                    inputs,
-                    outputs,
-                    bias,
-                } => {
-                    let (o, i) = (*outputs, *inputs);
-                    let weight = params.take(o * i).offset;
-                    named(
-                        &mut tensors,
-                        format!("{name}.weight"),
-                        vec![o, i],
-                        TensorKind::Param,
-                        weight,
-                    );
-                    let bias = bias.then(|| {
-                        let b = params.take(o).offset;
-                        named(
-                            &mut tensors,
-                            format!("{name}.bias"),
-                            vec![o],
-                            TensorKind::Param,
-                            b,
-                        );
-                        b
-                    });
-                    LayerParams::Linear { weight, bias }
-                }
-                Layer::BatchNorm { name, channels, .. } => {
-                    // gamma and beta are adjacent so the kernels bind them as one (2C) view.
-                    let c = *channels;
-                    let gamma_beta = params.take(2 * c).offset;
-                    named(
-                        &mut tensors,
-                        format!("{name}.weight"),
-                        vec![c],
-                        TensorKind::Param,
-                        gamma_beta,
-                    );
-                    named(
-                        &mut tensors,
-                        format!("{name}.bias"),
-                        vec![c],
-                        TensorKind::Param,
-                        gamma_beta + c,
-                    );
-                    let running = state.take(2 * c).offset;
-                    named(
-                        &mut tensors,
-                        format!("{name}.running_mean"),
-                        vec![c],
-                        TensorKind::Running,
-                        running,
-                    );
-                    named(
-                        &mut tensors,
-                        format!("{name}.running_var"),
-                        vec![c],
-                        TensorKind::Running,
-                        running + c,
-                    );
-                    LayerParams::BatchNorm {
-                        gamma_beta,
-                        running,
-                    }
-                }
-                Layer::Act(_) => LayerParams::None,
-            });
-        }
+        let mut alloc = Allocator {
+            params: prog.arena(&format!("{prefix}.params")),
+            state: prog.arena(&format!("{prefix}.state")),
+            tensors: &mut tensors,
+        };
+        let layer_params: Vec<LayerParams> = layers.iter().map(|l| alloc.layer(l)).collect();
+        let (params, state) = (alloc.params, alloc.state);
         prog.finish_arena(&params);
         prog.finish_arena(&state);
         let whole = params.whole();
@@ -201,6 +174,14 @@ impl Net {
         let grads = arena_like(prog, "grads");
         let adam_m = arena_like(prog, "adam_m");
         let adam_v = arena_like(prog, "adam_v");
+        let max_bn = layer_params
+            .iter()
+            .filter_map(|p| match p {
+                LayerParams::BatchNorm { gamma_beta, .. } => Some(gamma_beta.len),
+                _ => None,
+            })
+            .max();
+        let frozen_bn_grads = max_bn.map(|n| prog.tensor(&format!("{prefix}.frozen_bn_grads"), n));
         Self {
             prefix: prefix.into(),
             layers,
@@ -212,6 +193,7 @@ impl Net {
             state: state.whole(),
             tensors,
             layer_params,
+            frozen_bn_grads,
         }
     }
 
@@ -230,11 +212,11 @@ impl Net {
         f
     }
 
-    fn sub(&self, arena: View, offset: usize, len: usize) -> View {
+    fn sub(&self, arena: View, slot: Slot) -> View {
         View {
             buf: arena.buf,
-            offset: arena.offset + offset,
-            len,
+            offset: arena.offset + slot.offset,
+            len: slot.len,
         }
     }
 
@@ -267,43 +249,6 @@ impl Net {
         }
     }
 
-    fn bn_params(&self, layer: &Layer, batch: usize, flags: u32) -> BatchNormParams {
-        match layer {
-            Layer::BatchNorm {
-                channels,
-                hw,
-                eps,
-                momentum,
-                ..
-            } => BatchNormParams {
-                n: batch as u32,
-                c: *channels as u32,
-                hw: *hw as u32,
-                flags,
-                eps: *eps,
-                momentum: *momentum,
-            },
-            _ => BatchNormParams::default(),
-        }
-    }
-
-    fn bn_views(&self, i: usize, acts: &NetActs) -> Option<BatchNormViews> {
-        match (self.layer_params[i], &self.layers[i]) {
-            (
-                LayerParams::BatchNorm {
-                    gamma_beta,
-                    running,
-                },
-                Layer::BatchNorm { channels, .. },
-            ) => Some(BatchNormViews {
-                gamma_beta: self.sub(self.params, gamma_beta, 2 * channels),
-                running: self.sub(self.state, running, 2 * channels),
-                saved: acts.saved[i]?,
-            }),
-            _ => None,
-        }
-    }
-
     /// Records the forward pass on `input` (batch, in_features); returns the output view.
     /// `train` selects batch statistics (and running-statistic updates) in batch norm.
     pub fn forward(
@@ -312,38 +257,11 @@ impl Net {
         acts: &NetActs,
         input: View,
         train: bool,
-    ) -> ops::Result<View> {
-        let f = self.features();
-        let b = acts.batch;
+    ) -> crate::ops::Result<View> {
         let mut x = input;
-        for (i, layer) in self.layers.iter().enumerate() {
+        for i in 0..self.layers.len() {
             let y = acts.outs[i];
-            let label = format!("{}.{}", self.prefix, layer_label(layer, "forward"));
-            match (layer, self.layer_params[i]) {
-                (Layer::Linear { .. }, LayerParams::Linear { weight, bias }) => {
-                    let w = self.sub(self.params, weight, f[i + 1] * f[i]);
-                    let bias = bias.map(|o| self.sub(self.params, o, f[i + 1]));
-                    ops::matmul(
-                        prog,
-                        Transpose::B,
-                        x,
-                        w,
-                        bias,
-                        y,
-                        (b, f[i + 1], f[i]),
-                        0,
-                        &label,
-                    )?;
-                }
-                (Layer::BatchNorm { .. }, _) => {
-                    let flags = if train { UPDATE_RUNNING } else { 0 };
-                    let p = self.bn_params(layer, b, flags);
-                    let views = self.bn_views(i, acts).ok_or_else(|| missing(&label))?;
-                    ops::batch_norm_forward(prog, p, views, x, y, train, &label)?;
-                }
-                (Layer::Act(act), _) => ops::activation_forward(prog, *act, x, y, &label)?,
-                _ => return Err(missing(&label)),
-            }
+            self.layer_forward(prog, acts, i, x, y, train)?;
             x = y;
         }
         Ok(x)
@@ -362,82 +280,20 @@ impl Net {
         param_grads: bool,
         input_grad: bool,
         accumulate: bool,
-    ) -> ops::Result<Option<View>> {
-        let f = self.features();
-        let b = acts.batch;
+    ) -> crate::ops::Result<Option<View>> {
         let mut dy = dout;
+        let grads = record::GradMode {
+            params: param_grads,
+            accumulate,
+        };
         for i in (0..self.layers.len()).rev() {
-            let layer = &self.layers[i];
             let x = if i == 0 { input } else { acts.outs[i - 1] };
-            let need_dx = i > 0 || input_grad;
-            let dx = acts.grads[i];
-            let label = format!("{}.{}", self.prefix, layer_label(layer, "backward"));
-            match (layer, self.layer_params[i]) {
-                (Layer::Linear { .. }, LayerParams::Linear { weight, bias }) => {
-                    let (fin, fout) = (f[i], f[i + 1]);
-                    let w = self.sub(self.params, weight, fout * fin);
-                    if param_grads {
-                        let flags = if accumulate { ACCUMULATE } else { 0 };
-                        let gw = self.sub(self.grads, weight, fout * fin);
-                        let wl = format!("{label} weight grad");
-                        ops::matmul(
-                            prog,
-                            Transpose::A,
-                            dy,
-                            x,
-                            None,
-                            gw,
-                            (fout, fin, b),
-                            flags,
-                            &wl,
-                        )?;
-                        if let Some(o) = bias {
-                            let gb = self.sub(self.grads, o, fout);
-                            ops::bias_grad(prog, dy, gb, b, flags, &format!("{label} bias grad"))?;
-                        }
-                    }
-                    if need_dx {
-                        let dl = format!("{label} input grad");
-                        ops::matmul(
-                            prog,
-                            Transpose::None,
-                            dy,
-                            w,
-                            None,
-                            dx,
-                            (b, fin, fout),
-                            0,
-                            &dl,
-                        )?;
-                    }
-                }
-                (Layer::BatchNorm { channels, .. }, LayerParams::BatchNorm { gamma_beta, .. }) => {
-                    // Without parameter gradients the (2C) grads are still produced, into a
-                    // scratch region would be cleaner; the frozen net's grads are never applied.
-                    let flags = if accumulate && param_grads {
-                        BN_ACCUMULATE
-                    } else {
-                        0
-                    };
-                    let p = self.bn_params(layer, b, flags);
-                    let views = self.bn_views(i, acts).ok_or_else(|| missing(&label))?;
-                    let g = self.sub(self.grads, gamma_beta, 2 * channels);
-                    ops::batch_norm_backward(prog, p, views, x, dy, dx, g, &label)?;
-                }
-                (Layer::Act(act), _) => {
-                    let saved = if act.backward_uses_output() {
-                        acts.outs[i]
-                    } else {
-                        x
-                    };
-                    ops::activation_backward(prog, *act, saved, dy, dx, &label)?;
-                }
-                _ => return Err(missing(&label)),
+            let dx = (i > 0 || input_grad).then_some(acts.grads[i]);
+            self.layer_backward(prog, acts, i, x, dy, dx, grads)?;
+            match dx {
+                Some(dx) => dy = dx,
+                None => return Ok(None),
             }
-            if !need_dx {
-                return Ok(None);
-            }
-            dy = dx;
         }
         Ok(Some(dy))
     }
@@ -446,12 +302,12 @@ impl Net {
     pub fn adam_step(
         &self,
         prog: &mut Program,
-        cfg: ops::AdamConfig,
+        cfg: crate::ops::AdamConfig,
         counters: View,
         t_slot: usize,
-    ) -> ops::Result {
+    ) -> crate::ops::Result {
         let label = format!("{}.adam", self.prefix);
-        ops::adam_step(
+        crate::ops::adam_step(
             prog,
             cfg,
             self.params,
@@ -477,7 +333,11 @@ impl Net {
             (_, ArenaKind::AdamM) => self.adam_m,
             (_, ArenaKind::AdamV) => self.adam_v,
         };
-        self.sub(base, t.offset, t.len)
+        let slot = Slot {
+            offset: t.offset,
+            len: t.len,
+        };
+        self.sub(base, slot)
     }
 
     pub fn param_count(&self) -> usize {
@@ -497,37 +357,4 @@ pub struct NetActs {
     pub outs: Vec<View>,
     pub grads: Vec<View>,
     saved: Vec<Option<View>>,
-}
-
-fn named(
-    tensors: &mut Vec<NamedTensor>,
-    name: String,
-    shape: Vec<usize>,
-    kind: TensorKind,
-    offset: usize,
-) {
-    let len = shape.iter().product();
-    tensors.push(NamedTensor {
-        name,
-        shape,
-        kind,
-        offset,
-        len,
-    });
-}
-
-fn layer_label(layer: &Layer, pass: &str) -> String {
-    match layer {
-        Layer::Linear { name, .. } | Layer::BatchNorm { name, .. } => format!("{name} {pass}"),
-        Layer::Act(a) => format!("{a:?} {pass}").to_lowercase(),
-    }
-}
-
-fn missing(label: &str) -> ops::ShapeError {
-    ops::ShapeError {
-        op: label.to_string(),
-        tensor: "layer parameters".into(),
-        got: 0,
-        expected: 1,
-    }
 }

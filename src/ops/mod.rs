@@ -302,9 +302,47 @@ pub fn loss(
         flags: 0,
         target_value,
         scale,
+        classes: 1,
     };
     let b = vec![(pred, R), (grad, W), (metrics, W)];
     prog.push(kernel, &words(&p), b, grid_1d(pred.len, 64), label);
+    Ok(())
+}
+
+/// Softmax cross-entropy of `logits` (rows of `classes`) against class indices `labels` (f32);
+/// grad = d(scale · loss)/d logits; (loss, accuracy, count) accumulate in metrics[slot..].
+#[allow(clippy::too_many_arguments)]
+pub fn softmax_cross_entropy(
+    prog: &mut Program,
+    logits: View,
+    labels: View,
+    classes: usize,
+    grad: View,
+    metrics: View,
+    slot: usize,
+    scale: f32,
+    label: &str,
+) -> Result {
+    let n = labels.len;
+    check(prog, label, logits, n * classes)?;
+    check(prog, label, grad, n * classes)?;
+    check(prog, label, metrics, metrics.len.max(slot + 3))?;
+    let p = LossParams {
+        n: n as u32,
+        slot: slot as u32,
+        flags: 0,
+        target_value: 0.0,
+        scale,
+        classes: classes as u32,
+    };
+    let b = vec![(logits, R), (grad, W), (metrics, W), (labels, R)];
+    prog.push(
+        Kernel::SoftmaxCrossEntropy,
+        &words(&p),
+        b,
+        grid_1d(n, 64),
+        label,
+    );
     Ok(())
 }
 

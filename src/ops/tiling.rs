@@ -4,6 +4,8 @@
 //! The choice is made from the shape alone, when the program is built: the `_vec4` kernels read
 //! and write whole vec4s (about 3x the general kernels on lavapipe), so they need every row they
 //! split into vec4s to have a length divisible by 4; views start 256-byte aligned already.
+//! The choice is portable: a device with subgroups swaps in faster twins when it plans the
+//! program (`gpu::variants`), keeping the shape conditions and the tile.
 
 use super::Transpose;
 use crate::kernels::Kernel;
@@ -38,6 +40,8 @@ pub fn matmul_tile(kernel: Kernel) -> (usize, usize) {
         // 8 invocations (one llvmpipe SIMD step) of 16x16 outputs each, 2 down and 4 across:
         // small enough that a 32-row batch still gives both CPU threads work.
         Kernel::MatmulVec4 | Kernel::MatmulAtVec4 | Kernel::MatmulBtVec4 => (32, 64),
+        // Their adapter-specific twins (`gpu::variants`): 8 invocations of 32x8 outputs.
+        Kernel::MatmulSubgroup | Kernel::MatmulAtSubgroup | Kernel::MatmulBtSubgroup => (32, 64),
         // 8x8 invocations of 4x4 outputs.
         _ => (32, 32),
     }

@@ -137,7 +137,8 @@ pub fn train_loop(t: &mut Trainer) -> Result<Option<LossRow>, TrainError> {
         if t.step.is_multiple_of(t.cfg.sample_every) || last {
             let images = t.sample_grid()?;
             let path = samples.join(format!("step_{:06}.png", t.step));
-            crate::io::png::save_grid(&path, &images, GRID * GRID, 1, 28, 28, GRID)?;
+            let (c, h, w) = t.cfg.image_shape();
+            crate::io::png::save_grid(&path, &images, GRID * GRID, c, h, w, GRID)?;
             plot(&t.out.join("losses.png"), &rows)?;
         }
         if t.step.is_multiple_of(t.cfg.checkpoint_every) || last {

@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, OnceLock};
 use wgpu_gan::cpu::CpuProgram;
+use wgpu_gan::gpu::variants::adapter_kernel;
 use wgpu_gan::gpu::{Context, GpuOptions, GpuProgram};
 use wgpu_gan::program::{Program, View};
 
@@ -25,6 +26,32 @@ pub fn gpu() -> Option<Arc<Context>> {
         }
     })
     .clone()
+}
+
+/// A second context on the same adapter that runs the portable kernels only
+/// (`GpuOptions::portable_kernels`), or None when the shared one already does (no subgroups).
+pub fn gpu_portable() -> Option<Arc<Context>> {
+    static CTX: OnceLock<Option<Arc<Context>>> = OnceLock::new();
+    CTX.get_or_init(|| {
+        if !gpu()?.subgroup_kernels() {
+            return None;
+        }
+        let opts = GpuOptions {
+            portable_kernels: true,
+            ..Default::default()
+        };
+        let ctx = Context::new(&opts).expect("a second context on the same adapter");
+        assert!(!ctx.subgroup_kernels());
+        Some(Arc::new(ctx))
+    })
+    .clone()
+}
+
+/// Whether `ctx` runs some op of `prog` as its own variant of the kernel (`gpu::variants`).
+pub fn uses_variants(ctx: &Context, prog: &Program) -> bool {
+    prog.ops
+        .iter()
+        .any(|op| adapter_kernel(ctx, op.kernel, &op.params, op.workgroups).0 != op.kernel)
 }
 
 /// Deterministic values in [lo, hi) from a small LCG (tests need no rand crate).
@@ -123,7 +150,8 @@ pub fn run_gpu(
         .collect()
 }
 
-/// Runs on both executors and compares every output as f32.
+/// Runs on both executors and compares every output as f32. Where the device swaps in its own
+/// kernels for some ops (subgroups), the portable kernels run and are compared as well.
 #[track_caller]
 pub fn gpu_matches_cpu(
     prog: &Program,
@@ -135,9 +163,15 @@ pub fn gpu_matches_cpu(
     let Some(ctx) = gpu() else { return };
     let views: Vec<View> = outputs.iter().map(|(_, v)| *v).collect();
     let want = run_cpu(prog, inputs, &views);
-    let got = run_gpu(&ctx, prog, inputs, &views);
-    for (((name, _), g), w) in outputs.iter().zip(&got).zip(&want) {
-        assert_close(name, &floats(g), &floats(w), abs, rel);
+    let mut runs = vec![("", ctx.clone())];
+    if uses_variants(&ctx, prog) {
+        runs.extend(gpu_portable().map(|p| (" (portable kernels)", p)));
+    }
+    for (set, ctx) in runs {
+        let got = run_gpu(&ctx, prog, inputs, &views);
+        for (((name, _), g), w) in outputs.iter().zip(&got).zip(&want) {
+            assert_close(&format!("{name}{set}"), &floats(g), &floats(w), abs, rel);
+        }
     }
 }
 

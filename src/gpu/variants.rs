@@ -1,0 +1,42 @@
+//! Adapter-specific kernels: a `Program` names portable kernels only, and `GpuProgram::new` asks
+//! [`adapter_kernel`] for each op whether this device has a faster equivalent. A variant binds
+//! the same buffers at the same numbers, takes the same parameters and has the same CPU twin,
+//! so the program, its CPU run and its results do not depend on the choice.
+//!
+//! Today: the subgroup matmuls (`shaders/matmul_subgroup.wgsl`) replace the `_vec4` ones on
+//! devices with the SUBGROUP feature whose subgroups hold at least 8 invocations (one
+//! workgroup). `GpuOptions::portable_kernels` or `WGPU_GAN_PORTABLE_KERNELS=1` turns this off.
+
+use super::Context;
+use crate::cpu::matmul::MatmulParams;
+use crate::kernels::Kernel;
+use crate::ops::tiling;
+
+/// Smallest subgroup the subgroup kernels work with: their workgroup of 8 invocations must be
+/// one subgroup, and they broadcast from lanes 0..7.
+pub const MIN_SUBGROUP_SIZE: u32 = 8;
+
+/// The kernel and workgroup counts that run `kernel` with `params` on `ctx`'s device, where
+/// `workgroups` is what the portable kernel would dispatch.
+pub fn adapter_kernel(
+    ctx: &Context,
+    kernel: Kernel,
+    params: &[u32],
+    workgroups: [u32; 3],
+) -> (Kernel, [u32; 3]) {
+    if !ctx.subgroup_kernels() {
+        return (kernel, workgroups);
+    }
+    let variant = match kernel {
+        Kernel::MatmulVec4 => Kernel::MatmulSubgroup,
+        Kernel::MatmulAtVec4 => Kernel::MatmulAtSubgroup,
+        Kernel::MatmulBtVec4 => Kernel::MatmulBtSubgroup,
+        _ => return (kernel, workgroups),
+    };
+    let Ok(p) = bytemuck::try_pod_read_unaligned::<MatmulParams>(bytemuck::cast_slice(params))
+    else {
+        return (kernel, workgroups);
+    };
+    let grid = tiling::matmul_grid(variant, p.m as usize, p.n as usize);
+    (variant, grid)
+}

@@ -1,0 +1,182 @@
+//! The layer list a network is built from. Each layer knows its per-sample output size and the
+//! PyTorch shapes of its parameters; the spatial layout of an activation is NCHW, so a conv
+//! output flattened per sample is already PyTorch's `flatten(1)` order and no reshape layer is
+//! needed between convolutions and dense layers.
+
+use crate::cpu::conv2d::Conv2dGeometry;
+use crate::cpu::conv_transpose2d::ConvTranspose2dGeometry;
+use crate::ops::Activation;
+
+/// A square-kernel convolution applied to (C_in, H, W) samples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvSpec {
+    pub c_in: usize,
+    pub c_out: usize,
+    /// Input height and width.
+    pub h: usize,
+    pub w: usize,
+    pub kernel: usize,
+    pub stride: usize,
+    pub pad: usize,
+}
+
+impl ConvSpec {
+    /// `nn.Conv2d` geometry for a batch of `n`.
+    pub fn conv2d(&self, n: usize) -> Conv2dGeometry {
+        Conv2dGeometry {
+            n,
+            c_in: self.c_in,
+            h: self.h,
+            w: self.w,
+            c_out: self.c_out,
+            kh: self.kernel,
+            kw: self.kernel,
+            stride: self.stride,
+            pad: self.pad,
+        }
+    }
+
+    /// `nn.ConvTranspose2d` geometry for a batch of `n`.
+    pub fn transposed(&self, n: usize) -> ConvTranspose2dGeometry {
+        ConvTranspose2dGeometry {
+            n,
+            c_in: self.c_in,
+            h: self.h,
+            w: self.w,
+            c_out: self.c_out,
+            kh: self.kernel,
+            kw: self.kernel,
+            stride: self.stride,
+            pad: self.pad,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Layer {
+    /// PyTorch `nn.Linear`: weight (out, in), bias (out).
+    Linear {
+        name: String,
+        inputs: usize,
+        outputs: usize,
+        bias: bool,
+    },
+    /// `nn.Conv2d`: weight (C_out, C_in, K, K), bias (C_out).
+    Conv2d {
+        name: String,
+        spec: ConvSpec,
+        bias: bool,
+    },
+    /// `nn.ConvTranspose2d` (output_padding 0): weight (C_in, C_out, K, K), bias (C_out).
+    ConvTranspose2d {
+        name: String,
+        spec: ConvSpec,
+        bias: bool,
+    },
+    /// `nn.BatchNorm1d` (hw = 1) or `nn.BatchNorm2d` over (N, C, HW).
+    BatchNorm {
+        name: String,
+        channels: usize,
+        hw: usize,
+        eps: f32,
+        momentum: f32,
+    },
+    Act(Activation),
+}
+
+impl Layer {
+    pub fn linear(name: &str, inputs: usize, outputs: usize) -> Self {
+        Self::dense(name, inputs, outputs, true)
+    }
+
+    pub fn dense(name: &str, inputs: usize, outputs: usize, bias: bool) -> Self {
+        Self::Linear {
+            name: name.into(),
+            inputs,
+            outputs,
+            bias,
+        }
+    }
+
+    pub fn conv2d(name: &str, spec: ConvSpec, bias: bool) -> Self {
+        Self::Conv2d {
+            name: name.into(),
+            spec,
+            bias,
+        }
+    }
+
+    pub fn conv_transpose2d(name: &str, spec: ConvSpec, bias: bool) -> Self {
+        Self::ConvTranspose2d {
+            name: name.into(),
+            spec,
+            bias,
+        }
+    }
+
+    pub fn batch_norm(name: &str, channels: usize, eps: f32, momentum: f32) -> Self {
+        Self::batch_norm2d(name, channels, 1, eps, momentum)
+    }
+
+    /// BatchNorm2d over `channels` planes of `hw` pixels each.
+    pub fn batch_norm2d(name: &str, channels: usize, hw: usize, eps: f32, momentum: f32) -> Self {
+        Self::BatchNorm {
+            name: name.into(),
+            channels,
+            hw,
+            eps,
+            momentum,
+        }
+    }
+
+    /// Per-sample output size for a per-sample input size.
+    pub fn out_features(&self, inputs: usize) -> usize {
+        match self {
+            Self::Linear { outputs, .. } => *outputs,
+            Self::Conv2d { spec, .. } => spec.conv2d(1).y_len(),
+            Self::ConvTranspose2d { spec, .. } => spec.transposed(1).y_len(),
+            Self::BatchNorm { .. } | Self::Act(_) => inputs,
+        }
+    }
+
+    /// The PyTorch shape of the weight and the length of the bias (if any), for layers with
+    /// a weight.
+    pub fn weight_shape(&self) -> Option<(Vec<usize>, Option<usize>)> {
+        let bias_len = |bias: bool, n: usize| bias.then_some(n);
+        match self {
+            Self::Linear {
+                inputs,
+                outputs,
+                bias,
+                ..
+            } => Some((vec![*outputs, *inputs], bias_len(*bias, *outputs))),
+            Self::Conv2d { spec: s, bias, .. } => Some((
+                vec![s.c_out, s.c_in, s.kernel, s.kernel],
+                bias_len(*bias, s.c_out),
+            )),
+            Self::ConvTranspose2d { spec: s, bias, .. } => Some((
+                vec![s.c_in, s.c_out, s.kernel, s.kernel],
+                bias_len(*bias, s.c_out),
+            )),
+            Self::BatchNorm { .. } | Self::Act(_) => None,
+        }
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Self::Linear { name, .. }
+            | Self::Conv2d { name, .. }
+            | Self::ConvTranspose2d { name, .. }
+            | Self::BatchNorm { name, .. } => Some(name),
+            Self::Act(_) => None,
+        }
+    }
+
+    pub(crate) fn label(&self, pass: &str) -> String {
+        match (self.name(), self) {
+            (Some(name), _) => format!("{name} {pass}"),
+            (None, Self::Act(a)) => format!("{a:?} {pass}").to_lowercase(),
+            (None, _) => pass.to_string(),
+        }
+    }
+}

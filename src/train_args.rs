@@ -1,0 +1,156 @@
+//! `wgpu-gan train` flags (part of the binary, next to main.rs): parsing, per-model defaults
+//! for the flags not given, and the checks that a flag applies to the chosen model.
+
+use anyhow::{bail, Result};
+use clap::Args;
+use std::path::PathBuf;
+use wgpu_gan::train::{DataSource, DeviceKind, ModelKind, TrainConfig};
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DatasetName {
+    /// The 10,000 MNIST digits embedded in the binary.
+    Embedded,
+    /// Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist).
+    Fashion,
+}
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// Which GAN to train.
+    #[arg(long, value_enum, default_value_t = ModelKind::Mlp)]
+    pub model: ModelKind,
+    /// Iterations [default: 12000 for mlp, 2000 for dcgan and dcgan64].
+    #[arg(long)]
+    steps: Option<usize>,
+    /// [default: 32 for mlp, 64 for dcgan and dcgan64]
+    #[arg(long)]
+    batch_size: Option<usize>,
+    #[arg(long, default_value_t = 100)]
+    latent_dim: usize,
+    #[arg(long, default_value_t = 2e-4)]
+    lr: f32,
+    #[arg(long, default_value_t = 0.5)]
+    beta1: f32,
+    #[arg(long, default_value_t = 0.999)]
+    beta2: f32,
+    /// Adam's epsilon [default: 1e-7 for mlp (Keras), 1e-8 for dcgan and dcgan64 (PyTorch)].
+    #[arg(long)]
+    adam_eps: Option<f32>,
+    /// mlp: D steps (a real batch and a fake batch each) per iteration [default: 1].
+    #[arg(long)]
+    d_steps: Option<usize>,
+    /// mlp: G steps per iteration [default: 2].
+    #[arg(long)]
+    g_steps: Option<usize>,
+    /// dcgan: channels of G's first (7x7) feature map; its second has half [default: 128].
+    #[arg(long)]
+    g_width: Option<usize>,
+    /// dcgan: channels of D's first convolution; its second has twice [default: 64].
+    #[arg(long)]
+    d_width: Option<usize>,
+    /// dcgan64: G feature maps (pytorch/examples' ngf) [default: 64].
+    #[arg(long)]
+    ngf: Option<usize>,
+    /// dcgan64: D feature maps (pytorch/examples' ndf) [default: 64].
+    #[arg(long)]
+    ndf: Option<usize>,
+    /// dcgan64: image channels, 1 (grayscale) or 3 (RGB) [default: 3].
+    #[arg(long)]
+    channels: Option<usize>,
+    /// Write samples/step_NNNNNN.png every N iterations.
+    #[arg(long, default_value_t = 200)]
+    sample_every: usize,
+    #[arg(long, default_value_t = 1000)]
+    checkpoint_every: usize,
+    /// Append to losses.csv every N iterations.
+    #[arg(long, default_value_t = 50)]
+    log_every: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// A directory with MNIST IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte; .gz ok).
+    #[arg(long, conflicts_with = "dataset")]
+    data: Option<PathBuf>,
+    /// A directory of PNG and JPEG images (searched recursively), resized and center-cropped to
+    /// the model's size; unreadable files are skipped with a warning.
+    #[arg(long, conflicts_with_all = ["data", "dataset"])]
+    data_folder: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = DatasetName::Embedded)]
+    dataset: DatasetName,
+    #[arg(long, value_enum, default_value_t = DeviceKind::Gpu)]
+    device: DeviceKind,
+    /// Run directory (default runs/<model>-<timestamp>); must not hold a run already.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+pub fn model_name(model: ModelKind) -> String {
+    format!("{model:?}").to_lowercase()
+}
+
+impl TrainArgs {
+    /// Fails on a model-specific flag given for another model.
+    fn check_model_flags(&self) -> Result<()> {
+        use ModelKind::{Dcgan, Dcgan64, Mlp};
+        let flags: [(&str, bool, &[ModelKind]); 7] = [
+            ("--d-steps", self.d_steps.is_some(), &[Mlp]),
+            ("--g-steps", self.g_steps.is_some(), &[Mlp]),
+            ("--g-width", self.g_width.is_some(), &[Dcgan]),
+            ("--d-width", self.d_width.is_some(), &[Dcgan]),
+            ("--ngf", self.ngf.is_some(), &[Dcgan64]),
+            ("--ndf", self.ndf.is_some(), &[Dcgan64]),
+            ("--channels", self.channels.is_some(), &[Dcgan64]),
+        ];
+        for (flag, given, models) in flags {
+            if given && !models.contains(&self.model) {
+                let names: Vec<String> = models.iter().map(|m| model_name(*m)).collect();
+                bail!(
+                    "{flag} applies to --model {}, not {}",
+                    names.join(", "),
+                    model_name(self.model)
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The run's config: the model's recipe, with every flag given applied.
+    pub fn config(&self) -> Result<TrainConfig> {
+        self.check_model_flags()?;
+        let base = TrainConfig::for_model(self.model);
+        let mut cfg = TrainConfig {
+            model: self.model,
+            steps: self.steps.unwrap_or(base.steps),
+            batch_size: self.batch_size.unwrap_or(base.batch_size),
+            latent_dim: self.latent_dim,
+            lr: self.lr,
+            beta1: self.beta1,
+            beta2: self.beta2,
+            adam_eps: self.adam_eps.unwrap_or(base.adam_eps),
+            d_steps: self.d_steps.unwrap_or(base.d_steps),
+            g_steps: self.g_steps.unwrap_or(base.g_steps),
+            g_width: self.g_width.unwrap_or(base.g_width),
+            d_width: self.d_width.unwrap_or(base.d_width),
+            ngf: self.ngf.unwrap_or(base.ngf),
+            ndf: self.ndf.unwrap_or(base.ndf),
+            channels: self.channels.unwrap_or(base.channels),
+            sample_every: self.sample_every,
+            checkpoint_every: self.checkpoint_every,
+            log_every: self.log_every,
+            seed: self.seed,
+            device: self.device,
+            ..base
+        };
+        let (channels, size, _) = cfg.image_shape();
+        cfg.data = match (&self.data_folder, &self.data, self.dataset) {
+            (Some(dir), _, _) => DataSource::Folder {
+                dir: dir.clone(),
+                channels,
+                size,
+            },
+            (None, Some(dir), _) => DataSource::IdxDir(dir.clone()),
+            (None, None, DatasetName::Fashion) => DataSource::Fashion,
+            (None, None, DatasetName::Embedded) => DataSource::Embedded,
+        };
+        Ok(cfg)
+    }
+}

@@ -1,6 +1,8 @@
 // Adam over one flat parameter buffer (every tensor of a network; padding between tensors has
 // zero gradients and stays zero), and the step counters it reads.
-//   adam_step          grads(1) counters(2) -> params(3) m(4) v(5)
+//   adam_step          grads(1) counters(2) -> params(3) m(4) v(5) nonfinite(7)
+//     nonfinite[flag_slot] is set to 1 when any gradient is NaN or infinite (every writer
+//     stores the same value, so the result does not depend on order).
 //   counter_increment  counters(6)[slot] += 1
 // Semantics: torch.optim.Adam without weight decay, PyTorch's formula:
 //   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
@@ -8,7 +10,7 @@
 // The step counter lives on the GPU so several iterations can be recorded without the host.
 // One invocation per 4 elements (vec4 loads); n is a multiple of 4 (arenas are 64-aligned).
 
-struct Params { n: u32, t_slot: u32, lr: f32, beta1: f32, beta2: f32, eps: f32 }
+struct Params { n: u32, t_slot: u32, lr: f32, beta1: f32, beta2: f32, eps: f32, flag_slot: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> grads: array<vec4<f32>>;
@@ -17,6 +19,12 @@ struct Params { n: u32, t_slot: u32, lr: f32, beta1: f32, beta2: f32, eps: f32 }
 @group(0) @binding(4) var<storage, read_write> m: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> v: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> counters_rw: array<u32>;
+@group(0) @binding(7) var<storage, read_write> nonfinite: array<f32>;
+
+// WGSL has no isnan/isinf; |x| <= f32 max is false exactly for NaN and the infinities.
+fn all_finite(x: vec4<f32>) -> bool {
+    return all(abs(x) <= vec4<f32>(3.4028235e38));
+}
 
 @compute @workgroup_size(64)
 fn adam_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) g: vec3<u32>) {
@@ -24,6 +32,9 @@ fn adam_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     if i >= p.n / 4u { return; }
     let t = f32(counters[p.t_slot]);
     let grad = grads[i];
+    if !all_finite(grad) {
+        nonfinite[p.flag_slot] = 1.0;
+    }
     let mi = p.beta1 * m[i] + (1.0 - p.beta1) * grad;
     let vi = p.beta2 * v[i] + (1.0 - p.beta2) * grad * grad;
     m[i] = mi;

@@ -92,7 +92,7 @@ kernels! {
     MseLoss => "loss", "mse_loss", [1 R, 2 W, 3 W], cpu::loss::mse_loss_op;
     SoftmaxCrossEntropy => "loss", "softmax_cross_entropy", [1 R, 2 W, 3 W, 4 R], cpu::loss::softmax_cross_entropy_op;
 
-    AdamStep => "adam", "adam_step", [1 R, 2 R, 3 W, 4 W, 5 W], cpu::adam::adam_step_op;
+    AdamStep => "adam", "adam_step", [1 R, 2 R, 3 W, 4 W, 5 W, 7 W], cpu::adam::adam_step_op;
     CounterIncrement => "adam", "counter_increment", [6 W], cpu::adam::counter_increment_op;
 
     NormalFill => "random", "normal_fill", [1 R, 2 W], cpu::random::normal_fill_op;

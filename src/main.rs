@@ -87,9 +87,17 @@ struct SampleArgs {
 
 fn main() {
     quiet_vulkan_loader();
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let cli =
+        <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = match &cli.command {
-        Command::Train(a) => train(a, &cli.gpu),
+        Command::Train(a) => {
+            let given = matches
+                .subcommand_matches("train")
+                .map(given_flags)
+                .unwrap_or_default();
+            train(a, &given, &cli.gpu)
+        }
         Command::Sample(a) => sample(a, &cli.gpu),
         Command::Info => info(&cli.gpu),
         Command::Profile(a) => profile(a, &cli.gpu),
@@ -115,22 +123,54 @@ fn quiet_vulkan_loader() {
     }
 }
 
-fn train(a: &TrainArgs, gpu: &GpuArgs) -> Result<()> {
-    let cfg = a.config()?;
-    let out = a.out.clone().unwrap_or_else(|| {
-        let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
-        PathBuf::from(format!("runs/{}-{stamp}", model_name(a.model)))
-    });
-    if out.join("losses.csv").exists() || out.join("checkpoints").exists() {
-        bail!(
-            "{} already holds a run; choose another --out",
-            out.display()
+/// The ids of the flags given on the command line (not defaulted).
+fn given_flags(m: &clap::ArgMatches) -> Vec<String> {
+    m.ids()
+        .filter(|id| m.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine))
+        .map(|id| id.to_string())
+        .collect()
+}
+
+fn train(a: &TrainArgs, given: &[String], gpu: &GpuArgs) -> Result<()> {
+    let mut options = gpu.options();
+    // Labels reach Vulkan (and RenderDoc) only with the instance's debug flags.
+    options.debug = !a.renderdoc_capture.is_empty();
+    let mut trainer = if let Some(run) = &a.resume {
+        let ckpt = wgpu_gan::train::resume::latest_good(run, |w| eprintln!("{w}"))?;
+        let saved = wgpu_gan::sample::checkpoint_config(&ckpt)?;
+        let cfg = a.resume_config(&saved, given)?;
+        let t = wgpu_gan::train::resume_from(cfg, run, &ckpt, &options)?;
+        eprintln!(
+            "resuming {} at step {} from {}",
+            run.display(),
+            t.step,
+            ckpt.path.display()
         );
-    }
-    let mut trainer = Trainer::new(cfg, &out, &gpu.options())?;
+        if t.step >= t.cfg.steps {
+            bail!(
+                "{} is already at step {}; pass a larger --steps to go on",
+                run.display(),
+                t.step
+            );
+        }
+        t
+    } else {
+        let out = a.out.clone().unwrap_or_else(|| {
+            let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+            PathBuf::from(format!("runs/{}-{stamp}", model_name(a.model)))
+        });
+        if out.join("losses.csv").exists() || out.join("checkpoints").exists() {
+            bail!(
+                "{} already holds a run; continue it with --resume {0}, or choose another --out",
+                out.display()
+            );
+        }
+        Trainer::new(a.config()?, &out, &options)?
+    };
+    trainer.capture = a.renderdoc_capture.iter().map(|&s| s as usize).collect();
     eprintln!("{}", trainer.describe());
-    eprintln!("writing to {}", out.display());
-    let last = trainer.train()?;
+    eprintln!("writing to {}", trainer.out.display());
+    let last = wgpu_gan::train::run(trainer, &options)?;
     if let Some(row) = last {
         eprintln!(
             "done: {} steps in {:.1} s; last losses {}",

@@ -4,7 +4,7 @@
 use anyhow::{bail, Result};
 use clap::Args;
 use std::path::PathBuf;
-use wgpu_gan::train::{DataSource, DeviceKind, ModelKind, TrainConfig};
+use wgpu_gan::train::{DataSource, DeviceKind, ModelKind, OnNan, TrainConfig};
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum DatasetName {
@@ -14,7 +14,7 @@ pub enum DatasetName {
     Fashion,
 }
 
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub struct TrainArgs {
     /// Which GAN to train.
     #[arg(long, value_enum, default_value_t = ModelKind::Mlp)]
@@ -79,9 +79,38 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t = DeviceKind::Gpu)]
     device: DeviceKind,
     /// Run directory (default runs/<model>-<timestamp>); must not hold a run already.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     pub out: Option<PathBuf>,
+    /// Continue the run in this directory from its latest good checkpoint, with its flags;
+    /// only --steps, --sample-every, --checkpoint-every, --log-every, --keep-checkpoints,
+    /// --on-nan and --device may change.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub resume: Option<PathBuf>,
+    /// Keep this many checkpoints (the newest).
+    #[arg(long, default_value_t = 3)]
+    keep_checkpoints: usize,
+    /// On a NaN or infinite loss or gradient: stop, or roll back to the last good checkpoint
+    /// with the learning rate halved (at most 3 times).
+    #[arg(long, value_enum, default_value_t = OnNan::Stop)]
+    on_nan: OnNan,
+    /// Wrap these iterations (1-based, comma-separated) in RenderDoc captures; run under
+    /// `renderdoccmd capture` (see README).
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u64).range(1..))]
+    pub renderdoc_capture: Vec<u64>,
 }
+
+/// Flags that may differ from the saved run on --resume.
+const MAY_CHANGE: &[&str] = &[
+    "steps",
+    "sample_every",
+    "checkpoint_every",
+    "log_every",
+    "keep_checkpoints",
+    "on_nan",
+    "device",
+    "resume",
+    "renderdoc_capture",
+];
 
 pub fn model_name(model: ModelKind) -> String {
     format!("{model:?}").to_lowercase()
@@ -113,6 +142,57 @@ impl TrainArgs {
         Ok(())
     }
 
+    /// The saved run's config with the flags that may change applied; any other flag given
+    /// must agree with the saved run.
+    pub fn resume_config(&self, saved: &TrainConfig, given: &[String]) -> Result<TrainConfig> {
+        let mut args = self.clone();
+        if !given.iter().any(|g| g == "model") {
+            args.model = saved.model;
+        }
+        let fresh = args.config()?;
+        let (old, new) = (serde_json::to_value(saved)?, serde_json::to_value(&fresh)?);
+        for id in given.iter().filter(|id| !MAY_CHANGE.contains(&id.as_str())) {
+            let field = match id.as_str() {
+                "data" | "data_folder" | "dataset" => "data",
+                other => other,
+            };
+            if old.get(field) != new.get(field) {
+                let shown = |v: Option<&serde_json::Value>| v.map_or("?".into(), |v| v.to_string());
+                bail!(
+                    "--{} {} conflicts with the run's {}; on --resume only --steps, --sample-every, \
+                     --checkpoint-every, --log-every, --keep-checkpoints, --on-nan and --device may change",
+                    id.replace('_', "-"),
+                    shown(new.get(field)),
+                    shown(old.get(field))
+                );
+            }
+        }
+        let pick = |id: &str| given.iter().any(|g| g == id);
+        let mut cfg = saved.clone();
+        if pick("steps") {
+            cfg.steps = fresh.steps;
+        }
+        if pick("sample_every") {
+            cfg.sample_every = fresh.sample_every;
+        }
+        if pick("checkpoint_every") {
+            cfg.checkpoint_every = fresh.checkpoint_every;
+        }
+        if pick("log_every") {
+            cfg.log_every = fresh.log_every;
+        }
+        if pick("keep_checkpoints") {
+            cfg.keep_checkpoints = fresh.keep_checkpoints;
+        }
+        if pick("on_nan") {
+            cfg.on_nan = fresh.on_nan;
+        }
+        if pick("device") {
+            cfg.device = fresh.device;
+        }
+        Ok(cfg)
+    }
+
     /// The run's config: the model's recipe, with every flag given applied.
     pub fn config(&self) -> Result<TrainConfig> {
         self.check_model_flags()?;
@@ -138,6 +218,8 @@ impl TrainArgs {
             log_every: self.log_every,
             seed: self.seed,
             device: self.device,
+            keep_checkpoints: self.keep_checkpoints,
+            on_nan: self.on_nan,
             ..base
         };
         let (channels, size, _) = cfg.image_shape();

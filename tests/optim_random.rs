@@ -22,8 +22,9 @@ fn adam_program(n: usize) -> (Program, [View; 5]) {
     let m = prog.tensor("adam_m", n);
     let v = prog.tensor("adam_v", n);
     let c = prog.tensor("counters", 4);
-    ops::adam_step(&mut prog, ADAM, p, g, m, v, c, 2, "adam").unwrap();
-    ops::adam_step(&mut prog, ADAM, p, g, m, v, c, 2, "adam again").unwrap();
+    let f = prog.tensor("flags", 2);
+    ops::adam_step(&mut prog, ADAM, p, g, m, v, c, 2, (f, 1), "adam").unwrap();
+    ops::adam_step(&mut prog, ADAM, p, g, m, v, c, 2, (f, 1), "adam again").unwrap();
     (prog, [p, g, m, v, c])
 }
 
@@ -53,7 +54,39 @@ fn adam_step_rejects_a_length_that_is_not_a_multiple_of_4() {
     let mut prog = Program::new();
     let [p, g, m, v] = ["p", "g", "m", "v"].map(|n| prog.tensor(n, 5));
     let c = prog.tensor("counters", 1);
-    assert!(ops::adam_step(&mut prog, ADAM, p, g, m, v, c, 0, "adam").is_err());
+    assert!(ops::adam_step(&mut prog, ADAM, p, g, m, v, c, 0, (c, 0), "adam").is_err());
+}
+
+#[test]
+fn adam_step_flags_a_non_finite_gradient() {
+    let (prog, [p, g, _, _, c]) = adam_program(8);
+    let flags = View {
+        len: 2,
+        ..prog.ops.last().unwrap().bindings[5].0
+    };
+    for (bad, want) in [
+        (None, 0.0),
+        (Some(f32::NAN), 1.0),
+        (Some(f32::INFINITY), 1.0),
+    ] {
+        let mut grads = vec![0.1f32; 8];
+        if let Some(b) = bad {
+            grads[5] = b;
+        }
+        let inputs = [(p, bits(&[1.0; 8])), (g, bits(&grads)), (c, vec![0; 4])];
+        assert_eq!(
+            floats(&run_cpu(&prog, &inputs, &[flags])[0])[1],
+            want,
+            "cpu, {bad:?}"
+        );
+        if let Some(ctx) = gpu() {
+            assert_eq!(
+                floats(&run_gpu(&ctx, &prog, &inputs, &[flags])[0])[1],
+                want,
+                "gpu, {bad:?}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -13,8 +13,11 @@ pub struct AdamParams {
     pub beta1: f32,
     pub beta2: f32,
     pub eps: f32,
+    /// Word of the flags buffer set to 1 when a gradient is not finite.
+    pub flag_slot: u32,
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn adam_step(
     p: &AdamParams,
     grads: &[f32],
@@ -22,7 +25,11 @@ pub fn adam_step(
     params: &mut [f32],
     m: &mut [f32],
     v: &mut [f32],
+    nonfinite: &mut [f32],
 ) {
+    if grads[..p.n as usize].iter().any(|g| !g.is_finite()) {
+        nonfinite[p.flag_slot as usize] = 1.0;
+    }
     let t = counters[p.t_slot as usize] as f32;
     let step_size = p.lr / (1.0 - p.beta1.powf(t));
     let bias_correction2_sqrt = (1.0 - p.beta2.powf(t)).sqrt();
@@ -41,8 +48,8 @@ pub fn counter_increment(p: &AdamParams, counters: &mut [u32]) {
 }
 
 pub fn adam_step_op(w: &[u32], io: &mut CpuIo) {
-    let (params_, m, v) = (io.f32_mut(2), io.f32_mut(3), io.f32_mut(4));
-    adam_step(&params(w), io.f32(0), io.u32(1), params_, m, v);
+    let (params_, m, v, flags) = (io.f32_mut(2), io.f32_mut(3), io.f32_mut(4), io.f32_mut(5));
+    adam_step(&params(w), io.f32(0), io.u32(1), params_, m, v, flags);
 }
 
 pub fn counter_increment_op(w: &[u32], io: &mut CpuIo) {

@@ -298,13 +298,15 @@ impl Net {
         Ok(Some(dy))
     }
 
-    /// One Adam step over the whole network; counters[t_slot] is its step count.
+    /// One Adam step over the whole network; counters[t_slot] is its step count, and
+    /// nonfinite.0[nonfinite.1] is set when a gradient is not finite.
     pub fn adam_step(
         &self,
         prog: &mut Program,
         cfg: crate::ops::AdamConfig,
         counters: View,
         t_slot: usize,
+        nonfinite: (View, usize),
     ) -> crate::ops::Result {
         let label = format!("{}.adam", self.prefix);
         crate::ops::adam_step(
@@ -316,6 +318,7 @@ impl Net {
             self.adam_v,
             counters,
             t_slot,
+            nonfinite,
             &label,
         )
     }

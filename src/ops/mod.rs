@@ -366,8 +366,17 @@ pub fn adam_step(
     v: View,
     counters: View,
     t_slot: usize,
+    nonfinite: (View, usize),
     label: &str,
 ) -> Result {
+    if nonfinite.1 >= nonfinite.0.len {
+        return Err(ShapeError {
+            op: label.to_string(),
+            tensor: prog.buffer_name(nonfinite.0).to_string(),
+            got: nonfinite.0.len,
+            expected: nonfinite.1 + 1,
+        });
+    }
     for t in [grads, m, v] {
         check(prog, label, t, params.len)?;
     }
@@ -381,13 +390,21 @@ pub fn adam_step(
         beta1: cfg.beta1,
         beta2: cfg.beta2,
         eps: cfg.eps,
+        flag_slot: nonfinite.1 as u32,
     };
-    let b = vec![(grads, R), (counters, R), (params, W), (m, W), (v, W)];
+    let b = vec![
+        (grads, R),
+        (counters, R),
+        (params, W),
+        (m, W),
+        (v, W),
+        (nonfinite.0, W),
+    ];
     prog.push(
         Kernel::AdamStep,
         &words(&p),
         b,
-        grid_1d(params.len, 64),
+        grid_1d(params.len / 4, 64),
         label,
     );
     Ok(())

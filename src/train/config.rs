@@ -103,6 +103,30 @@ pub struct TrainConfig {
     pub seed: u64,
     pub data: DataSource,
     pub device: DeviceKind,
+    /// Checkpoints kept besides the newest ones' pointer `latest`.
+    pub keep_checkpoints: usize,
+    pub on_nan: OnNan,
+}
+
+/// What a non-finite loss or gradient does to a run.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum OnNan {
+    /// Stop, keeping the last good checkpoint.
+    #[default]
+    Stop,
+    /// Reload the last good checkpoint and go on with the learning rate halved (at most 3 times).
+    Rollback,
 }
 
 impl Default for TrainConfig {
@@ -130,6 +154,8 @@ impl Default for TrainConfig {
             seed: 0,
             data: DataSource::Embedded,
             device: DeviceKind::Gpu,
+            keep_checkpoints: 3,
+            on_nan: OnNan::Stop,
         }
     }
 }

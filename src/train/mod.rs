@@ -3,6 +3,7 @@
 pub mod checkpoint;
 mod config;
 mod outputs;
+pub mod resume;
 pub mod schedule;
 pub mod speed;
 
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-pub use config::{DataSource, DeviceKind, ModelKind, TrainConfig};
+pub use config::{DataSource, DeviceKind, ModelKind, OnNan, TrainConfig};
 pub use outputs::{resolve_checkpoint, LossRow};
 
 #[derive(Debug, thiserror::Error)]
@@ -32,11 +33,66 @@ pub enum TrainError {
     Checkpoint(#[from] checkpoint::CheckpointError),
     #[error(transparent)]
     Output(#[from] crate::io::IoError),
+    #[error(
+        "step {step}: {what} went NaN or infinite; stopped, keeping the last good checkpoint. \
+         Resume with `wgpu-gan train --resume <run dir>` (perhaps with a lower --lr), or train \
+         with --on-nan rollback"
+    )]
+    NonFinite { step: usize, what: String },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+/// How many times `--on-nan rollback` may roll a run back.
+pub const MAX_ROLLBACKS: usize = 3;
+
+/// A trainer in the state of `ckpt`, with losses.csv rewound to its step.
+pub fn resume_from(
+    cfg: TrainConfig,
+    out: &Path,
+    ckpt: &checkpoint::Checkpoint,
+    gpu: &GpuOptions,
+) -> Result<Trainer, TrainError> {
+    let mut t = Trainer::new(cfg, out, gpu)?;
+    t.restore(ckpt)?;
+    let csv = out.join("losses.csv");
+    resume::rewind_csv(&csv, t.step).map_err(|source| TrainError::Io { path: csv, source })?;
+    Ok(t)
+}
+
+/// Trains to the end; with `--on-nan rollback`, a non-finite loss or gradient reloads the last
+/// good checkpoint and goes on with the learning rate halved, at most MAX_ROLLBACKS times.
+pub fn run(mut t: Trainer, gpu: &GpuOptions) -> Result<Option<LossRow>, TrainError> {
+    let mut rollbacks = 0;
+    loop {
+        match t.train() {
+            Err(TrainError::NonFinite { step, what })
+                if t.cfg.on_nan == OnNan::Rollback && rollbacks < MAX_ROLLBACKS =>
+            {
+                rollbacks += 1;
+                let ckpt = resume::latest_good(&t.out, |w| eprintln!("{w}"))?;
+                let cfg = TrainConfig {
+                    lr: t.cfg.lr / 2.0,
+                    ..t.cfg.clone()
+                };
+                eprintln!(
+                    "warning: step {step}: {what} went NaN or infinite; rolling back to {} with \
+                     --lr {} ({rollbacks} of {MAX_ROLLBACKS})",
+                    ckpt.path.display(),
+                    cfg.lr
+                );
+                let capture = std::mem::take(&mut t.capture);
+                let out = t.out.clone();
+                drop(t);
+                t = resume_from(cfg, &out, &ckpt, gpu)?;
+                t.capture = capture;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Side length of the fixed sample grid.
@@ -92,6 +148,10 @@ pub struct Trainer {
     pub exec: Box<dyn Executor>,
     pub out: PathBuf,
     pub step: usize,
+    /// Iterations to wrap in a RenderDoc capture (1-based, as the progress bar counts).
+    pub capture: Vec<usize>,
+    /// Seconds of training before this process (from the checkpoint resumed).
+    pub seconds_before: f64,
     dataset_name: String,
 }
 
@@ -116,6 +176,8 @@ impl Trainer {
             exec,
             out: out.to_path_buf(),
             step: 0,
+            capture: Vec::new(),
+            seconds_before: 0.0,
             dataset_name: ds.name,
         })
     }
@@ -139,6 +201,32 @@ impl Trainer {
         Ok(())
     }
 
+    /// Fails with `NonFinite` when a loss sum or Adam's gradient flag shows a NaN or infinity
+    /// since the last log point (the sums are sticky: NaN + x is NaN).
+    pub fn check_finite(&self) -> Result<(), TrainError> {
+        use schedule::{D_FAKE, D_REAL, G_LOSS, NONFINITE};
+        let m = self.exec.read_f32(self.gan.metrics)?;
+        let mut bad: Vec<String> = [
+            ("D loss on reals", D_REAL),
+            ("D loss on fakes", D_FAKE),
+            ("G loss", G_LOSS),
+        ]
+        .iter()
+        .filter(|(_, slot)| !m[*slot].is_finite())
+        .map(|(name, slot)| format!("{name} ({})", m[*slot] / m[slot + 2].max(1.0)))
+        .collect();
+        if m[NONFINITE] != 0.0 {
+            bad.push("a gradient".into());
+        }
+        if bad.is_empty() {
+            return Ok(());
+        }
+        Err(TrainError::NonFinite {
+            step: self.step,
+            what: bad.join(", "),
+        })
+    }
+
     /// Reads the loss averages since the last call and resets the accumulators.
     pub fn take_losses(&mut self, seconds: f64) -> Result<LossRow, TrainError> {
         let m = self.exec.read_f32(self.gan.metrics)?;
@@ -152,14 +240,19 @@ impl Trainer {
         Ok(self.exec.read_f32(self.gan.sample_out)?)
     }
 
-    pub fn save_checkpoint(&self, path: &Path) -> Result<(), TrainError> {
+    pub fn save_checkpoint(&self, path: &Path, seconds: f64) -> Result<(), TrainError> {
         let mut meta = HashMap::new();
         let config =
             serde_json::to_string(&self.cfg).map_err(|e| TrainError::Config(e.to_string()))?;
         meta.insert("config".into(), config);
         meta.insert("step".into(), self.step.to_string());
+        meta.insert("seconds".into(), format!("{seconds:.3}"));
         let noise_shape = vec![GRID * GRID, self.cfg.latent_dim];
-        let extra = [("sample_noise", noise_shape, self.gan.sample_noise)];
+        let extra = [
+            ("sample_noise", noise_shape, self.gan.sample_noise),
+            // Partial loss sums since the last log point, so a resume logs the same rows.
+            ("metrics", vec![self.gan.metrics.len], self.gan.metrics),
+        ];
         checkpoint::save(
             path,
             self.exec.as_ref(),
@@ -168,6 +261,33 @@ impl Trainer {
             &extra,
             meta,
         )?;
+        Ok(())
+    }
+
+    /// Puts the run back in the state `ckpt` saved: weights, running statistics, Adam moments
+    /// and step counts, the random streams' counter, the sample noise and the partial losses.
+    pub fn restore(&mut self, ckpt: &checkpoint::Checkpoint) -> Result<(), TrainError> {
+        let exec = self.exec.as_mut();
+        ckpt.restore_net(exec, &self.gan.g, true)?;
+        ckpt.restore_net(exec, &self.gan.d, true)?;
+        if ckpt.counters.len() != self.gan.counters.len {
+            return Err(TrainError::Config(format!(
+                "checkpoint {} has {} step counters, this program {}",
+                ckpt.path.display(),
+                ckpt.counters.len(),
+                self.gan.counters.len
+            )));
+        }
+        exec.write(self.gan.counters, &ckpt.counters);
+        let noise = ckpt.get("sample_noise", &[GRID * GRID, self.cfg.latent_dim])?;
+        exec.write_f32(self.gan.sample_noise, noise);
+        let metrics = ckpt.get("metrics", &[self.gan.metrics.len])?;
+        exec.write_f32(self.gan.metrics, metrics);
+        let meta = |k: &str| ckpt.metadata.get(k).map(String::as_str).unwrap_or("");
+        self.step = meta("step").parse().map_err(|_| {
+            TrainError::Config(format!("checkpoint {} has no step", ckpt.path.display()))
+        })?;
+        self.seconds_before = meta("seconds").parse().unwrap_or(0.0);
         Ok(())
     }
 

@@ -100,7 +100,64 @@ fn progress(steps: usize, start: usize) -> ProgressBar {
     bar
 }
 
-/// Runs the trainer from its current step to `cfg.steps`, writing every output.
+/// The rows already in losses.csv (a resumed run plots its whole history).
+fn read_csv(path: &Path) -> Vec<LossRow> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let v: Vec<f64> = line.split(',').filter_map(|x| x.parse().ok()).collect();
+            (v.len() == 6).then(|| LossRow {
+                step: v[0] as usize,
+                d_loss_real: v[1] as f32,
+                d_loss_fake: v[2] as f32,
+                d_acc: v[3] as f32,
+                g_loss: v[4] as f32,
+                seconds: v[5],
+            })
+        })
+        .collect()
+}
+
+/// Iterations to run before the next output, capture or the end.
+fn next_chunk(t: &Trainer) -> usize {
+    let c = &t.cfg;
+    let next_event = [c.log_every, c.sample_every, c.checkpoint_every]
+        .iter()
+        .map(|e| (t.step / e + 1) * e)
+        .chain(
+            t.capture
+                .iter()
+                .map(|&s| s.saturating_sub(1))
+                .filter(|&s| s > t.step),
+        )
+        .min()
+        .unwrap_or(c.steps);
+    (next_event.min(c.steps) - t.step).clamp(1, MAX_CHUNK)
+}
+
+/// Runs the next chunk; an iteration listed in `capture` runs alone inside a RenderDoc capture.
+fn advance(t: &mut Trainer) -> Result<(), TrainError> {
+    if t.capture.contains(&(t.step + 1)) {
+        t.exec.wait()?;
+        t.exec.capture(true);
+        let r = t.run_iterations(1);
+        t.exec.capture(false);
+        return r;
+    }
+    t.run_iterations(next_chunk(t))
+}
+
+fn save_checkpoint(t: &Trainer, ckpts: &Path, seconds: f64) -> Result<(), TrainError> {
+    t.check_finite()?;
+    let name = format!("step_{:06}.safetensors", t.step);
+    t.save_checkpoint(&ckpts.join(&name), seconds)?;
+    crate::io::atomic_write(&ckpts.join("latest"), name.as_bytes()).map_err(io_err(ckpts))?;
+    super::resume::prune(&t.out, t.cfg.keep_checkpoints).map_err(io_err(ckpts))
+}
+
+/// Runs the trainer from its current step to `cfg.steps`, writing every output. A run that
+/// starts at step 0 first saves its initial state, so there is always a good checkpoint.
 pub fn train_loop(t: &mut Trainer) -> Result<Option<LossRow>, TrainError> {
     let samples = t.out.join("samples");
     let ckpts = t.out.join("checkpoints");
@@ -109,21 +166,19 @@ pub fn train_loop(t: &mut Trainer) -> Result<Option<LossRow>, TrainError> {
     }
     let csv = t.out.join("losses.csv");
     let start = Instant::now();
+    let seconds = |t: &Trainer| now_seconds(start) + t.seconds_before;
+    if t.step == 0 {
+        save_checkpoint(t, &ckpts, 0.0)?;
+    }
     let bar = progress(t.cfg.steps, t.step);
-    let mut rows = Vec::new();
+    let mut rows = read_csv(&csv);
     while t.step < t.cfg.steps {
-        let c = &t.cfg;
-        let next_event = [c.log_every, c.sample_every, c.checkpoint_every]
-            .iter()
-            .map(|e| (t.step / e + 1) * e)
-            .min()
-            .unwrap_or(c.steps);
-        let chunk = (next_event.min(c.steps) - t.step).clamp(1, MAX_CHUNK);
-        t.run_iterations(chunk)?;
+        advance(t)?;
         bar.set_position(t.step as u64);
         let last = t.step == t.cfg.steps;
         if t.step.is_multiple_of(t.cfg.log_every) || last {
-            let row = t.take_losses(now_seconds(start))?;
+            t.check_finite()?;
+            let row = t.take_losses(seconds(t))?;
             append_csv(&csv, &row)?;
             bar.set_message(format!(
                 "D real {:.3} fake {:.3} acc {:.2} | G {:.3}",
@@ -142,10 +197,7 @@ pub fn train_loop(t: &mut Trainer) -> Result<Option<LossRow>, TrainError> {
             plot(&t.out.join("losses.png"), &rows)?;
         }
         if t.step.is_multiple_of(t.cfg.checkpoint_every) || last {
-            let name = format!("step_{:06}.safetensors", t.step);
-            t.save_checkpoint(&ckpts.join(&name))?;
-            crate::io::atomic_write(&ckpts.join("latest"), name.as_bytes())
-                .map_err(io_err(&ckpts))?;
+            save_checkpoint(t, &ckpts, seconds(t))?;
         }
     }
     bar.finish();

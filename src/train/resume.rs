@@ -38,7 +38,10 @@ pub fn latest_good(run: &Path, mut warn: impl FnMut(&str)) -> Result<Checkpoint,
         match Checkpoint::load(path) {
             Ok(c) => {
                 if i > 0 {
-                    warn(&format!("resuming from the previous good checkpoint {}", path.display()));
+                    warn(&format!(
+                        "resuming from the previous good checkpoint {}",
+                        path.display()
+                    ));
                 }
                 return Ok(c);
             }
@@ -56,7 +59,8 @@ pub fn latest_good(run: &Path, mut warn: impl FnMut(&str)) -> Result<Checkpoint,
 
 /// Deletes all but the newest `keep` checkpoints (never the one `latest` names).
 pub fn prune(run: &Path, keep: usize) -> std::io::Result<()> {
-    let latest = std::fs::read_to_string(run.join("checkpoints").join("latest")).unwrap_or_default();
+    let latest =
+        std::fs::read_to_string(run.join("checkpoints").join("latest")).unwrap_or_default();
     for old in checkpoint_files(run).into_iter().skip(keep.max(1)) {
         if old.file_name().and_then(|n| n.to_str()) != Some(latest.trim()) {
             std::fs::remove_file(old)?;
@@ -66,16 +70,27 @@ pub fn prune(run: &Path, keep: usize) -> std::io::Result<()> {
 }
 
 /// Drops the rows of losses.csv after `step` (written after the checkpoint the run resumes
-/// from), atomically.
+/// from) and any row a kill left torn, atomically.
 pub fn rewind_csv(path: &Path, step: usize) -> std::io::Result<()> {
     let Ok(text) = std::fs::read_to_string(path) else {
         return Ok(());
+    };
+    let columns = text.lines().next().map_or(0, |h| h.split(',').count());
+    let whole = |line: &str| {
+        let fields: Vec<&str> = line.split(',').collect();
+        fields.len() == columns && fields.iter().all(|f| f.parse::<f64>().is_ok())
     };
     let kept: Vec<&str> = text
         .lines()
         .enumerate()
         .filter(|(i, line)| {
-            *i == 0 || line.split(',').next().and_then(|s| s.parse::<usize>().ok()).is_some_and(|s| s <= step)
+            *i == 0
+                || (whole(line)
+                    && line
+                        .split(',')
+                        .next()
+                        .and_then(|s| s.parse::<usize>().ok())
+                        .is_some_and(|s| s <= step))
         })
         .map(|(_, l)| l)
         .collect();
@@ -94,7 +109,16 @@ mod tests {
         let p = dir.path().join("losses.csv");
         std::fs::write(&p, "step,a\n50,1\n100,2\n150,3\n").unwrap();
         rewind_csv(&p, 100).unwrap();
-        assert_eq!(std::fs::read_to_string(&p).unwrap(), "step,a\n50,1\n100,2\n");
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            "step,a\n50,1\n100,2\n"
+        );
+        std::fs::write(&p, "step,a\n50,1\n100,2\n10").unwrap();
+        rewind_csv(&p, 100).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            "step,a\n50,1\n100,2\n"
+        );
     }
 
     #[test]

@@ -16,7 +16,9 @@ pub const COUNTERS: usize = 4;
 pub const D_REAL: usize = 0;
 pub const D_FAKE: usize = 3;
 pub const G_LOSS: usize = 6;
-pub const METRICS: usize = 9;
+/// Set to 1 by Adam when a gradient is NaN or infinite; reset with the loss sums.
+pub const NONFINITE: usize = 9;
+pub const METRICS: usize = 10;
 
 /// How D and G alternate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -171,8 +173,13 @@ impl Builder<'_> {
             .ok_or_else(|| no_grad("D"))?;
         self.g
             .backward(&mut self.prog, &self.g_acts, z, dx, true, false, false)?;
-        self.g
-            .adam_step(&mut self.prog, self.cfg.adam_g, self.counters, G_STEP)
+        self.g.adam_step(
+            &mut self.prog,
+            self.cfg.adam_g,
+            self.counters,
+            G_STEP,
+            (self.metrics, NONFINITE),
+        )
     }
 
     fn seed_schedule(&mut self) -> ops::Result {
@@ -197,7 +204,13 @@ impl Builder<'_> {
             {
                 self.phase(&format!("D {tag}"), |s| {
                     s.d_pass(x, target, slot, false, false)?;
-                    s.d.adam_step(&mut s.prog, s.cfg.adam_d, s.counters, D_STEP)
+                    s.d.adam_step(
+                        &mut s.prog,
+                        s.cfg.adam_d,
+                        s.counters,
+                        D_STEP,
+                        (s.metrics, NONFINITE),
+                    )
                 })?;
             }
         }
@@ -218,7 +231,13 @@ impl Builder<'_> {
             fake = s.g.forward(&mut s.prog, &s.g_acts, z, true)?;
             s.d_pass(real, 1.0, D_REAL, false, false)?;
             s.d_pass(fake, 0.0, D_FAKE, false, true)?;
-            s.d.adam_step(&mut s.prog, s.cfg.adam_d, s.counters, D_STEP)
+            s.d.adam_step(
+                &mut s.prog,
+                s.cfg.adam_d,
+                s.counters,
+                D_STEP,
+                (s.metrics, NONFINITE),
+            )
         })?;
         self.records.push(("step.fake".into(), fake));
         self.phase("G", |s| {
@@ -226,7 +245,13 @@ impl Builder<'_> {
                 .d_pass(fake, 1.0, G_LOSS, true, false)?
                 .ok_or_else(|| no_grad("D"))?;
             s.g.backward(&mut s.prog, &s.g_acts, z, dx, true, false, false)?;
-            s.g.adam_step(&mut s.prog, s.cfg.adam_g, s.counters, G_STEP)
+            s.g.adam_step(
+                &mut s.prog,
+                s.cfg.adam_g,
+                s.counters,
+                G_STEP,
+                (s.metrics, NONFINITE),
+            )
         })
     }
 

@@ -42,12 +42,15 @@ impl GpuExec {
 
 impl Executor for GpuExec {
     fn run(&mut self, range: Range<usize>, times: usize) -> Result<(), GpuError> {
+        self.ctx.check()?;
         self.gpu.run(&self.ctx, range, times);
         Ok(())
     }
 
     fn read(&self, view: View) -> Result<Vec<u32>, GpuError> {
-        self.gpu.read(&self.ctx, view)
+        let data = self.gpu.read(&self.ctx, view)?;
+        self.ctx.check()?;
+        Ok(data)
     }
 
     fn write(&mut self, view: View, data: &[u32]) {
@@ -55,7 +58,8 @@ impl Executor for GpuExec {
     }
 
     fn wait(&self) -> Result<(), GpuError> {
-        GpuProgram::wait(&self.ctx)
+        GpuProgram::wait(&self.ctx)?;
+        self.ctx.check()
     }
 
     fn describe(&self) -> String {

@@ -87,7 +87,19 @@ struct SampleArgs {
 
 fn main() {
     quiet_vulkan_loader();
-    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let matches = match <Cli as clap::CommandFactory>::command().try_get_matches() {
+        Ok(m) => m,
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            // One clear line (clap's first), not its usage block.
+            let text = e.render().to_string();
+            eprintln!(
+                "{}",
+                text.lines().next().unwrap_or("error: invalid arguments")
+            );
+            std::process::exit(2);
+        }
+    };
     let cli =
         <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = match &cli.command {
@@ -165,12 +177,22 @@ fn train(a: &TrainArgs, given: &[String], gpu: &GpuArgs) -> Result<()> {
                 out.display()
             );
         }
-        Trainer::new(a.config()?, &out, &options)?
+        let cfg = a.config()?;
+        std::fs::create_dir_all(&out)
+            .with_context(|| format!("cannot create the output directory {}", out.display()))?;
+        Trainer::new(cfg, &out, &options)?
     };
     trainer.capture = a.renderdoc_capture.iter().map(|&s| s as usize).collect();
     eprintln!("{}", trainer.describe());
-    eprintln!("writing to {}", trainer.out.display());
-    let last = wgpu_gan::train::run(trainer, &options)?;
+    let out = trainer.out.clone();
+    eprintln!("writing to {}", out.display());
+    let last = match wgpu_gan::train::run(trainer, &options) {
+        Err(e @ wgpu_gan::train::TrainError::Device(_)) => bail!(
+            "{e}; the checkpoints in {0} are kept: resume with `wgpu-gan train --resume {0}`",
+            out.display()
+        ),
+        other => other?,
+    };
     if let Some(row) = last {
         eprintln!(
             "done: {} steps in {:.1} s; last losses {}",

@@ -27,7 +27,7 @@ pub struct TrainArgs {
     batch_size: Option<usize>,
     #[arg(long, default_value_t = 100)]
     latent_dim: usize,
-    #[arg(long, default_value_t = 2e-4)]
+    #[arg(long, default_value_t = 2e-4, allow_negative_numbers = true)]
     lr: f32,
     #[arg(long, default_value_t = 0.5)]
     beta1: f32,

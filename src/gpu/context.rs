@@ -2,7 +2,7 @@
 
 use crate::kernels::{shader_source, Kernel};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::GpuError;
 
@@ -93,6 +93,9 @@ pub struct Context {
     pub limits: wgpu::Limits,
     modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
     pipelines: Mutex<HashMap<Kernel, wgpu::ComputePipeline>>,
+    /// The first device error not caught by an error scope, or the device loss; wgpu's default
+    /// handler would panic, so these are kept and returned by `check`.
+    fault: Arc<Mutex<Option<GpuError>>>,
 }
 
 impl Context {
@@ -129,6 +132,20 @@ impl Context {
         };
         let (device, queue) = pollster::block_on(adapter.request_device(&desc))
             .map_err(|e| GpuError::Device(e.to_string()))?;
+        let fault: Arc<Mutex<Option<GpuError>>> = Arc::new(Mutex::new(None));
+        let keep = |slot: &Arc<Mutex<Option<GpuError>>>, e: GpuError| {
+            if let Ok(mut f) = slot.lock() {
+                f.get_or_insert(e);
+            }
+        };
+        let errors = Arc::clone(&fault);
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            keep(&errors, GpuError::Runtime(e.to_string()))
+        }));
+        let lost = Arc::clone(&fault);
+        device.set_device_lost_callback(move |reason, message| {
+            keep(&lost, GpuError::Lost(format!("{reason:?}: {message}")))
+        });
         Ok(Self {
             device,
             queue,
@@ -137,7 +154,16 @@ impl Context {
             limits,
             modules: Mutex::new(HashMap::new()),
             pipelines: Mutex::new(HashMap::new()),
+            fault,
         })
+    }
+
+    /// The first device error or loss since the device was created, if any.
+    pub fn check(&self) -> Result<(), GpuError> {
+        match self.fault.lock() {
+            Ok(mut f) => f.take().map_or(Ok(()), Err),
+            Err(_) => Err(GpuError::Poisoned),
+        }
     }
 
     /// Whether programs planned on this device use the subgroup kernels (`gpu::variants`).
@@ -208,20 +234,26 @@ impl Context {
             file: path.clone(),
             message: "not embedded in the binary".into(),
         })?;
+        let module = self.compile(&path, source)?;
+        cache.insert(file, module.clone());
+        Ok(module)
+    }
+
+    /// Compiles WGSL `source`; a failure names `path`.
+    pub fn compile(&self, path: &str, source: &str) -> Result<wgpu::ShaderModule, GpuError> {
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = self
             .device
             .create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(&path),
+                label: Some(path),
                 source: wgpu::ShaderSource::Wgsl(source.into()),
             });
-        if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(GpuError::Shader {
-                file: path,
+        match pollster::block_on(scope.pop()) {
+            Some(e) => Err(GpuError::Shader {
+                file: path.to_string(),
                 message: e.to_string(),
-            });
+            }),
+            None => Ok(module),
         }
-        cache.insert(file, module.clone());
-        Ok(module)
     }
 }

@@ -3,6 +3,7 @@
 // continues the same streams; counters[slot] is the iteration counter the program increments.
 //   normal_fill   counters(1) -> out(2)   out[i] = mean + std * N(0, 1)    (Box-Muller)
 //   uniform_fill  counters(1) -> out(2)   out[i] = lo + (hi - lo) * U[0, 1)
+//   uniform_labels counters(1) -> out(2)  out[i] = a class drawn uniformly from [0, count), as f32
 //   gather_batch  counters(1) dataset(3) labels(4) -> x(2) y(5)
 //     picks `batch` samples uniformly with replacement (numpy randint, as the seed does) and
 //     scales pixels to [-1, 1] as (v - 127.5) / 127.5; dataset and labels are bytes packed
@@ -72,6 +73,14 @@ fn uniform_fill(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     let i = linear_index(gid, g);
     if i >= p.n { return; }
     out[i] = p.a + (p.b - p.a) * unit(draw(i, 0u).x);
+}
+
+// Class labels for conditioned fakes (cgan); lane 2 keeps them apart from the other draws.
+@compute @workgroup_size(64)
+fn uniform_labels(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) g: vec3<u32>) {
+    let i = linear_index(gid, g);
+    if i >= p.n { return; }
+    out[i] = f32(draw(i, 2u).x % p.count);
 }
 
 fn byte_at(words_index: u32, packed: u32) -> u32 {

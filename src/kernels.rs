@@ -20,11 +20,14 @@ pub const SHADERS: &[(&str, &str)] = &[
     ("loss", include_str!("../shaders/loss.wgsl")),
     ("adam", include_str!("../shaders/adam.wgsl")),
     ("random", include_str!("../shaders/random.wgsl")),
+    ("condition", include_str!("../shaders/condition.wgsl")),
     ("conv2d", include_str!("../shaders/conv2d.wgsl")),
     (
         "conv_transpose2d",
         include_str!("../shaders/conv_transpose2d.wgsl"),
     ),
+    ("im2col", include_str!("../shaders/im2col.wgsl")),
+    ("augment", include_str!("../shaders/augment.wgsl")),
 ];
 
 pub fn shader_source(file: &str) -> Option<&'static str> {
@@ -98,6 +101,10 @@ kernels! {
     NormalFill => "random", "normal_fill", [1 R, 2 W], cpu::random::normal_fill_op;
     UniformFill => "random", "uniform_fill", [1 R, 2 W], cpu::random::uniform_fill_op;
     GatherBatch => "random", "gather_batch", [1 R, 3 R, 4 R, 2 W, 5 W], cpu::random::gather_batch_op;
+    UniformLabels => "random", "uniform_labels", [1 R, 2 W], cpu::random::uniform_labels_op;
+
+    ConcatOneHotForward => "condition", "concat_one_hot_forward", [1 R, 2 R, 3 W], cpu::condition::concat_one_hot_forward_op;
+    ConcatOneHotBackward => "condition", "concat_one_hot_backward", [1 R, 3 W], cpu::condition::concat_one_hot_backward_op;
 
     Conv2dForward => "conv2d", "conv2d_forward", [1 R, 2 R, 3 R, 4 W], cpu::conv2d::conv2d_forward_op;
     Conv2dInputGrad => "conv2d", "conv2d_input_grad", [1 R, 2 R, 4 W], cpu::conv2d::conv2d_input_grad_op;
@@ -106,4 +113,11 @@ kernels! {
     ConvTranspose2dForward => "conv_transpose2d", "conv_transpose2d_forward", [1 R, 2 R, 3 R, 4 W], cpu::conv_transpose2d::conv_transpose2d_forward_op;
     ConvTranspose2dInputGrad => "conv_transpose2d", "conv_transpose2d_input_grad", [1 R, 2 R, 4 W], cpu::conv_transpose2d::conv_transpose2d_input_grad_op;
     ConvTranspose2dWeightGrad => "conv_transpose2d", "conv_transpose2d_weight_grad", [1 R, 2 R, 4 W], cpu::conv_transpose2d::conv_transpose2d_weight_grad_op;
+    // The reshapes that lower both convs to the matmul kernels (ops::conv).
+    Im2col => "im2col", "im2col", [1 R, 3 W], cpu::im2col::im2col_op;
+    Col2im => "im2col", "col2im", [1 R, 2 R, 3 W], cpu::im2col::col2im_op;
+    NchwToCnhw => "im2col", "nchw_to_cnhw", [1 R, 3 W], cpu::im2col::nchw_to_cnhw_op;
+    CnhwToNchw => "im2col", "cnhw_to_nchw", [1 R, 2 R, 3 W], cpu::im2col::cnhw_to_nchw_op;
+    // Data augmentation for the classifier (ops::augment).
+    RandomShift => "augment", "random_shift", [1 R, 2 R, 3 W], cpu::augment::random_shift_op;
 }

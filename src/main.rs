@@ -7,6 +7,7 @@ use train_args::{model_name, TrainArgs};
 use wgpu_gan::gpu::{BackendChoice, GpuOptions};
 use wgpu_gan::train::{DeviceKind, TrainConfig, Trainer};
 
+mod eval_args;
 mod train_args;
 
 #[derive(Parser)]
@@ -53,12 +54,15 @@ enum Command {
   wgpu-gan train --data ~/mnist                   # train-images-idx3-ubyte[.gz] + labels
   wgpu-gan train --dataset fashion --device cpu   # Debian's Fashion-MNIST on the CPU path
   wgpu-gan train --model dcgan                    # DCGAN on MNIST: batch 64, 2,000 steps
+  wgpu-gan train --model cgan                     # the MLP GAN conditioned on the digit
+  wgpu-gan train --loss lsgan                     # least-squares loss (any model)
   wgpu-gan train --model dcgan64 --data-folder ~/faces --channels 3   # 64x64 colour images")]
     Train(Box<TrainArgs>),
     /// Generate images from a checkpoint (or a run directory: its latest checkpoint).
     #[command(after_help = "Examples:
   wgpu-gan sample --checkpoint runs/mlp-20261123-101500 --count 10000 --out samples.npy
-  wgpu-gan sample --checkpoint runs/x/checkpoints/step_002000.safetensors --count 64 --out grid.png")]
+  wgpu-gan sample --checkpoint runs/x/checkpoints/step_002000.safetensors --count 64 --out grid.png
+  wgpu-gan sample --checkpoint runs/cgan-20261123-101500 --label 3 --count 100 --out threes.png")]
     Sample(SampleArgs),
     /// List the GPU adapters wgpu sees, with the features and limits the engine uses.
     Info,
@@ -67,6 +71,14 @@ enum Command {
   wgpu-gan profile                                # 3 warm-up + 10 timed iterations
   wgpu-gan profile --iterations 50 --trace t.json # also write a Chrome trace (open in Perfetto)")]
     Profile(ProfileArgs),
+    /// The classifier behind `eval` and `train --eval-every`.
+    #[command(subcommand)]
+    Classifier(eval_args::ClassifierCommand),
+    /// Score a generator: Fréchet classifier distance, class entropy, classifier confidence.
+    #[command(after_help = "Examples:
+  wgpu-gan eval --checkpoint runs/mlp-20261123-101500             # 10,000 samples
+  wgpu-gan eval --checkpoint runs/x --count 2000 --classifier my.safetensors")]
+    Eval(eval_args::EvalArgs),
 }
 
 #[derive(Args)]
@@ -81,6 +93,9 @@ struct SampleArgs {
     out: PathBuf,
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// cgan: generate this class (0-9) [default: every class in turn]
+    #[arg(long)]
+    label: Option<usize>,
     #[arg(long, value_enum, default_value_t = DeviceKind::Gpu)]
     device: DeviceKind,
 }
@@ -113,6 +128,8 @@ fn main() {
         Command::Sample(a) => sample(a, &cli.gpu),
         Command::Info => info(&cli.gpu),
         Command::Profile(a) => profile(a, &cli.gpu),
+        Command::Classifier(c) => eval_args::classifier(c, &cli.gpu.options()),
+        Command::Eval(a) => eval_args::eval(a, &cli.gpu.options()),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
@@ -215,7 +232,8 @@ fn sample(a: &SampleArgs, gpu: &GpuArgs) -> Result<()> {
         bail!("--out must end in .npy or .png (got {})", a.out.display());
     }
     let path = wgpu_gan::train::resolve_checkpoint(&a.checkpoint);
-    let s = wgpu_gan::sample::sample(&path, a.count, a.seed, a.device, &gpu.options())?;
+    let opts = gpu.options();
+    let s = wgpu_gan::sample::sample(&path, a.count, a.seed, a.label, a.device, &opts)?;
     if ext == "npy" {
         let shape = match s.channels {
             1 => vec![s.count, s.height, s.width],

@@ -37,11 +37,30 @@ pub fn checkpoint_config(ckpt: &Checkpoint) -> Result<TrainConfig, TrainError> {
     })
 }
 
-/// Generates `count` images from the generator in `path`, whatever its model.
+/// The class of each generated image of a conditioned model: `label`, or every class in turn.
+fn labels(cfg: &TrainConfig, label: Option<usize>, batch: usize) -> Result<Vec<f32>, TrainError> {
+    let classes = cfg.classes();
+    let model = format!("{:?}", cfg.model).to_lowercase();
+    match label {
+        Some(_) if classes == 0 => Err(TrainError::Config(format!(
+            "--label applies to class-conditioned models (cgan), not this {model} checkpoint"
+        ))),
+        Some(k) if k >= classes => Err(TrainError::Config(format!(
+            "--label {k}: the {model} model has classes 0 to {}",
+            classes - 1
+        ))),
+        Some(k) => Ok(vec![k as f32; batch]),
+        None => Ok((0..batch).map(|i| (i % classes.max(1)) as f32).collect()),
+    }
+}
+
+/// Generates `count` images from the generator in `path`, whatever its model; a conditioned
+/// model makes class `label` (or every class in turn when None).
 pub fn sample(
     path: &Path,
     count: usize,
     seed: u64,
+    label: Option<usize>,
     device: DeviceKind,
     gpu: &GpuOptions,
 ) -> Result<Samples, TrainError> {
@@ -54,8 +73,10 @@ pub fn sample(
     let image_len = channels * height * width;
     let (g_layers, _) = cfg.layers(image_len)?;
     let batch = count.min(CHUNK);
+    let classes = cfg.classes();
+    let y = labels(&cfg, label, batch)?;
     let mut prog = Program::new();
-    let g = Net::new(&mut prog, "g", cfg.latent_dim, g_layers);
+    let g = Net::new(&mut prog, "g", cfg.latent_dim + classes, g_layers);
     let acts = g.acts(&mut prog, batch, "sample");
     let counters = prog.tensor("counters", 1);
     let z = prog.tensor("noise", batch * cfg.latent_dim);
@@ -67,9 +88,21 @@ pub fn sample(
         slot: 0,
     };
     ops::normal_fill(&mut prog, rs, counters, z, 0.0, 1.0, "noise");
-    let out = g.forward(&mut prog, &acts, z, false)?;
+    let (g_in, y_view) = match classes {
+        0 => (z, None),
+        c => {
+            let y_view = prog.tensor("labels", batch);
+            let g_in = prog.tensor("g.input", batch * (cfg.latent_dim + c));
+            ops::condition::concat_one_hot_forward(&mut prog, z, y_view, c, g_in, "one-hot")?;
+            (g_in, Some(y_view))
+        }
+    };
+    let out = g.forward(&mut prog, &acts, g_in, false)?;
     let mut exec = executor(device, gpu, &prog)?;
     ckpt.restore_net(exec.as_mut(), &g, false)?;
+    if let Some(v) = y_view {
+        exec.write_f32(v, &y);
+    }
     let mut images = Vec::with_capacity(count * image_len);
     while images.len() < count * image_len {
         exec.run(0..prog.ops.len(), 1)?;

@@ -4,7 +4,7 @@
 use anyhow::{bail, Result};
 use clap::Args;
 use std::path::PathBuf;
-use wgpu_gan::train::{DataSource, DeviceKind, ModelKind, OnNan, TrainConfig};
+use wgpu_gan::train::{DataSource, DeviceKind, LossKind, ModelKind, OnNan, TrainConfig};
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum DatasetName {
@@ -19,10 +19,13 @@ pub struct TrainArgs {
     /// Which GAN to train.
     #[arg(long, value_enum, default_value_t = ModelKind::Mlp)]
     pub model: ModelKind,
-    /// Iterations [default: 12000 for mlp, 2000 for dcgan and dcgan64].
+    /// The GAN loss: binary cross-entropy, or least squares (LSGAN: MSE to targets 1 and 0).
+    #[arg(long, value_enum, default_value_t = LossKind::Bce)]
+    loss: LossKind,
+    /// Iterations [default: 12000 for mlp and cgan, 2000 for dcgan and dcgan64].
     #[arg(long)]
     steps: Option<usize>,
-    /// [default: 32 for mlp, 64 for dcgan and dcgan64]
+    /// [default: 32 for mlp and cgan, 64 for dcgan and dcgan64]
     #[arg(long)]
     batch_size: Option<usize>,
     #[arg(long, default_value_t = 100)]
@@ -33,13 +36,13 @@ pub struct TrainArgs {
     beta1: f32,
     #[arg(long, default_value_t = 0.999)]
     beta2: f32,
-    /// Adam's epsilon [default: 1e-7 for mlp (Keras), 1e-8 for dcgan and dcgan64 (PyTorch)].
+    /// Adam's epsilon [default: 1e-7 for mlp and cgan (Keras), 1e-8 for dcgan and dcgan64].
     #[arg(long)]
     adam_eps: Option<f32>,
-    /// mlp: D steps (a real batch and a fake batch each) per iteration [default: 1].
+    /// mlp, cgan: D steps (a real batch and a fake batch each) per iteration [default: 1].
     #[arg(long)]
     d_steps: Option<usize>,
-    /// mlp: G steps per iteration [default: 2].
+    /// mlp, cgan: G steps per iteration [default: 2].
     #[arg(long)]
     g_steps: Option<usize>,
     /// dcgan: channels of G's first (7x7) feature map; its second has half [default: 128].
@@ -97,6 +100,17 @@ pub struct TrainArgs {
     /// `renderdoccmd capture` (see README).
     #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u64).range(1..))]
     pub renderdoc_capture: Vec<u64>,
+    /// Score the generator every N iterations (Fréchet classifier distance, class entropy,
+    /// confidence): extra losses.csv columns and progress, a warning on mode collapse.
+    #[arg(long, default_value_t = 0)]
+    eval_every: usize,
+    /// Generated (and real) images per score.
+    #[arg(long, default_value_t = 2000)]
+    eval_count: usize,
+    /// The classifier for --eval-every [default: classifiers/<dataset>.safetensors, trained
+    /// first when missing].
+    #[arg(long)]
+    classifier: Option<PathBuf>,
 }
 
 /// Flags that may differ from the saved run on --resume.
@@ -119,10 +133,10 @@ pub fn model_name(model: ModelKind) -> String {
 impl TrainArgs {
     /// Fails on a model-specific flag given for another model.
     fn check_model_flags(&self) -> Result<()> {
-        use ModelKind::{Dcgan, Dcgan64, Mlp};
+        use ModelKind::{Cgan, Dcgan, Dcgan64, Mlp};
         let flags: [(&str, bool, &[ModelKind]); 7] = [
-            ("--d-steps", self.d_steps.is_some(), &[Mlp]),
-            ("--g-steps", self.g_steps.is_some(), &[Mlp]),
+            ("--d-steps", self.d_steps.is_some(), &[Mlp, Cgan]),
+            ("--g-steps", self.g_steps.is_some(), &[Mlp, Cgan]),
             ("--g-width", self.g_width.is_some(), &[Dcgan]),
             ("--d-width", self.d_width.is_some(), &[Dcgan]),
             ("--ngf", self.ngf.is_some(), &[Dcgan64]),
@@ -199,6 +213,7 @@ impl TrainArgs {
         let base = TrainConfig::for_model(self.model);
         let mut cfg = TrainConfig {
             model: self.model,
+            loss: self.loss,
             steps: self.steps.unwrap_or(base.steps),
             batch_size: self.batch_size.unwrap_or(base.batch_size),
             latent_dim: self.latent_dim,
@@ -220,6 +235,9 @@ impl TrainArgs {
             device: self.device,
             keep_checkpoints: self.keep_checkpoints,
             on_nan: self.on_nan,
+            eval_every: self.eval_every,
+            eval_count: self.eval_count,
+            classifier: self.classifier.clone(),
             ..base
         };
         let (channels, size, _) = cfg.image_shape();

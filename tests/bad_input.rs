@@ -290,7 +290,9 @@ fn a_shader_that_fails_to_compile_is_named() {
         "shaders/broken.wgsl",
         "@compute @workgroup_size(1) fn f() { let x: f32 = 1u; }",
     );
-    let Err(e) = err else { panic!("an invalid shader compiled") };
+    let Err(e) = err else {
+        panic!("an invalid shader compiled")
+    };
     let msg = e.to_string();
     assert!(msg.contains("shaders/broken.wgsl"), "{msg}");
 }

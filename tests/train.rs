@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::Arc;
 use wgpu_gan::exec::{CpuExec, Executor, GpuExec};
 use wgpu_gan::models;
-use wgpu_gan::train::{TrainConfig, GRID};
+use wgpu_gan::train::{LossKind, ModelKind, TrainConfig, GRID};
 
 /// One full iteration of the default recipe at its real sizes, from the same initial state,
 /// on both executors. Noise and batches come from the same counter-based streams, so the
@@ -16,8 +16,27 @@ use wgpu_gan::train::{TrainConfig, GRID};
 /// parameters are held to: all within 2·lr, and all but 1e-4 of them within 1e-5 + 1e-4·|ref|.
 #[test]
 fn gpu_equals_cpu_for_one_default_iteration() {
+    gpu_equals_cpu_for_one_iteration(TrainConfig::default());
+}
+
+/// The seed recipe with the least-squares loss (`--loss lsgan`).
+#[test]
+fn gpu_equals_cpu_for_one_lsgan_iteration() {
+    gpu_equals_cpu_for_one_iteration(TrainConfig {
+        loss: LossKind::Lsgan,
+        ..TrainConfig::default()
+    });
+}
+
+/// `--model cgan` at its real sizes: fake labels drawn on the device, one-hot inputs to G and
+/// D, D's image gradient without the label columns, and the class-row sample grid.
+#[test]
+fn gpu_equals_cpu_for_one_cgan_iteration() {
+    gpu_equals_cpu_for_one_iteration(TrainConfig::for_model(ModelKind::Cgan));
+}
+
+fn gpu_equals_cpu_for_one_iteration(cfg: TrainConfig) {
     let Some(ctx) = gpu() else { return };
-    let cfg = TrainConfig::default();
     let ds = cfg.data.load().unwrap();
     let gan = cfg.program(ds.count, ds.image_len()).unwrap();
     let mut cpu = CpuExec::new(&gan.prog);
@@ -35,6 +54,9 @@ fn gpu_equals_cpu_for_one_default_iteration() {
             gan.sample_noise,
             &models::normal(0, 7, gan.sample_noise.len),
         );
+        if let Some(labels) = gan.sample_labels {
+            exec.write_f32(labels, &cfg.sample_labels());
+        }
         exec.run(gan.iteration.clone(), 1).unwrap();
         exec.run(gan.sample.clone(), 1).unwrap();
     }

@@ -4,9 +4,12 @@
 
 pub mod activation;
 pub mod adam;
+pub mod augment;
 pub mod batch_norm;
+pub mod condition;
 pub mod conv2d;
 pub mod conv_transpose2d;
+pub mod im2col;
 pub mod loss;
 pub mod matmul;
 pub mod random;

@@ -62,6 +62,12 @@ pub fn uniform_fill(p: &RandomParams, counters: &[u32], out: &mut [f32]) {
     }
 }
 
+pub fn uniform_labels(p: &RandomParams, counters: &[u32], out: &mut [f32]) {
+    for i in 0..p.n {
+        out[i as usize] = (draw(p, counters, i, 2)[0] % p.count) as f32;
+    }
+}
+
 fn byte_at(words: &[u32], k: u32) -> u32 {
     (words[(k / 4) as usize] >> (8 * (k & 3))) & 0xff
 }
@@ -91,6 +97,10 @@ pub fn normal_fill_op(w: &[u32], io: &mut CpuIo) {
 
 pub fn uniform_fill_op(w: &[u32], io: &mut CpuIo) {
     uniform_fill(&params(w), io.u32(0), io.f32_mut(1));
+}
+
+pub fn uniform_labels_op(w: &[u32], io: &mut CpuIo) {
+    uniform_labels(&params(w), io.u32(0), io.f32_mut(1));
 }
 
 pub fn gather_batch_op(w: &[u32], io: &mut CpuIo) {

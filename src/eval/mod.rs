@@ -1,4 +1,182 @@
-//! Quality scores for generated images (issue 8): the Fréchet classifier distance, the class
-//! entropy that reveals mode collapse, and classifier confidence.
+//! Quality scores for generated images (issue 8), from a small classifier trained on the
+//! dataset's labels: the Fréchet classifier distance between real and generated images in the
+//! classifier's penultimate features, the entropy of the predicted-class histogram (low entropy
+//! means mode collapse), the mean classifier confidence and, for conditional generators, the
+//! accuracy on the requested classes.
 
+pub mod classifier;
+mod classifier_file;
 pub mod frechet;
+pub mod monitor;
+mod run;
+
+pub use run::{check_classifier, evaluate, load_or_train, Classify, EvalOptions, EvalReport};
+
+use nalgebra::{DMatrix, DVector};
+
+/// Below this class entropy (nats; the maximum for 10 classes is ln 10 = 2.30) a generator
+/// makes few kinds of image: `--eval-every` warns of mode collapse.
+pub const ENTROPY_WARNING: f64 = 1.5;
+
+/// Classifier outputs for a set of images: row-major (N, feature_len) and (N, classes).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Outputs {
+    pub features: Vec<f32>,
+    pub logits: Vec<f32>,
+    pub feature_len: usize,
+    pub classes: usize,
+}
+
+impl Outputs {
+    pub fn count(&self) -> usize {
+        self.logits.len() / self.classes.max(1)
+    }
+
+    /// Each image's predicted class and its softmax probability.
+    pub fn predictions(&self) -> Vec<(usize, f64)> {
+        self.logits
+            .chunks_exact(self.classes.max(1))
+            .map(|row| {
+                let (arg, top) =
+                    row.iter()
+                        .enumerate()
+                        .fold(
+                            (0, f32::NEG_INFINITY),
+                            |a, (i, &v)| if v > a.1 { (i, v) } else { a },
+                        );
+                let sum: f64 = row.iter().map(|&v| ((v - top) as f64).exp()).sum();
+                (arg, 1.0 / sum)
+            })
+            .collect()
+    }
+
+    /// The fraction of images whose predicted class is `labels[i]`.
+    pub fn accuracy(&self, labels: &[u8]) -> f64 {
+        let p = self.predictions();
+        let hits = p
+            .iter()
+            .zip(labels)
+            .filter(|((c, _), &l)| *c == l as usize)
+            .count();
+        hits as f64 / p.len().max(1) as f64
+    }
+}
+
+/// The Gaussian fitted to the real images' features, computed once.
+#[derive(Clone, Debug)]
+pub struct RealStats {
+    pub mean: DVector<f64>,
+    pub cov: DMatrix<f64>,
+    pub count: usize,
+}
+
+impl RealStats {
+    pub fn new(real: &Outputs) -> Self {
+        let (mean, cov) = frechet::gaussian(&real.features, real.feature_len);
+        Self {
+            mean,
+            cov,
+            count: real.count(),
+        }
+    }
+}
+
+/// The scores of one set of generated images.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scores {
+    /// Squared Fréchet distance between real and generated penultimate features.
+    pub fcd: f64,
+    /// Entropy (nats) of the predicted-class histogram; at most ln(classes).
+    pub class_entropy: f64,
+    /// Mean softmax probability of the predicted class.
+    pub confidence: f64,
+    /// Conditional generators: the fraction classified as the class they were asked for.
+    pub class_accuracy: Option<f64>,
+    /// Images per predicted class.
+    pub histogram: Vec<usize>,
+    pub count: usize,
+}
+
+/// Scores `fake` against `real`. `requested` is the class each generated image was asked for
+/// (conditional generators; None for the unconditional ones wgpu-gan trains today).
+pub fn score(real: &RealStats, fake: &Outputs, requested: Option<&[u8]>) -> Scores {
+    let (mean, cov) = frechet::gaussian(&fake.features, fake.feature_len);
+    let fcd = frechet::frechet_distance(&real.mean, &real.cov, &mean, &cov);
+    let predictions = fake.predictions();
+    let mut histogram = vec![0usize; fake.classes];
+    for (c, _) in &predictions {
+        histogram[*c] += 1;
+    }
+    let n = predictions.len().max(1) as f64;
+    Scores {
+        fcd,
+        class_entropy: entropy(&histogram),
+        confidence: predictions.iter().map(|(_, p)| p).sum::<f64>() / n,
+        class_accuracy: requested.map(|labels| fake.accuracy(labels)),
+        histogram,
+        count: predictions.len(),
+    }
+}
+
+/// Shannon entropy (nats) of a histogram's normalised counts.
+pub fn entropy(histogram: &[usize]) -> f64 {
+    let total: usize = histogram.iter().sum();
+    histogram
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / total as f64;
+            -p * p.ln()
+        })
+        .sum()
+}
+
+impl Scores {
+    /// The scores as the lines `wgpu-gan eval` prints.
+    pub fn report(&self) -> String {
+        let max = (self.histogram.len() as f64).ln();
+        let accuracy = match self.class_accuracy {
+            Some(a) => format!("{:.2}%", 100.0 * a),
+            None => "n/a (unconditional generator)".into(),
+        };
+        format!(
+            "Fréchet classifier distance: {:.3}\n\
+             class entropy:               {:.3} nats (max ln {} = {max:.3})\n\
+             mean classifier confidence:  {:.3}\n\
+             accuracy on requested class: {accuracy}\n\
+             predicted-class histogram:   {:?}\n",
+            self.fcd,
+            self.class_entropy,
+            self.histogram.len(),
+            self.confidence,
+            self.histogram
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entropy_of_known_histograms() {
+        assert!((entropy(&[5; 10]) - 10f64.ln()).abs() < 1e-12);
+        assert_eq!(entropy(&[0, 7, 0]), 0.0);
+        assert!((entropy(&[1, 1, 0, 0]) - 2f64.ln()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn predictions_are_argmax_and_softmax_probability() {
+        let o = Outputs {
+            logits: vec![0.0, 0.0, 0.0, 0.0, 1.0, 3.0, 2.0, 0.0],
+            classes: 4,
+            ..Default::default()
+        };
+        let p = o.predictions();
+        assert_eq!(p[0], (0, 0.25));
+        let e = [1f64.exp(), 3f64.exp(), 2f64.exp(), 1.0];
+        assert_eq!(p[1].0, 1);
+        assert!((p[1].1 - e[1] / e.iter().sum::<f64>()).abs() < 1e-6);
+        assert_eq!(o.accuracy(&[0, 2]), 0.5);
+    }
+}

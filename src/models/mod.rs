@@ -1,12 +1,17 @@
 //! Model definitions: a model is a generator and a discriminator, each a list of layers, plus
 //! how their parameters start.
 
+mod classifier;
 mod dcgan;
 
+pub use classifier::{classifier_init, ClassifierConfig, FEATURE_LAYER};
 pub use dcgan::{dcgan_init, Dcgan64Config, DcganConfig, DCGAN64_SIZE};
 
 use crate::nn::{Layer, Net, TensorKind};
 use crate::ops::Activation;
+
+/// Classes of the label-conditioned models (the MNIST digits).
+pub const CLASSES: usize = 10;
 
 /// The seed article's MLP GAN (Keras): G = Dense+LeakyReLU+BatchNorm blocks then Dense+tanh;
 /// D = Dense+LeakyReLU blocks then a Dense logit.
@@ -37,8 +42,25 @@ impl MlpConfig {
     }
 
     pub fn generator(&self) -> Vec<Layer> {
+        self.generator_from(self.latent)
+    }
+
+    pub fn discriminator(&self) -> Vec<Layer> {
+        self.discriminator_from(self.image_len)
+    }
+
+    /// The conditional GAN (cgan): G reads [z, one_hot(y)] and D reads [x, one_hot(y)], so
+    /// each first layer takes `classes` more inputs; the rest is the seed MLP.
+    pub fn conditional(&self, classes: usize) -> (Vec<Layer>, Vec<Layer>) {
+        (
+            self.generator_from(self.latent + classes),
+            self.discriminator_from(self.image_len + classes),
+        )
+    }
+
+    fn generator_from(&self, inputs: usize) -> Vec<Layer> {
         let mut layers = Vec::new();
-        let mut inputs = self.latent;
+        let mut inputs = inputs;
         for (i, &w) in self.g_hidden.iter().enumerate() {
             layers.push(Layer::linear(&format!("fc{}", i + 1), inputs, w));
             layers.push(Layer::Act(Activation::LeakyRelu(self.slope)));
@@ -56,9 +78,9 @@ impl MlpConfig {
         layers
     }
 
-    pub fn discriminator(&self) -> Vec<Layer> {
+    fn discriminator_from(&self, inputs: usize) -> Vec<Layer> {
         let mut layers = Vec::new();
-        let mut inputs = self.image_len;
+        let mut inputs = inputs;
         for (i, &w) in self.d_hidden.iter().enumerate() {
             layers.push(Layer::linear(&format!("fc{}", i + 1), inputs, w));
             layers.push(Layer::Act(Activation::LeakyRelu(self.slope)));

@@ -1,142 +1,29 @@
-//! Builders for the conv2d and conv_transpose2d kernels: each checks the geometry and every
-//! tensor length against it, then records one kernel call of one invocation per output element.
+//! Builders for conv2d and conv_transpose2d. Each checks the geometry and every tensor length
+//! against it, then records the op lowered to the engine's matmul (`lowered`: a reshape, one
+//! matmul, a reshape back; the fast path on both executors), or the direct kernel (`direct`)
+//! where the lowering would not fit its scratch or grid limits. `direct` can also be called on
+//! its own: it is the reference the lowering is tested against.
 //! Weight and bias grads take `flags`; only `cpu::conv2d::ACCUMULATE` is read.
 
-use super::{check, Result, ShapeError};
-use crate::cpu::conv2d::{Conv2dGeometry, ConvParams, ACCUMULATE, HAS_BIAS};
+pub mod direct;
+mod lowered;
+
+use super::Result;
+use crate::cpu::conv2d::Conv2dGeometry;
 use crate::cpu::conv_transpose2d::ConvTranspose2dGeometry;
-use crate::cpu::words;
-use crate::kernels::Kernel;
-use crate::program::{grid_1d, Access::Read as R, Access::Write as W, Program, View};
+use crate::program::{Program, View};
+use direct::{check_forward, check_input_grad, check_weight_grad, conv2d_shape, transposed_shape};
+use lowered::Lowering;
+pub use lowered::{cnhw_to_nchw, col2im, im2col, nchw_to_cnhw, MAX_SCRATCH};
 
-/// What a builder needs from either geometry, taken once it is known to be valid.
-struct Shape {
-    x_len: usize,
-    w_len: usize,
-    y_len: usize,
-    c_out: usize,
-    params: ConvParams,
+/// Whether the builders lower this conv2d to a matmul (else they record the direct kernel).
+pub fn conv2d_is_lowered(g: Conv2dGeometry) -> bool {
+    Lowering::new(g).is_some()
 }
 
-/// An invalid geometry is reported against the y-shaped tensor (y or dy), with the length it
-/// implies (0 when there is no output).
-fn invalid(prog: &Program, label: &str, why: String, y: View, y_len: usize) -> ShapeError {
-    ShapeError {
-        op: format!("{label} ({why})"),
-        tensor: prog.buffer_name(y).to_string(),
-        got: y.len,
-        expected: y_len,
-    }
-}
-
-fn conv2d_shape(prog: &Program, g: &Conv2dGeometry, y: View, label: &str) -> Result<Shape> {
-    g.validate()
-        .map_err(|why| invalid(prog, label, why, y, g.y_len()))?;
-    Ok(Shape {
-        x_len: g.x_len(),
-        w_len: g.w_len(),
-        y_len: g.y_len(),
-        c_out: g.c_out,
-        params: g.params(0),
-    })
-}
-
-fn transposed_shape(
-    prog: &Program,
-    g: &ConvTranspose2dGeometry,
-    y: View,
-    label: &str,
-) -> Result<Shape> {
-    g.validate()
-        .map_err(|why| invalid(prog, label, why, y, g.y_len()))?;
-    Ok(Shape {
-        x_len: g.x_len(),
-        w_len: g.w_len(),
-        y_len: g.y_len(),
-        c_out: g.c_out,
-        params: g.params(0),
-    })
-}
-
-/// x (N, C_in, H, W), w, optional bias (C_out) -> y (N, C_out, H_out, W_out).
-fn forward(
-    prog: &mut Program,
-    kernel: Kernel,
-    s: Shape,
-    (x, w, bias, y): (View, View, Option<View>, View),
-    label: &str,
-) -> Result {
-    check(prog, label, x, s.x_len)?;
-    check(prog, label, w, s.w_len)?;
-    check(prog, label, y, s.y_len)?;
-    let mut p = s.params;
-    let bias = match bias {
-        Some(v) => {
-            check(prog, label, v, s.c_out)?;
-            p.flags |= HAS_BIAS;
-            v
-        }
-        None => prog.dummy(),
-    };
-    let b = vec![(x, R), (w, R), (bias, R), (y, W)];
-    prog.push(kernel, &words(&p), b, grid_1d(s.y_len, 64), label);
-    Ok(())
-}
-
-/// dy (N, C_out, H_out, W_out), w -> dx (N, C_in, H, W).
-fn input_grad(
-    prog: &mut Program,
-    kernel: Kernel,
-    s: Shape,
-    (dy, w, dx): (View, View, View),
-    label: &str,
-) -> Result {
-    check(prog, label, dy, s.y_len)?;
-    check(prog, label, w, s.w_len)?;
-    check(prog, label, dx, s.x_len)?;
-    let b = vec![(dy, R), (w, R), (dx, W)];
-    prog.push(kernel, &words(&s.params), b, grid_1d(s.x_len, 64), label);
-    Ok(())
-}
-
-/// x, dy -> dw (+)= the weight gradient.
-fn weight_grad(
-    prog: &mut Program,
-    kernel: Kernel,
-    s: Shape,
-    (x, dy, dw): (View, View, View),
-    flags: u32,
-    label: &str,
-) -> Result {
-    check(prog, label, x, s.x_len)?;
-    check(prog, label, dy, s.y_len)?;
-    check(prog, label, dw, s.w_len)?;
-    let p = ConvParams {
-        flags: flags & ACCUMULATE,
-        ..s.params
-    };
-    let b = vec![(x, R), (dy, R), (dw, W)];
-    prog.push(kernel, &words(&p), b, grid_1d(s.w_len, 64), label);
-    Ok(())
-}
-
-/// dy (N, C_out, H_out, W_out) -> db (C_out) (+)= dy.sum((0, 2, 3)); shared by both convs.
-fn bias_grad(prog: &mut Program, s: Shape, dy: View, db: View, flags: u32, label: &str) -> Result {
-    check(prog, label, dy, s.y_len)?;
-    check(prog, label, db, s.c_out)?;
-    let p = ConvParams {
-        flags: flags & ACCUMULATE,
-        ..s.params
-    };
-    let b = vec![(dy, R), (db, W)];
-    prog.push(
-        Kernel::Conv2dBiasGrad,
-        &words(&p),
-        b,
-        grid_1d(s.c_out, 64),
-        label,
-    );
-    Ok(())
+/// Whether the builders lower this conv_transpose2d to a matmul.
+pub fn conv_transpose2d_is_lowered(g: ConvTranspose2dGeometry) -> bool {
+    Lowering::transposed(g).is_some()
 }
 
 /// y = conv2d(x, w) (+ bias): x (N, C_in, H, W), w (C_out, C_in, KH, KW), bias (C_out),
@@ -150,8 +37,12 @@ pub fn conv2d_forward(
     y: View,
     label: &str,
 ) -> Result {
+    let Some(l) = Lowering::new(g) else {
+        return direct::conv2d_forward(prog, g, x, w, bias, y, label);
+    };
     let s = conv2d_shape(prog, &g, y, label)?;
-    forward(prog, Kernel::Conv2dForward, s, (x, w, bias, y), label)
+    check_forward(prog, &s, (x, w, bias, y), label)?;
+    l.forward(prog, (x, w, bias, y), label)
 }
 
 /// dx (N, C_in, H, W) = the gradient of conv2d wrt x, from dy (N, C_out, H_out, W_out).
@@ -163,8 +54,12 @@ pub fn conv2d_input_grad(
     dx: View,
     label: &str,
 ) -> Result {
+    let Some(l) = Lowering::new(g) else {
+        return direct::conv2d_input_grad(prog, g, dy, w, dx, label);
+    };
     let s = conv2d_shape(prog, &g, dy, label)?;
-    input_grad(prog, Kernel::Conv2dInputGrad, s, (dy, w, dx), label)
+    check_input_grad(prog, &s, (dy, w, dx), label)?;
+    l.input_grad(prog, (dy, w, None, dx), label)
 }
 
 /// dw (C_out, C_in, KH, KW) (+)= the gradient of conv2d wrt w.
@@ -177,11 +72,15 @@ pub fn conv2d_weight_grad(
     flags: u32,
     label: &str,
 ) -> Result {
+    let Some(l) = Lowering::new(g) else {
+        return direct::conv2d_weight_grad(prog, g, x, dy, dw, flags, label);
+    };
     let s = conv2d_shape(prog, &g, dy, label)?;
-    weight_grad(prog, Kernel::Conv2dWeightGrad, s, (x, dy, dw), flags, label)
+    check_weight_grad(prog, &s, (x, dy, dw), label)?;
+    l.weight_grad(prog, (x, dy, dw), flags, label)
 }
 
-/// db (C_out) (+)= the gradient of conv2d wrt its bias.
+/// db (C_out) (+)= the gradient of conv2d wrt its bias (always the conv2d_bias_grad kernel).
 pub fn conv2d_bias_grad(
     prog: &mut Program,
     g: Conv2dGeometry,
@@ -191,7 +90,7 @@ pub fn conv2d_bias_grad(
     label: &str,
 ) -> Result {
     let s = conv2d_shape(prog, &g, dy, label)?;
-    bias_grad(prog, s, dy, db, flags, label)
+    direct::bias_grad(prog, s, dy, db, flags, label)
 }
 
 /// y = conv_transpose2d(x, w) (+ bias): x (N, C_in, H, W), w (C_in, C_out, KH, KW),
@@ -205,14 +104,12 @@ pub fn conv_transpose2d_forward(
     y: View,
     label: &str,
 ) -> Result {
+    let Some(l) = Lowering::transposed(g) else {
+        return direct::conv_transpose2d_forward(prog, g, x, w, bias, y, label);
+    };
     let s = transposed_shape(prog, &g, y, label)?;
-    forward(
-        prog,
-        Kernel::ConvTranspose2dForward,
-        s,
-        (x, w, bias, y),
-        label,
-    )
+    check_forward(prog, &s, (x, w, bias, y), label)?;
+    l.input_grad(prog, (x, w, bias, y), label)
 }
 
 /// dx (N, C_in, H, W) = the gradient of conv_transpose2d wrt x.
@@ -224,14 +121,12 @@ pub fn conv_transpose2d_input_grad(
     dx: View,
     label: &str,
 ) -> Result {
+    let Some(l) = Lowering::transposed(g) else {
+        return direct::conv_transpose2d_input_grad(prog, g, dy, w, dx, label);
+    };
     let s = transposed_shape(prog, &g, dy, label)?;
-    input_grad(
-        prog,
-        Kernel::ConvTranspose2dInputGrad,
-        s,
-        (dy, w, dx),
-        label,
-    )
+    check_input_grad(prog, &s, (dy, w, dx), label)?;
+    l.forward(prog, (dy, w, None, dx), label)
 }
 
 /// dw (C_in, C_out, KH, KW) (+)= the gradient of conv_transpose2d wrt w.
@@ -244,9 +139,12 @@ pub fn conv_transpose2d_weight_grad(
     flags: u32,
     label: &str,
 ) -> Result {
+    let Some(l) = Lowering::transposed(g) else {
+        return direct::conv_transpose2d_weight_grad(prog, g, x, dy, dw, flags, label);
+    };
     let s = transposed_shape(prog, &g, dy, label)?;
-    let k = Kernel::ConvTranspose2dWeightGrad;
-    weight_grad(prog, k, s, (x, dy, dw), flags, label)
+    check_weight_grad(prog, &s, (x, dy, dw), label)?;
+    l.weight_grad(prog, (dy, x, dw), flags, label)
 }
 
 /// db (C_out) (+)= the gradient of conv_transpose2d wrt its bias: records conv2d_bias_grad.
@@ -259,5 +157,5 @@ pub fn conv_transpose2d_bias_grad(
     label: &str,
 ) -> Result {
     let s = transposed_shape(prog, &g, dy, label)?;
-    bias_grad(prog, s, dy, db, flags, label)
+    direct::bias_grad(prog, s, dy, db, flags, label)
 }

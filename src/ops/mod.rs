@@ -11,6 +11,8 @@ use crate::cpu::words;
 use crate::kernels::Kernel;
 use crate::program::{grid_1d, Access::Read as R, Access::Write as W, Program, View};
 
+pub mod augment;
+pub mod condition;
 pub mod conv;
 pub mod tiling;
 

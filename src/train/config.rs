@@ -4,7 +4,7 @@
 use super::schedule::{self, GanProgram, ScheduleConfig, ScheduleKind};
 use super::{TrainError, GRID};
 use crate::data::Dataset;
-use crate::models::{self, Dcgan64Config, DcganConfig, MlpConfig, DCGAN64_SIZE};
+use crate::models::{self, Dcgan64Config, DcganConfig, MlpConfig, CLASSES, DCGAN64_SIZE};
 use crate::nn::{Layer, Net};
 use crate::ops::{AdamConfig, Loss};
 use std::path::PathBuf;
@@ -16,6 +16,8 @@ use std::path::PathBuf;
 pub enum ModelKind {
     /// The seed tutorial's MLP GAN (28x28 grayscale).
     Mlp,
+    /// The MLP GAN conditioned on the digit: the one-hot label joins G's noise and D's input.
+    Cgan,
     /// DCGAN for 28x28 grayscale (MNIST): transposed convolutions up, strided convolutions down.
     Dcgan,
     /// The pytorch/examples DCGAN for 64x64 images (needs --data-folder).
@@ -40,6 +42,36 @@ pub enum DeviceKind {
     Gpu,
     /// The CPU twins of every shader.
     Cpu,
+}
+
+/// The GAN loss on D's raw output.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum LossKind {
+    /// Binary cross-entropy on D's logit (the original GAN).
+    #[default]
+    Bce,
+    /// Least squares (LSGAN): mean squared error of D's output to targets 1 (real) and 0 (fake).
+    Lsgan,
+}
+
+impl LossKind {
+    pub fn op(self) -> Loss {
+        match self {
+            Self::Bce => Loss::BceWithLogits,
+            Self::Lsgan => Loss::Mse,
+        }
+    }
 }
 
 /// Where the training images come from.
@@ -80,6 +112,7 @@ impl DataSource {
 #[serde(default)]
 pub struct TrainConfig {
     pub model: ModelKind,
+    pub loss: LossKind,
     pub steps: usize,
     pub batch_size: usize,
     pub latent_dim: usize,
@@ -106,6 +139,12 @@ pub struct TrainConfig {
     /// Checkpoints kept besides the newest ones' pointer `latest`.
     pub keep_checkpoints: usize,
     pub on_nan: OnNan,
+    /// Score the generator every N iterations (0: never): extra losses.csv columns.
+    pub eval_every: usize,
+    /// Generated (and real) images per score.
+    pub eval_count: usize,
+    /// The classifier the scores use; None: the dataset's cached one (`eval::classifier`).
+    pub classifier: Option<PathBuf>,
 }
 
 /// What a non-finite loss or gradient does to a run.
@@ -134,6 +173,7 @@ impl Default for TrainConfig {
     fn default() -> Self {
         Self {
             model: ModelKind::Mlp,
+            loss: LossKind::Bce,
             steps: 12_000,
             batch_size: 32,
             latent_dim: 100,
@@ -156,6 +196,9 @@ impl Default for TrainConfig {
             device: DeviceKind::Gpu,
             keep_checkpoints: 3,
             on_nan: OnNan::Stop,
+            eval_every: 0,
+            eval_count: 2000,
+            classifier: None,
         }
     }
 }
@@ -176,6 +219,10 @@ impl TrainConfig {
         };
         match model {
             ModelKind::Mlp => Self::default(),
+            ModelKind::Cgan => Self {
+                model,
+                ..Self::default()
+            },
             ModelKind::Dcgan => dcgan,
             ModelKind::Dcgan64 => Self {
                 channels: 3,
@@ -216,6 +263,9 @@ impl TrainConfig {
         if self.sample_every == 0 || self.checkpoint_every == 0 || self.log_every == 0 {
             return bad("--sample-every, --checkpoint-every and --log-every must be at least 1");
         }
+        if self.eval_every > 0 && self.eval_count < 2 {
+            return bad("--eval-count must be at least 2");
+        }
         self.validate_model()
     }
 
@@ -223,6 +273,12 @@ impl TrainConfig {
         let cfg = TrainError::Config;
         match self.model {
             ModelKind::Mlp => Ok(()),
+            ModelKind::Cgan => match self.data {
+                DataSource::Folder { .. } => Err(cfg(
+                    "--model cgan needs labelled digits (IDX files), not --data-folder".into(),
+                )),
+                _ => Ok(()),
+            },
             ModelKind::Dcgan => self.dcgan().validate().map_err(cfg),
             ModelKind::Dcgan64 => {
                 self.dcgan64().validate().map_err(cfg)?;
@@ -263,14 +319,14 @@ impl TrainConfig {
     /// (channels, height, width) of the images the model makes and reads.
     pub fn image_shape(&self) -> (usize, usize, usize) {
         match self.model {
-            ModelKind::Mlp | ModelKind::Dcgan => (1, 28, 28),
+            ModelKind::Mlp | ModelKind::Cgan | ModelKind::Dcgan => (1, 28, 28),
             ModelKind::Dcgan64 => (self.channels, DCGAN64_SIZE, DCGAN64_SIZE),
         }
     }
 
     pub fn schedule_kind(&self) -> ScheduleKind {
         match self.model {
-            ModelKind::Mlp => ScheduleKind::Seed,
+            ModelKind::Mlp | ModelKind::Cgan => ScheduleKind::Seed,
             ModelKind::Dcgan | ModelKind::Dcgan64 => ScheduleKind::Dcgan,
         }
     }
@@ -278,7 +334,8 @@ impl TrainConfig {
     /// The generator's layers (latent -> image of `image_len`) and the discriminator's.
     pub fn layers(&self, image_len: usize) -> Result<(Vec<Layer>, Vec<Layer>), TrainError> {
         let (c, h, w) = self.image_shape();
-        if self.model != ModelKind::Mlp && image_len != c * h * w {
+        let flat = matches!(self.model, ModelKind::Mlp | ModelKind::Cgan);
+        if !flat && image_len != c * h * w {
             return Err(TrainError::Config(format!(
                 "--model {:?} needs images of {c}x{h}x{w} = {} values, not {image_len}",
                 self.model,
@@ -290,6 +347,7 @@ impl TrainConfig {
                 let m = self.mlp(image_len);
                 (m.generator(), m.discriminator())
             }
+            ModelKind::Cgan => self.mlp(image_len).conditional(CLASSES),
             ModelKind::Dcgan => (self.dcgan().generator(), self.dcgan().discriminator()),
             ModelKind::Dcgan64 => (self.dcgan64().generator(), self.dcgan64().discriminator()),
         })
@@ -299,9 +357,42 @@ impl TrainConfig {
     /// DCGAN paper's N(0, 0.02) for the DCGANs.
     pub fn init(&self, net: &Net, seed: u64) -> (Vec<f32>, Vec<f32>) {
         match self.model {
-            ModelKind::Mlp => models::glorot_init(net, seed),
+            ModelKind::Mlp | ModelKind::Cgan => models::glorot_init(net, seed),
             ModelKind::Dcgan | ModelKind::Dcgan64 => models::dcgan_init(net, seed),
         }
+    }
+
+    /// Label classes the model is conditioned on; 0 for none.
+    pub fn classes(&self) -> usize {
+        match self.model {
+            ModelKind::Cgan => CLASSES,
+            _ => 0,
+        }
+    }
+
+    /// Side of the square sample grid: one row per class for conditioned models.
+    pub fn grid(&self) -> usize {
+        match self.classes() {
+            0 => GRID,
+            c => c,
+        }
+    }
+
+    /// The sample grid's fixed noise, (grid², latent): one draw per tile, or for a conditioned
+    /// model one per column, repeated down the class rows (one style across every class).
+    pub fn sample_noise(&self) -> Vec<f32> {
+        let (n, latent) = (self.grid(), self.latent_dim);
+        if self.classes() == 0 {
+            return models::normal(self.seed, 0xF1CED, n * n * latent);
+        }
+        let row = models::normal(self.seed, 0xF1CED, n * latent);
+        (0..n).flat_map(|_| row.iter().copied()).collect()
+    }
+
+    /// The class of each sample-grid tile: row r shows class r.
+    pub fn sample_labels(&self) -> Vec<f32> {
+        let n = self.grid();
+        (0..n * n).map(|i| (i / n) as f32).collect()
     }
 
     /// The training program for a dataset of `count` images of `image_len` pixels.
@@ -314,10 +405,11 @@ impl TrainConfig {
             g_steps: self.g_steps,
             adam_d: self.adam(),
             adam_g: self.adam(),
-            loss: Loss::BceWithLogits,
+            loss: self.loss.op(),
+            classes: self.classes(),
             seed: self.seed,
             generated: true,
-            sample_count: GRID * GRID,
+            sample_count: self.grid() * self.grid(),
         };
         Ok(schedule::build(
             &sched,

@@ -7,16 +7,17 @@ pub mod resume;
 pub mod schedule;
 pub mod speed;
 
+use crate::eval::classifier::Classifier;
+use crate::eval::monitor::{Monitor, MonitorOps};
 use crate::exec::{CpuExec, Executor, GpuExec};
 use crate::gpu::{Context, GpuError, GpuOptions};
-use crate::models;
 use schedule::GanProgram;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-pub use config::{DataSource, DeviceKind, ModelKind, OnNan, TrainConfig};
+pub use config::{DataSource, DeviceKind, LossKind, ModelKind, OnNan, TrainConfig};
 pub use outputs::{resolve_checkpoint, LossRow};
 
 #[derive(Debug, thiserror::Error)]
@@ -137,8 +138,10 @@ pub fn upload_initial_state(
         exec.write_f32(net.params, &params);
         exec.write_f32(net.state, &state);
     }
-    let noise = models::normal(cfg.seed, 0xF1CED, gan.sample_noise.len);
-    exec.write_f32(gan.sample_noise, &noise);
+    exec.write_f32(gan.sample_noise, &cfg.sample_noise());
+    if let Some(labels) = gan.sample_labels {
+        exec.write_f32(labels, &cfg.sample_labels());
+    }
 }
 
 /// A training run: its program on an executor, and where it writes.
@@ -153,6 +156,27 @@ pub struct Trainer {
     /// Seconds of training before this process (from the checkpoint resumed).
     pub seconds_before: f64,
     dataset_name: String,
+    /// The scores' ops and real statistics, with `--eval-every`.
+    pub monitor: Option<Monitor>,
+}
+
+/// With `--eval-every`, the classifier (loaded, or trained when missing) and the eval ops
+/// appended to the training program.
+fn eval_ops(
+    cfg: &TrainConfig,
+    gan: &mut GanProgram,
+    gpu: &GpuOptions,
+) -> Result<Option<(MonitorOps, Classifier)>, TrainError> {
+    if cfg.eval_every == 0 {
+        return Ok(None);
+    }
+    let mut log = |line: &str| eprintln!("{line}");
+    let explicit = cfg.classifier.as_deref();
+    let (c, path) = crate::eval::load_or_train(&cfg.data, explicit, cfg.device, gpu, &mut log)?;
+    crate::eval::check_classifier(&c, &path, cfg.image_shape())?;
+    let sizes = (cfg.eval_count, cfg.classes());
+    let ops = MonitorOps::record(&mut gan.prog, &gan.g, &c, sizes, cfg.seed)?;
+    Ok(Some((ops, c)))
 }
 
 impl Trainer {
@@ -167,9 +191,14 @@ impl Trainer {
                 cfg.batch_size, ds.count
             )));
         }
-        let gan = cfg.program(ds.count, ds.image_len())?;
+        let mut gan = cfg.program(ds.count, ds.image_len())?;
+        let eval = eval_ops(&cfg, &mut gan, gpu)?;
         let mut exec = executor(cfg.device, gpu, &gan.prog)?;
         upload_initial_state(exec.as_mut(), &gan, &ds, &cfg);
+        let monitor = match eval {
+            Some((ops, c)) => Some(ops.start(exec.as_mut(), &c, &ds)?),
+            None => None,
+        };
         Ok(Self {
             cfg,
             gan,
@@ -179,13 +208,23 @@ impl Trainer {
             capture: Vec::new(),
             seconds_before: 0.0,
             dataset_name: ds.name,
+            monitor,
         })
+    }
+
+    /// The quality scores of the generator as it is now (`--eval-every`).
+    pub fn evaluate(&mut self) -> Result<Option<crate::eval::Scores>, TrainError> {
+        match &self.monitor {
+            Some(m) => Ok(Some(m.run(self.exec.as_mut())?)),
+            None => Ok(None),
+        }
     }
 
     pub fn describe(&self) -> String {
         format!(
-            "{:?} GAN on {} | G {} params, D {} params | {}",
+            "{:?} GAN ({:?} loss) on {} | G {} params, D {} params | {}",
             self.cfg.model,
+            self.cfg.loss,
             self.dataset_name,
             self.gan.g.param_count(),
             self.gan.d.param_count(),
@@ -234,7 +273,7 @@ impl Trainer {
         Ok(LossRow::from_metrics(self.step, &m, seconds))
     }
 
-    /// Generates the fixed-noise grid images, (25, C, H, W) in [-1, 1].
+    /// Generates the fixed-noise grid images, (grid², C, H, W) in [-1, 1].
     pub fn sample_grid(&mut self) -> Result<Vec<f32>, TrainError> {
         self.exec.run(self.gan.sample.clone(), 1)?;
         Ok(self.exec.read_f32(self.gan.sample_out)?)
@@ -247,7 +286,7 @@ impl Trainer {
         meta.insert("config".into(), config);
         meta.insert("step".into(), self.step.to_string());
         meta.insert("seconds".into(), format!("{seconds:.3}"));
-        let noise_shape = vec![GRID * GRID, self.cfg.latent_dim];
+        let noise_shape = vec![self.cfg.grid() * self.cfg.grid(), self.cfg.latent_dim];
         let extra = [
             ("sample_noise", noise_shape, self.gan.sample_noise),
             // Partial loss sums since the last log point, so a resume logs the same rows.
@@ -279,7 +318,8 @@ impl Trainer {
             )));
         }
         exec.write(self.gan.counters, &ckpt.counters);
-        let noise = ckpt.get("sample_noise", &[GRID * GRID, self.cfg.latent_dim])?;
+        let tiles = self.cfg.grid() * self.cfg.grid();
+        let noise = ckpt.get("sample_noise", &[tiles, self.cfg.latent_dim])?;
         exec.write_f32(self.gan.sample_noise, noise);
         let metrics = ckpt.get("metrics", &[self.gan.metrics.len])?;
         exec.write_f32(self.gan.metrics, metrics);
@@ -305,6 +345,14 @@ fn check_dataset(cfg: &TrainConfig, ds: &crate::data::Dataset) -> Result<(), Tra
         return Err(TrainError::Config(format!(
             "{}: images have {} channels but --model {:?} needs {c}",
             ds.name, ds.channels, cfg.model
+        )));
+    }
+    let classes = cfg.classes();
+    let outside = |l: &&u8| classes > 0 && **l as usize >= classes;
+    if let Some(bad) = ds.labels.iter().find(outside) {
+        return Err(TrainError::Config(format!(
+            "{}: label {bad} is not one of the {classes} classes --model {:?} is conditioned on",
+            ds.name, cfg.model
         )));
     }
     Ok(())

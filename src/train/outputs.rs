@@ -2,7 +2,8 @@
 //! checkpoints in the run directory.
 
 use super::schedule::{D_FAKE, D_REAL, G_LOSS};
-use super::{now_seconds, TrainError, Trainer, GRID};
+use super::{now_seconds, TrainError, Trainer};
+use crate::eval::{Scores, ENTROPY_WARNING};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
 use std::path::Path;
@@ -59,7 +60,24 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
     }
 }
 
-fn append_csv(path: &Path, row: &LossRow) -> Result<(), TrainError> {
+/// Columns losses.csv gains with `--eval-every`; rows between scores hold nan there, and so
+/// does class_accuracy for unconditioned models.
+pub const EVAL_HEADER: &str = "fcd,class_entropy,confidence,class_accuracy";
+
+/// The eval columns of a row, each with its leading comma.
+fn eval_csv(scores: Option<&Scores>) -> String {
+    let Some(s) = scores else {
+        return ",nan,nan,nan,nan".into();
+    };
+    let acc = s.class_accuracy.unwrap_or(f64::NAN);
+    format!(
+        ",{:.4},{:.4},{:.4},{acc:.4}",
+        s.fcd, s.class_entropy, s.confidence
+    )
+}
+
+/// `eval`: None without `--eval-every`, else this row's scores if it has some.
+fn append_csv(path: &Path, row: &LossRow, eval: Option<Option<&Scores>>) -> Result<(), TrainError> {
     let new = !path.exists();
     let mut f = std::fs::OpenOptions::new()
         .create(true)
@@ -67,9 +85,11 @@ fn append_csv(path: &Path, row: &LossRow) -> Result<(), TrainError> {
         .open(path)
         .map_err(io_err(path))?;
     if new {
-        writeln!(f, "{CSV_HEADER}").map_err(io_err(path))?;
+        let extra = eval.map_or(String::new(), |_| format!(",{EVAL_HEADER}"));
+        writeln!(f, "{CSV_HEADER}{extra}").map_err(io_err(path))?;
     }
-    writeln!(f, "{}", row.csv()).map_err(io_err(path))
+    let extra = eval.map_or(String::new(), eval_csv);
+    writeln!(f, "{}{extra}", row.csv()).map_err(io_err(path))
 }
 
 fn plot(path: &Path, rows: &[LossRow]) -> Result<(), TrainError> {
@@ -107,7 +127,7 @@ fn read_csv(path: &Path) -> Vec<LossRow> {
         .skip(1)
         .filter_map(|line| {
             let v: Vec<f64> = line.split(',').filter_map(|x| x.parse().ok()).collect();
-            (v.len() == 6).then(|| LossRow {
+            (v.len() >= 6).then(|| LossRow {
                 step: v[0] as usize,
                 d_loss_real: v[1] as f32,
                 d_loss_fake: v[2] as f32,
@@ -122,17 +142,23 @@ fn read_csv(path: &Path) -> Vec<LossRow> {
 /// Iterations to run before the next output, capture or the end.
 fn next_chunk(t: &Trainer) -> usize {
     let c = &t.cfg;
-    let next_event = [c.log_every, c.sample_every, c.checkpoint_every]
-        .iter()
-        .map(|e| (t.step / e + 1) * e)
-        .chain(
-            t.capture
-                .iter()
-                .map(|&s| s.saturating_sub(1))
-                .filter(|&s| s > t.step),
-        )
-        .min()
-        .unwrap_or(c.steps);
+    let next_event = [
+        c.log_every,
+        c.sample_every,
+        c.checkpoint_every,
+        c.eval_every,
+    ]
+    .iter()
+    .filter(|&&e| e > 0)
+    .map(|e| (t.step / e + 1) * e)
+    .chain(
+        t.capture
+            .iter()
+            .map(|&s| s.saturating_sub(1))
+            .filter(|&s| s > t.step),
+    )
+    .min()
+    .unwrap_or(c.steps);
     (next_event.min(c.steps) - t.step).clamp(1, MAX_CHUNK)
 }
 
@@ -176,14 +202,24 @@ pub fn train_loop(t: &mut Trainer) -> Result<Option<LossRow>, TrainError> {
         advance(t)?;
         bar.set_position(t.step as u64);
         let last = t.step == t.cfg.steps;
-        if t.step.is_multiple_of(t.cfg.log_every) || last {
+        let eval_due = t.monitor.is_some() && (last || t.step.is_multiple_of(t.cfg.eval_every));
+        if t.step.is_multiple_of(t.cfg.log_every) || last || eval_due {
             t.check_finite()?;
             let row = t.take_losses(seconds(t))?;
-            append_csv(&csv, &row)?;
-            bar.set_message(format!(
+            let scores = if eval_due { t.evaluate()? } else { None };
+            append_csv(&csv, &row, t.monitor.is_some().then_some(scores.as_ref()))?;
+            let mut msg = format!(
                 "D real {:.3} fake {:.3} acc {:.2} | G {:.3}",
                 row.d_loss_real, row.d_loss_fake, row.d_acc, row.g_loss
-            ));
+            );
+            if let Some(s) = &scores {
+                msg += &format!(
+                    " | FCD {:.2} H {:.2} conf {:.2}",
+                    s.fcd, s.class_entropy, s.confidence
+                );
+                warn_collapse(t, s, &bar);
+            }
+            bar.set_message(msg);
             if bar.is_hidden() {
                 eprintln!("step {:>6}  {}", row.step, bar.message());
             }
@@ -193,7 +229,8 @@ pub fn train_loop(t: &mut Trainer) -> Result<Option<LossRow>, TrainError> {
             let images = t.sample_grid()?;
             let path = samples.join(format!("step_{:06}.png", t.step));
             let (c, h, w) = t.cfg.image_shape();
-            crate::io::png::save_grid(&path, &images, GRID * GRID, c, h, w, GRID)?;
+            let n = t.cfg.grid();
+            crate::io::png::save_grid(&path, &images, n * n, c, h, w, n)?;
             plot(&t.out.join("losses.png"), &rows)?;
         }
         if t.step.is_multiple_of(t.cfg.checkpoint_every) || last {
@@ -202,6 +239,23 @@ pub fn train_loop(t: &mut Trainer) -> Result<Option<LossRow>, TrainError> {
     }
     bar.finish();
     Ok(rows.pop())
+}
+
+/// Warns once per run when the class entropy says the generator makes few kinds of image.
+fn warn_collapse(t: &mut Trainer, s: &Scores, bar: &ProgressBar) {
+    let Some(m) = t.monitor.as_mut() else { return };
+    if m.warned || s.class_entropy >= ENTROPY_WARNING {
+        return;
+    }
+    m.warned = true;
+    let max = (s.histogram.len() as f64).ln();
+    bar.suspend(|| {
+        eprintln!(
+            "warning: step {}: class entropy {:.2} nats (max {max:.2}) is below {ENTROPY_WARNING}: \
+             the generator makes few kinds of image (mode collapse?); predicted classes {:?}",
+            t.step, s.class_entropy, s.histogram
+        )
+    });
 }
 
 /// The checkpoint a path names: a checkpoint file, or a run directory (its latest).

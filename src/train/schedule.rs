@@ -40,6 +40,9 @@ pub struct ScheduleConfig {
     pub adam_d: AdamConfig,
     pub adam_g: AdamConfig,
     pub loss: Loss,
+    /// Conditioning (cgan): G reads [z, one_hot(y)] and D [x, one_hot(y)], with `classes`
+    /// classes; 0 for none. Reals bring their labels; fakes get labels drawn on the device.
+    pub classes: usize,
     pub seed: u64,
     /// Draw noise and real batches on the device (training) or leave the input buffers to
     /// the caller (golden tests).
@@ -61,6 +64,8 @@ pub struct DatasetViews {
 enum InputKind {
     Noise,
     Real,
+    /// Class labels for fakes, uniform over the classes.
+    Labels,
 }
 
 #[derive(Clone, Debug)]
@@ -88,6 +93,8 @@ pub struct GanProgram {
     pub phases: Vec<(String, Range<usize>)>,
     pub sample: Range<usize>,
     pub sample_noise: View,
+    /// The class of each sample (conditioned models), written by the host.
+    pub sample_labels: Option<View>,
     pub sample_out: View,
     /// Intermediate values worth checking (`step.fake_for_d`, `step.d_logit_real`, ...).
     pub records: Vec<(String, View)>,
@@ -106,6 +113,8 @@ struct Builder<'a> {
     phases: Vec<(String, Range<usize>)>,
     records: Vec<(String, View)>,
     dlogit: View,
+    latent: usize,
+    image_len: usize,
 }
 
 impl Builder<'_> {
@@ -120,6 +129,46 @@ impl Builder<'_> {
             labels,
         });
         view
+    }
+
+    /// A noise input and, when conditioned, the labels drawn for its fakes.
+    fn noise(&mut self, z_name: &str, y_name: &str) -> (View, Option<View>) {
+        let z = self.input(z_name, InputKind::Noise, self.cfg.batch * self.latent);
+        let y =
+            (self.cfg.classes > 0).then(|| self.input(y_name, InputKind::Labels, self.cfg.batch));
+        (z, y)
+    }
+
+    /// A real-batch input and its labels.
+    fn real(&mut self, name: &str) -> (View, Option<View>) {
+        let x = self.input(name, InputKind::Real, self.cfg.batch * self.image_len);
+        (x, self.inputs.last().and_then(|i| i.labels))
+    }
+
+    /// `x` (rows, F) with one_hot(y) appended, in a new buffer `name`: a conditioned input of G
+    /// or D. `x` itself when the schedule is not conditioned.
+    fn condition(&mut self, name: &str, x: View, y: Option<View>) -> ops::Result<View> {
+        let c = self.cfg.classes;
+        let Some(y) = y.filter(|_| c > 0) else {
+            return Ok(x);
+        };
+        let out = self.prog.tensor(name, x.len + y.len * c);
+        let label = format!("{name} = [x, one_hot(y)]");
+        ops::condition::concat_one_hot_forward(&mut self.prog, x, y, c, out, &label)?;
+        Ok(out)
+    }
+
+    /// The gradient of D's image input `dx`, without the label columns when conditioned.
+    fn image_grad(&mut self, dx: View, tag: &str) -> ops::Result<View> {
+        let c = self.cfg.classes;
+        if c == 0 {
+            return Ok(dx);
+        }
+        let name = format!("d.grad_image_{tag}");
+        let out = self.prog.tensor(&name, self.cfg.batch * self.image_len);
+        let b = self.cfg.batch;
+        ops::condition::concat_one_hot_backward(&mut self.prog, dx, c, out, b, &name)?;
+        Ok(out)
     }
 
     fn phase(&mut self, name: &str, f: impl FnOnce(&mut Self) -> ops::Result) -> ops::Result {
@@ -165,14 +214,24 @@ impl Builder<'_> {
         )
     }
 
-    fn g_step(&mut self, z: View, tag: &str) -> ops::Result {
-        let fake = self.g.forward(&mut self.prog, &self.g_acts, z, true)?;
+    fn g_step(&mut self, z: View, y: Option<View>, tag: &str) -> ops::Result {
+        let g_in = self.condition(&format!("g.input_g{tag}"), z, y)?;
+        let fake = self.g.forward(&mut self.prog, &self.g_acts, g_in, true)?;
         self.records.push((format!("step.g_image_{tag}"), fake));
+        let d_in = self.condition(&format!("d.input_g{tag}"), fake, y)?;
         let dx = self
-            .d_pass(fake, 1.0, G_LOSS, true, false)?
+            .d_pass(d_in, 1.0, G_LOSS, true, false)?
             .ok_or_else(|| no_grad("D"))?;
-        self.g
-            .backward(&mut self.prog, &self.g_acts, z, dx, true, false, false)?;
+        let dfake = self.image_grad(dx, &format!("g{tag}"))?;
+        self.g.backward(
+            &mut self.prog,
+            &self.g_acts,
+            g_in,
+            dfake,
+            true,
+            false,
+            false,
+        )?;
         self.g.adam_step(
             &mut self.prog,
             self.cfg.adam_g,
@@ -183,27 +242,30 @@ impl Builder<'_> {
     }
 
     fn seed_schedule(&mut self) -> ops::Result {
-        let (latent, image_len) = (self.g.in_features, self.d.in_features);
-        let b = self.cfg.batch;
         for i in 0..self.cfg.d_steps {
             let sfx = if self.cfg.d_steps > 1 {
                 format!("_{}", i + 1)
             } else {
                 String::new()
             };
-            let z = self.input(&format!("input.z_fake{sfx}"), InputKind::Noise, b * latent);
-            let real = self.input(&format!("input.real{sfx}"), InputKind::Real, b * image_len);
+            let (z, y) = self.noise(&format!("input.z_fake{sfx}"), &format!("input.y_fake{sfx}"));
+            let (real, real_y) = self.real(&format!("input.real{sfx}"));
             let mut fake = z;
             self.phase("G predict", |s| {
-                fake = s.g.forward(&mut s.prog, &s.g_acts, z, false)?;
+                let g_in = s.condition(&format!("g.input_fake{sfx}"), z, y)?;
+                fake = s.g.forward(&mut s.prog, &s.g_acts, g_in, false)?;
                 Ok(())
             })?;
             // G's output buffer is rewritten by the G steps; D reads it before then.
             self.records.push(("step.fake_for_d".into(), fake));
-            for (tag, x, target, slot) in [("real", real, 1.0, D_REAL), ("fake", fake, 0.0, D_FAKE)]
-            {
+            let d_batches = [
+                ("real", real, real_y, 1.0, D_REAL),
+                ("fake", fake, y, 0.0, D_FAKE),
+            ];
+            for (tag, x, y, target, slot) in d_batches {
                 self.phase(&format!("D {tag}"), |s| {
-                    s.d_pass(x, target, slot, false, false)?;
+                    let d_in = s.condition(&format!("d.input_{tag}{sfx}"), x, y)?;
+                    s.d_pass(d_in, target, slot, false, false)?;
                     s.d.adam_step(
                         &mut s.prog,
                         s.cfg.adam_d,
@@ -215,22 +277,23 @@ impl Builder<'_> {
             }
         }
         for j in 1..=self.cfg.g_steps {
-            let z = self.input(&format!("input.z_g{j}"), InputKind::Noise, b * latent);
-            self.phase(&format!("G {j}"), |s| s.g_step(z, &j.to_string()))?;
+            let (z, y) = self.noise(&format!("input.z_g{j}"), &format!("input.y_g{j}"));
+            self.phase(&format!("G {j}"), |s| s.g_step(z, y, &j.to_string()))?;
         }
         Ok(())
     }
 
     fn dcgan_schedule(&mut self) -> ops::Result {
-        let (latent, image_len) = (self.g.in_features, self.d.in_features);
-        let b = self.cfg.batch;
-        let z = self.input("input.z", InputKind::Noise, b * latent);
-        let real = self.input("input.real", InputKind::Real, b * image_len);
-        let mut fake = z;
+        let (z, y) = self.noise("input.z", "input.y");
+        let (real, real_y) = self.real("input.real");
+        let (mut g_in, mut fake, mut d_fake) = (z, z, z);
         self.phase("D", |s| {
-            fake = s.g.forward(&mut s.prog, &s.g_acts, z, true)?;
-            s.d_pass(real, 1.0, D_REAL, false, false)?;
-            s.d_pass(fake, 0.0, D_FAKE, false, true)?;
+            g_in = s.condition("g.input", z, y)?;
+            fake = s.g.forward(&mut s.prog, &s.g_acts, g_in, true)?;
+            let d_real = s.condition("d.input_real", real, real_y)?;
+            s.d_pass(d_real, 1.0, D_REAL, false, false)?;
+            d_fake = s.condition("d.input_fake", fake, y)?;
+            s.d_pass(d_fake, 0.0, D_FAKE, false, true)?;
             s.d.adam_step(
                 &mut s.prog,
                 s.cfg.adam_d,
@@ -242,9 +305,10 @@ impl Builder<'_> {
         self.records.push(("step.fake".into(), fake));
         self.phase("G", |s| {
             let dx = s
-                .d_pass(fake, 1.0, G_LOSS, true, false)?
+                .d_pass(d_fake, 1.0, G_LOSS, true, false)?
                 .ok_or_else(|| no_grad("D"))?;
-            s.g.backward(&mut s.prog, &s.g_acts, z, dx, true, false, false)?;
+            let dfake = s.image_grad(dx, "g")?;
+            s.g.backward(&mut s.prog, &s.g_acts, g_in, dfake, true, false, false)?;
             s.g.adam_step(
                 &mut s.prog,
                 s.cfg.adam_g,
@@ -287,6 +351,14 @@ impl Builder<'_> {
                     )?
                 }
                 (InputKind::Real, _, _) => return Err(no_grad("dataset")),
+                (InputKind::Labels, _, _) => ops::condition::uniform_labels(
+                    &mut p,
+                    rs,
+                    self.counters,
+                    input.view,
+                    self.cfg.classes,
+                    &label,
+                ),
             }
         }
         Ok(p)
@@ -303,7 +375,8 @@ fn no_grad(what: &str) -> ops::ShapeError {
 }
 
 /// Builds the whole training program for networks `g_layers` (latent -> image) and `d_layers`
-/// (image -> logit), with `dataset` images of `image_len` bytes when `cfg.generated`.
+/// (image -> logit), with `dataset` images of `image_len` bytes when `cfg.generated`. With
+/// `cfg.classes`, each network's input is `classes` wider (the one-hot label).
 pub fn build(
     cfg: &ScheduleConfig,
     latent: usize,
@@ -312,9 +385,9 @@ pub fn build(
     dataset: Option<(usize, usize)>,
 ) -> ops::Result<GanProgram> {
     let mut prog = Program::new();
-    let g = Net::new(&mut prog, "g", latent, g_layers);
+    let g = Net::new(&mut prog, "g", latent + cfg.classes, g_layers);
     let image_len = g.out_features();
-    let d = Net::new(&mut prog, "d", image_len, d_layers);
+    let d = Net::new(&mut prog, "d", image_len + cfg.classes, d_layers);
     let g_acts = g.acts(&mut prog, cfg.batch, "train");
     let d_acts = d.acts(&mut prog, cfg.batch, "train");
     let counters = prog.tensor("counters", COUNTERS);
@@ -339,6 +412,8 @@ pub fn build(
         phases: Vec::new(),
         records: Vec::new(),
         dlogit,
+        latent,
+        image_len,
     };
     match cfg.kind {
         ScheduleKind::Seed => b.seed_schedule()?,
@@ -361,10 +436,11 @@ pub fn build(
     }
     let sample_acts = b.g.acts(&mut b.prog, cfg.sample_count, "sample");
     let sample_noise = b.prog.tensor("sample.noise", cfg.sample_count * latent);
+    let sample_labels = (cfg.classes > 0).then(|| b.prog.tensor("sample.labels", cfg.sample_count));
     b.prog.set_phase("sample");
     let start = b.prog.ops.len();
-    let sample_out =
-        b.g.forward(&mut b.prog, &sample_acts, sample_noise, false)?;
+    let sample_in = b.condition("sample.g_input", sample_noise, sample_labels)?;
+    let sample_out = b.g.forward(&mut b.prog, &sample_acts, sample_in, false)?;
     let sample = start..b.prog.ops.len();
     Ok(GanProgram {
         prog: b.prog,
@@ -379,6 +455,7 @@ pub fn build(
         phases: b.phases,
         sample,
         sample_noise,
+        sample_labels,
         sample_out,
         records: b.records,
     })

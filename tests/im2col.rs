@@ -1,0 +1,239 @@
+//! The reshapes that lower the convs to the matmul kernels (`shaders/im2col.wgsl`): each entry
+//! point on the GPU against its CPU twin (`<entry>_gpu_matches_cpu`), the twins against their
+//! definitions written one element at a time, im2col and col2im as adjoints, the two transposes as
+//! inverses, and the builders' shape errors.
+
+mod common;
+
+use common::*;
+use wgpu_gan::cpu::conv2d::{Conv2dGeometry, HAS_BIAS};
+use wgpu_gan::cpu::im2col;
+use wgpu_gan::ops::conv;
+use wgpu_gan::program::{Program, View};
+
+/// [n, c_in, h, w, c_out, kh, kw, stride, pad]
+type Dims = [usize; 9];
+
+/// Odd and rectangular sizes and kernels; a kernel narrower than its stride (x pixels no output
+/// sees) and padding wider than the kernel (rows of cols that are all padding); DCGAN's D.
+const SHAPES: &[Dims] = &[
+    [1, 1, 5, 5, 1, 3, 3, 1, 0],
+    [1, 2, 7, 5, 3, 3, 3, 2, 1],
+    [2, 3, 9, 8, 2, 4, 4, 2, 1],
+    [3, 2, 6, 7, 4, 3, 4, 1, 1],
+    [1, 2, 8, 7, 3, 4, 4, 3, 2],
+    [2, 1, 7, 6, 2, 1, 2, 3, 0],
+    [1, 2, 3, 4, 2, 2, 2, 1, 2],
+    [4, 1, 28, 28, 64, 4, 4, 2, 1],
+    [2, 64, 14, 14, 128, 4, 4, 2, 1],
+];
+
+fn geometry([n, c_in, h, w, c_out, kh, kw, stride, pad]: Dims) -> Conv2dGeometry {
+    let g = Conv2dGeometry {
+        n,
+        c_in,
+        h,
+        w,
+        c_out,
+        kh,
+        kw,
+        stride,
+        pad,
+    };
+    assert!(g.validate().is_ok(), "{g:?}");
+    g
+}
+
+/// (K, N·P): the shape of cols.
+fn cols_shape(g: &Conv2dGeometry) -> (usize, usize) {
+    (g.c_in * g.kh * g.kw, g.n * g.out_h() * g.out_w())
+}
+
+/// Calls `f(cols index, x index)` for every cols entry that holds an x element, straight from the
+/// definition cols[(ci, ky, kx), (b, oy, ox)] = x[b, ci, oy·s + ky - pad, ox·s + kx - pad].
+fn for_each_patch_entry(g: &Conv2dGeometry, mut f: impl FnMut(usize, usize)) {
+    let (oh, ow) = (g.out_h(), g.out_w());
+    let np = cols_shape(g).1;
+    for ci in 0..g.c_in {
+        for ky in 0..g.kh {
+            for kx in 0..g.kw {
+                let k = (ci * g.kh + ky) * g.kw + kx;
+                for b in 0..g.n {
+                    for oy in 0..oh {
+                        for ox in 0..ow {
+                            let iy = (oy * g.stride + ky) as isize - g.pad as isize;
+                            let ix = (ox * g.stride + kx) as isize - g.pad as isize;
+                            if (0..g.h as isize).contains(&iy) && (0..g.w as isize).contains(&ix) {
+                                let xi =
+                                    ((b * g.c_in + ci) * g.h + iy as usize) * g.w + ix as usize;
+                                f(k * np + (b * oh + oy) * ow + ox, xi);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f64 {
+    a.iter().zip(b).map(|(&a, &b)| a as f64 * b as f64).sum()
+}
+
+#[test]
+fn im2col_and_col2im_twins_match_their_definitions() {
+    for &d in SHAPES {
+        let g = geometry(d);
+        let (k, np) = cols_shape(&g);
+        let x = rand_vec(g.x_len(), 1, -1.0, 1.0);
+        let mut want = vec![0.0f32; k * np];
+        for_each_patch_entry(&g, |c, xi| want[c] = x[xi]);
+        let mut got = vec![f32::NAN; k * np];
+        im2col::im2col(&g.params(0), &x, &mut got);
+        assert_close(&format!("im2col {d:?}"), &got, &want, 0.0, 0.0);
+
+        // col2im scatters each entry back: the adjoint, so <im2col(x), c> = <x, col2im(c)>.
+        let cols = rand_vec(k * np, 2, -1.0, 1.0);
+        let mut scattered = vec![0.0f64; g.x_len()];
+        for_each_patch_entry(&g, |c, xi| scattered[xi] += cols[c] as f64);
+        let scattered: Vec<f32> = scattered.iter().map(|&v| v as f32).collect();
+        let mut x_back = vec![f32::NAN; g.x_len()];
+        im2col::col2im(&g.params(0), &cols, &[], &mut x_back);
+        let taps = (g.kh.div_ceil(g.stride) * g.kw.div_ceil(g.stride)) as f32;
+        assert_close(
+            &format!("col2im {d:?}"),
+            &x_back,
+            &scattered,
+            1e-6 * taps,
+            0.0,
+        );
+        let (lhs, rhs) = (dot(&got, &cols), dot(&x, &x_back));
+        assert!(
+            (lhs - rhs).abs() <= 1e-5 * lhs.abs().max(1.0),
+            "{d:?}: <im2col(x), c> = {lhs}, <x, col2im(c)> = {rhs}"
+        );
+    }
+}
+
+#[test]
+fn the_transposes_swap_batch_and_channel_and_undo_each_other() {
+    for &d in SHAPES {
+        let g = geometry(d);
+        let (n, c, plane) = (g.n, g.c_out, g.out_h() * g.out_w());
+        let y = rand_vec(g.y_len(), 3, -1.0, 1.0);
+        let mut y_t = vec![f32::NAN; y.len()];
+        im2col::nchw_to_cnhw(&g.params(0), &y, &mut y_t);
+        for (i, v) in y.iter().enumerate() {
+            let (b, ch, s) = (i / (c * plane), (i / plane) % c, i % plane);
+            assert_eq!(y_t[(ch * n + b) * plane + s], *v, "{d:?} [{i}]");
+        }
+        let mut back = vec![f32::NAN; y.len()];
+        im2col::cnhw_to_nchw(&g.params(0), &y_t, &[], &mut back);
+        assert_close(&format!("round trip {d:?}"), &back, &y, 0.0, 0.0);
+        let bias = rand_vec(c, 4, -1.0, 1.0);
+        im2col::cnhw_to_nchw(&g.params(HAS_BIAS), &y_t, &bias, &mut back);
+        let want: Vec<f32> = y
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + bias[(i / plane) % c])
+            .collect();
+        assert_close(&format!("bias {d:?}"), &back, &want, 0.0, 0.0);
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Reshape {
+    Im2col,
+    Col2im,
+    NchwToCnhw,
+    CnhwToNchw,
+}
+
+/// Records one reshape from a random source into a destination that starts as NaN (so a word
+/// left unwritten fails), and compares the GPU with the CPU twin.
+fn gpu_case(r: Reshape, d: Dims, with_bias: bool) {
+    let g = geometry(d);
+    let (k, np) = cols_shape(&g);
+    let (src_len, dst_len, channels) = match r {
+        Reshape::Im2col => (g.x_len(), k * np, 0),
+        Reshape::Col2im => (k * np, g.x_len(), g.c_in),
+        _ => (g.y_len(), g.y_len(), g.c_out),
+    };
+    let channels = channels.max(1);
+    let mut prog = Program::new();
+    let (src, dst) = (prog.tensor("src", src_len), prog.tensor("dst", dst_len));
+    let bias_view = prog.tensor("bias", channels);
+    let bias = with_bias.then_some(bias_view);
+    let (p, l) = (&mut prog, "reshape");
+    match r {
+        Reshape::Im2col => conv::im2col(p, g, src, dst, l),
+        Reshape::Col2im => conv::col2im(p, g, src, bias, dst, l),
+        Reshape::NchwToCnhw => conv::nchw_to_cnhw(p, g, src, dst, l),
+        Reshape::CnhwToNchw => conv::cnhw_to_nchw(p, g, src, bias, dst, l),
+    }
+    .unwrap();
+    let inputs: Vec<(View, Vec<u32>)> = vec![
+        (src, bits(&rand_vec(src_len, 5, -1.0, 1.0))),
+        (dst, bits(&vec![f32::NAN; dst_len])),
+        (bias_view, bits(&rand_vec(channels, 6, -1.0, 1.0))),
+    ];
+    let want = floats(&run_cpu(&prog, &inputs, &[dst])[0]);
+    assert!(
+        want.iter().all(|v| v.is_finite()),
+        "{r:?} {d:?}: the twin left words unwritten"
+    );
+    // col2im adds its terms in the shader's order; the tolerance only allows an adapter that
+    // reassociates them.
+    let abs = if r == Reshape::Col2im { 1e-6 } else { 0.0 };
+    let what = format!("{r:?} {d:?} bias={with_bias}");
+    gpu_matches_cpu(&prog, &inputs, &[(&what, dst)], abs, 0.0);
+}
+
+fn gpu_cases(r: Reshape) {
+    for (i, &d) in SHAPES.iter().enumerate() {
+        gpu_case(r, d, i % 2 == 1);
+    }
+}
+
+#[test]
+fn im2col_gpu_matches_cpu() {
+    gpu_cases(Reshape::Im2col);
+}
+
+#[test]
+fn col2im_gpu_matches_cpu() {
+    gpu_cases(Reshape::Col2im);
+}
+
+#[test]
+fn nchw_to_cnhw_gpu_matches_cpu() {
+    gpu_cases(Reshape::NchwToCnhw);
+}
+
+#[test]
+fn cnhw_to_nchw_gpu_matches_cpu() {
+    gpu_cases(Reshape::CnhwToNchw);
+}
+
+#[test]
+fn reshape_builders_reject_bad_lengths() {
+    let g = geometry([2, 3, 8, 8, 4, 4, 4, 2, 1]);
+    let (k, np) = cols_shape(&g);
+    let mut prog = Program::new();
+    let x = prog.tensor("x", g.x_len());
+    let short_cols = prog.tensor("short_cols", k * np - 1);
+    let bias = prog.tensor("bias", g.c_out);
+    let err = conv::im2col(&mut prog, g, x, short_cols, "im2col").unwrap_err();
+    assert!(err.to_string().contains("'short_cols'"), "{err}");
+    let cols = prog.tensor("cols", k * np);
+    // col2im's bias has one value per input channel (3), not per output channel (4).
+    let err = conv::col2im(&mut prog, g, cols, Some(bias), x, "col2im").unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("'bias' has 4 elements, expected 3"),
+        "{err}"
+    );
+    let err = conv::nchw_to_cnhw(&mut prog, g, x, cols, "transpose").unwrap_err();
+    assert!(err.to_string().contains("'x'"), "{err}");
+    assert!(prog.ops.is_empty());
+}

@@ -11,8 +11,8 @@ use wgpu_gan::train::{DataSource, DeviceKind};
 
 #[derive(Subcommand)]
 pub enum ClassifierCommand {
-    /// Train the classifier the quality scores use, on all but the last 1,000 labelled images;
-    /// report its accuracy on those and save it.
+    /// Train the classifier the quality scores use, on all but the last 1,000 labelled images
+    /// (a tenth of smaller datasets); report its accuracy on those and save it.
     #[command(after_help = "Examples:
   wgpu-gan classifier train                       # embedded MNIST -> classifiers/embedded.safetensors
   wgpu-gan classifier train --dataset fashion     # -> classifiers/fashion.safetensors

@@ -1,14 +1,22 @@
-//! The reshapes that lower the convs to the matmul kernels (`shaders/im2col.wgsl`): each entry
-//! point on the GPU against its CPU twin (`<entry>_gpu_matches_cpu`), the twins against their
-//! definitions written one element at a time, im2col and col2im as adjoints, the two transposes as
-//! inverses, and the builders' shape errors.
+//! The conv builders' lowering to the matmul kernels. The reshapes (`shaders/im2col.wgsl`): each
+//! entry point on the GPU against its CPU twin (`<entry>_gpu_matches_cpu`), the twins against
+//! their definitions written one element at a time, im2col and col2im as adjoints, the two
+//! transposes as inverses, and the builders' shape errors. The lowered convs: on the GPU against
+//! the CPU, against the direct kernels, where they apply, their shared scratch and the reshape a
+//! backward pass records once.
 
 mod common;
+mod conv_cases;
 
 use common::*;
+use conv_cases::{
+    conv2d_geometry, describe, random_inputs, record, record_into, run_both, shapes,
+    transposed_geometry, Entry, Path, D_SHAPES, G_SHAPES, LARGE, PRODUCTS,
+};
 use wgpu_gan::cpu::conv2d::{Conv2dGeometry, HAS_BIAS};
 use wgpu_gan::cpu::im2col;
-use wgpu_gan::ops::conv;
+use wgpu_gan::kernels::Kernel;
+use wgpu_gan::ops::{conv, Activation};
 use wgpu_gan::program::{Program, View};
 
 /// [n, c_in, h, w, c_out, kh, kw, stride, pad]
@@ -189,7 +197,7 @@ fn gpu_case(r: Reshape, d: Dims, with_bias: bool) {
     gpu_matches_cpu(&prog, &inputs, &[(&what, dst)], abs, 0.0);
 }
 
-fn gpu_cases(r: Reshape) {
+fn reshape_cases(r: Reshape) {
     for (i, &d) in SHAPES.iter().enumerate() {
         gpu_case(r, d, i % 2 == 1);
     }
@@ -197,22 +205,22 @@ fn gpu_cases(r: Reshape) {
 
 #[test]
 fn im2col_gpu_matches_cpu() {
-    gpu_cases(Reshape::Im2col);
+    reshape_cases(Reshape::Im2col);
 }
 
 #[test]
 fn col2im_gpu_matches_cpu() {
-    gpu_cases(Reshape::Col2im);
+    reshape_cases(Reshape::Col2im);
 }
 
 #[test]
 fn nchw_to_cnhw_gpu_matches_cpu() {
-    gpu_cases(Reshape::NchwToCnhw);
+    reshape_cases(Reshape::NchwToCnhw);
 }
 
 #[test]
 fn cnhw_to_nchw_gpu_matches_cpu() {
-    gpu_cases(Reshape::CnhwToNchw);
+    reshape_cases(Reshape::CnhwToNchw);
 }
 
 #[test]
@@ -236,4 +244,131 @@ fn reshape_builders_reject_bad_lengths() {
     let err = conv::nchw_to_cnhw(&mut prog, g, x, cols, "transpose").unwrap_err();
     assert!(err.to_string().contains("'x'"), "{err}");
     assert!(prog.ops.is_empty());
+}
+
+/// The builders' default path (im2col/col2im and the matmul kernels) on the GPU against the CPU
+/// (the matmul twins); LARGE's forward does not fit the lowering and records the direct kernel.
+#[test]
+fn lowered_convs_gpu_match_cpu() {
+    for transposed in [false, true] {
+        for entry in PRODUCTS {
+            conv_cases::gpu_cases(Path::Lowered, transposed, entry);
+        }
+    }
+}
+
+/// On the CPU, the lowering computes what the direct conv twins compute, for every entry point
+/// and shape; only the order of the sums differs.
+#[test]
+fn lowered_convs_match_direct_kernels() {
+    for transposed in [false, true] {
+        for entry in PRODUCTS {
+            for (i, d) in shapes(transposed) {
+                let extra = i % 2 == 1;
+                let (lowered, direct) = (
+                    record(Path::Lowered, transposed, entry, d, extra),
+                    record(Path::Direct, transposed, entry, d, extra),
+                );
+                let matmuls = lowered.prog.ops.iter();
+                let matmuls = matmuls.filter(|op| op.kernel.entry().starts_with("matmul"));
+                assert_eq!(matmuls.count(), 1, "{d:?} is lowered to one matmul");
+                // Both programs declare x, w, y and b first: the same views.
+                let inputs = random_inputs(&lowered);
+                let got = run_cpu(&lowered.prog, &inputs, &[lowered.out]);
+                let want = run_cpu(&direct.prog, &inputs, &[direct.out]);
+                let what = describe(Path::Lowered, transposed, entry, d, extra);
+                let abs = 1e-6 * (lowered.terms as f32 + 1.0);
+                assert_close(&what, &floats(&got[0]), &floats(&want[0]), abs, 1e-5);
+            }
+        }
+    }
+}
+
+/// The DCGAN's convs are lowered; a conv whose grid or scratch would not fit is not.
+#[test]
+fn builders_lower_where_it_fits() {
+    for &d in D_SHAPES {
+        assert!(conv::conv2d_is_lowered(conv2d_geometry(d)), "{d:?}");
+    }
+    for &d in G_SHAPES {
+        assert!(
+            conv::conv_transpose2d_is_lowered(transposed_geometry(d)),
+            "{d:?}"
+        );
+    }
+    assert!(!conv::conv2d_is_lowered(conv2d_geometry(LARGE)));
+    let huge = conv2d_geometry([64, 512, 64, 64, 64, 3, 3, 1, 1]);
+    assert!(!conv::conv2d_is_lowered(huge), "cols would need 1.2G words");
+    assert!(huge.validate().is_ok());
+}
+
+/// Every conv of a program shares two scratch buffers, sized for the largest.
+#[test]
+fn lowered_convs_share_their_scratch() {
+    let mut prog = Program::new();
+    for (i, &d) in D_SHAPES.iter().enumerate() {
+        let g = conv2d_geometry(d);
+        let (x, w, y) = (
+            prog.tensor("x", g.x_len()),
+            prog.tensor("w", g.w_len()),
+            prog.tensor("y", g.y_len()),
+        );
+        conv::conv2d_forward(&mut prog, g, x, w, None, y, "conv").unwrap();
+        conv::conv2d_input_grad(&mut prog, g, y, w, x, "conv").unwrap();
+        assert_eq!(
+            prog.buffers.len(),
+            3 * (i + 1) + 2 + 1,
+            "x, w, y, 2 scratch, dummy"
+        );
+    }
+    let g = conv2d_geometry(D_SHAPES[1]);
+    let cols = g.c_in * g.kh * g.kw * g.n * g.out_h() * g.out_w();
+    assert!(prog.buffers.iter().any(|b| b.words == cols));
+}
+
+/// A layer's weight grad and input grad start from the same reshape of dy (conv2d: transposed;
+/// conv_transpose2d: im2col): the input grad reuses it from scratch unless dy was written in
+/// between, and both ways give the input grad recorded alone.
+#[test]
+fn a_backward_pass_reshapes_dy_once() {
+    let d = [2, 3, 7, 6, 2, 4, 4, 2, 1];
+    for (transposed, rewrite_dy) in [(false, false), (false, true), (true, false), (true, true)] {
+        let c = record(Path::Lowered, transposed, Entry::WeightGrad, d, false);
+        let mut prog = c.prog;
+        // The weight grad wrote into c.w: the input grad reads its own weight.
+        let (dx, w) = (prog.tensor("dx", c.x.len), prog.tensor("w2", c.w.len));
+        let dy_src = prog.tensor("dy_src", c.y.len);
+        if rewrite_dy {
+            // LeakyReLU(1) is the identity: dy keeps its values but has been written.
+            let copy = Activation::LeakyRelu(1.0);
+            wgpu_gan::ops::activation_forward(&mut prog, copy, dy_src, c.y, "copy").unwrap();
+        }
+        let (views, input_grad) = ((dx, w, c.y, c.b), Entry::InputGrad);
+        record_into(
+            &mut prog,
+            Path::Lowered,
+            transposed,
+            input_grad,
+            d,
+            views,
+            None,
+            0,
+        )
+        .unwrap();
+        let reshape = if transposed {
+            Kernel::Im2col
+        } else {
+            Kernel::NchwToCnhw
+        };
+        let reshapes = prog.ops.iter().filter(|op| op.kernel == reshape).count();
+        assert_eq!(reshapes, 1 + rewrite_dy as usize, "transposed={transposed}");
+        let alone = record(Path::Lowered, transposed, input_grad, d, false);
+        let mut inputs = random_inputs(&alone);
+        inputs.extend([(w, inputs[1].1.clone()), (dy_src, inputs[2].1.clone())]);
+        let want = run_cpu(&alone.prog, &inputs[..4], &[alone.out]);
+        for got in run_both(&prog, &inputs, &[dx]) {
+            let what = format!("input grad transposed={transposed} rewrite_dy={rewrite_dy}");
+            assert_close(&what, &got[0], &floats(&want[0]), 1e-5, 1e-5);
+        }
+    }
 }

@@ -14,7 +14,7 @@ use crate::cpu::conv_transpose2d::ConvTranspose2dGeometry;
 use crate::program::{Program, View};
 use direct::{check_forward, check_input_grad, check_weight_grad, conv2d_shape, transposed_shape};
 use lowered::Lowering;
-pub use lowered::{cnhw_to_nchw, col2im, im2col, nchw_to_cnhw, MAX_SCRATCH};
+pub use lowered::{cnhw_to_nchw, col2im, im2col, nchw_to_cnhw};
 
 /// Whether the builders lower this conv2d to a matmul (else they record the direct kernel).
 pub fn conv2d_is_lowered(g: Conv2dGeometry) -> bool {

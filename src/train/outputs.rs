@@ -60,14 +60,14 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
     }
 }
 
-/// Columns losses.csv gains with `--eval-every`; rows between scores hold nan there, and so
+/// Columns losses.csv gains with `--eval-every`; rows between scores hold NaN there, and so
 /// does class_accuracy for unconditioned models.
 pub const EVAL_HEADER: &str = "fcd,class_entropy,confidence,class_accuracy";
 
 /// The eval columns of a row, each with its leading comma.
 fn eval_csv(scores: Option<&Scores>) -> String {
     let Some(s) = scores else {
-        return ",nan,nan,nan,nan".into();
+        return ",NaN,NaN,NaN,NaN".into();
     };
     let acc = s.class_accuracy.unwrap_or(f64::NAN);
     format!(

@@ -23,11 +23,14 @@ use crate::ops::{check, matmul, tiling, Result, ShapeError, Transpose};
 use crate::program::{Access, Access::Read as R, Access::Write as W, BufId, OpCall, Program, View};
 
 /// Scratch words per buffer: WebGPU's default `max_storage_buffer_binding_size` (128 MiB).
-pub const MAX_SCRATCH: usize = 1 << 25;
+const MAX_SCRATCH: usize = 1 << 25;
 /// Workgroups per grid dimension.
 const MAX_GROUPS: usize = 65_535;
 /// Invocations per workgroup along x in `shaders/im2col.wgsl`.
 const GROUP: usize = 64;
+
+/// How many earlier ops `drop_if_redundant` looks at.
+const REUSE_LOOKBACK: usize = 4;
 
 const COLS: &str = "conv scratch: cols (K, N·P)";
 const CHANNEL_MAJOR: &str = "conv scratch: channel-major (C, N·P)";
@@ -143,10 +146,12 @@ impl Lowering {
     }
 }
 
-/// Drops the reshape just recorded when scratch already holds its result: the last earlier op
-/// that wrote there was the same call (kernel, params, views) in the same phase, and nothing has
-/// written its source since. A layer's weight grad and input grad both start from the same
-/// reshape of dy (conv2d: transposed; conv_transpose2d: im2col), one right after the other.
+/// Drops the reshape just recorded when scratch already holds its result: one of the last few
+/// ops, in the same phase, wrote there last with the same call (kernel, params, views), and
+/// nothing has written its source since. A layer's weight grad and input grad both start from
+/// the same reshape of dy (conv2d: transposed; conv_transpose2d: im2col), two or three ops apart
+/// (the bias grad may sit between). Looking no further keeps the reuse inside one layer's
+/// backward, which no executed op range splits.
 fn drop_if_redundant(prog: &mut Program) {
     let Some((new, earlier)) = prog.ops.split_last() else {
         return;
@@ -160,7 +165,8 @@ fn drop_if_redundant(prog: &mut Program) {
                 && v.offset < b.offset + b.len
         })
     };
-    for op in earlier.iter().rev().take_while(|op| op.phase == new.phase) {
+    let recent = earlier.iter().rev().take(REUSE_LOOKBACK);
+    for op in recent.take_while(|op| op.phase == new.phase) {
         if writes(op, dst) {
             let same =
                 op.kernel == new.kernel && op.params == new.params && op.bindings == new.bindings;

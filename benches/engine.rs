@@ -38,7 +38,11 @@ impl Bench {
 }
 
 type Section = (&'static str, fn(&Bench));
-const SECTIONS: &[Section] = &[("matmul", matmul_section), ("train", train_section)];
+const SECTIONS: &[Section] = &[
+    ("matmul", matmul_section),
+    ("conv", conv_section),
+    ("train", train_section),
+];
 
 fn main() {
     let wanted: Vec<String> = std::env::args()
@@ -438,4 +442,90 @@ fn process_cpu_seconds() -> Option<f64> {
         .collect();
     let ticks = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
     Some(ticks / 100.0)
+}
+
+/// One conv layer of `--model dcgan` at batch 64: a label and a one-layer forward program
+/// (lowered to im2col/col2im + matmul by the builders, exactly as training records it).
+fn conv_cases() -> Vec<(&'static str, Program)> {
+    use wgpu_gan::cpu::conv2d::Conv2dGeometry;
+    use wgpu_gan::cpu::conv_transpose2d::ConvTranspose2dGeometry;
+    use wgpu_gan::ops::conv;
+    let down = |c_in, h, c_out| Conv2dGeometry {
+        n: 64,
+        c_in,
+        h,
+        w: h,
+        c_out,
+        kh: 4,
+        kw: 4,
+        stride: 2,
+        pad: 1,
+    };
+    let up = |c_in, h, c_out| ConvTranspose2dGeometry {
+        n: 64,
+        c_in,
+        h,
+        w: h,
+        c_out,
+        kh: 4,
+        kw: 4,
+        stride: 2,
+        pad: 1,
+    };
+    let mut cases = Vec::new();
+    for (name, g) in [
+        ("D down1 conv 1->64 28->14", down(1, 28, 64)),
+        ("D down2 conv 64->128 14->7", down(64, 14, 128)),
+    ] {
+        let mut p = Program::new();
+        let (x, w, y) = (
+            p.tensor("x", g.x_len()),
+            p.tensor("w", g.w_len()),
+            p.tensor("y", g.y_len()),
+        );
+        conv::conv2d_forward(&mut p, g, x, w, None, y, name).expect("conv shape");
+        cases.push((name, p));
+    }
+    for (name, g) in [
+        ("G up1 convT 128->64 7->14", up(128, 7, 64)),
+        ("G up2 convT 64->1 14->28", up(64, 14, 1)),
+    ] {
+        let mut p = Program::new();
+        let (x, w, y) = (
+            p.tensor("x", g.x_len()),
+            p.tensor("w", g.w_len()),
+            p.tensor("y", g.y_len()),
+        );
+        conv::conv_transpose2d_forward(&mut p, g, x, w, None, y, name).expect("conv shape");
+        cases.push((name, p));
+    }
+    cases
+}
+
+/// GFLOP/s of each DCGAN conv shape (forward, batch 64) on the adapter and the CPU path.
+fn conv_section(bench: &Bench) {
+    println!("\n== conv forward, --model dcgan shapes at batch 64 (im2col + matmul) ==");
+    println!(
+        "{:<30} {:>12} {:>12}",
+        "layer", "GPU GFLOP/s", "CPU GFLOP/s"
+    );
+    for (name, prog) in conv_cases() {
+        let flops: f64 = prog.ops.iter().filter_map(wgpu_gan::profile::flops).sum();
+        let all = 0..prog.ops.len();
+        let gpu = bench.gpu.as_deref().map(|ctx| {
+            let g = GpuProgram::new(ctx, &prog).expect("plan conv");
+            seconds_per_rep(|reps| {
+                g.run(ctx, all.clone(), reps);
+                GpuProgram::wait(ctx).expect("wait");
+            })
+        });
+        let mut cpu_exec = CpuExec::new(&prog);
+        let cpu = seconds_per_rep(|reps| cpu_exec.run(all.clone(), reps).expect("cpu run"));
+        let rate = |s: f64| format!("{:.1}", flops / s / 1e9);
+        println!(
+            "{name:<30} {:>12} {:>12}",
+            gpu.map_or("-".into(), rate),
+            rate(cpu)
+        );
+    }
 }

@@ -148,7 +148,13 @@ pub(crate) fn validate_geometry(
 }
 
 /// Output positions o in [lo, hi) whose tap k lands inside the input: 0 <= o*stride + k - pad < size.
-fn tap_range(k: usize, pad: usize, stride: usize, size: usize, out: usize) -> (usize, usize) {
+pub(super) fn tap_range(
+    k: usize,
+    pad: usize,
+    stride: usize,
+    size: usize,
+    out: usize,
+) -> (usize, usize) {
     let lo = if k >= pad {
         0
     } else {
@@ -159,27 +165,27 @@ fn tap_range(k: usize, pad: usize, stride: usize, size: usize, out: usize) -> (u
     } else {
         0
     };
-    (lo, hi.max(lo))
+    (lo.min(out), hi.max(lo.min(out)))
 }
 
 /// The usize copies of the params that every loop below needs.
 #[derive(Clone, Copy)]
-struct Dims {
-    n: usize,
-    c_in: usize,
-    h: usize,
-    w: usize,
-    c_out: usize,
-    oh: usize,
-    ow: usize,
-    kh: usize,
-    kw: usize,
-    s: usize,
-    pad: usize,
+pub(super) struct Dims {
+    pub(super) n: usize,
+    pub(super) c_in: usize,
+    pub(super) h: usize,
+    pub(super) w: usize,
+    pub(super) c_out: usize,
+    pub(super) oh: usize,
+    pub(super) ow: usize,
+    pub(super) kh: usize,
+    pub(super) kw: usize,
+    pub(super) s: usize,
+    pub(super) pad: usize,
 }
 
 impl Dims {
-    fn of(p: &ConvParams) -> Self {
+    pub(super) fn of(p: &ConvParams) -> Self {
         Self {
             n: p.n as usize,
             c_in: p.c_in as usize,

@@ -5,24 +5,8 @@
 //! sums each element's terms in the same (ky, kx) order), walking contiguous rows instead of one
 //! element at a time.
 
-use super::conv2d::{ConvParams, HAS_BIAS};
+use super::conv2d::{tap_range, ConvParams, Dims, HAS_BIAS};
 use super::{params, CpuIo};
-
-/// Output positions o in [lo, hi) whose tap k lands inside the input: 0 <= o*stride + k - pad <
-/// size (the same range as the shader's bounds test).
-fn tap_range(k: usize, pad: usize, stride: usize, size: usize, out: usize) -> (usize, usize) {
-    let lo = if k >= pad {
-        0
-    } else {
-        (pad - k).div_ceil(stride)
-    };
-    let hi = if size + pad > k {
-        ((size + pad - k - 1) / stride + 1).min(out)
-    } else {
-        0
-    };
-    (lo.min(out), hi.max(lo.min(out)))
-}
 
 /// Runs `f(index, chunk)` over `out` split into chunks of `chunk` words, on several threads when
 /// it holds enough words to pay for them. Every chunk is computed whole by one thread, so results
@@ -59,50 +43,11 @@ where
 /// Words below which one thread does the whole reshape (spawning costs tens of microseconds).
 const PARALLEL_WORDS: usize = 1 << 18;
 
-/// The usize copies of the params that every loop below needs.
-#[derive(Clone, Copy)]
-struct Dims {
-    n: usize,
-    c_in: usize,
-    h: usize,
-    w: usize,
-    c_out: usize,
-    oh: usize,
-    ow: usize,
-    kh: usize,
-    kw: usize,
-    s: usize,
-    pad: usize,
-}
-
-impl Dims {
-    fn of(p: &ConvParams) -> Self {
-        Self {
-            n: p.n as usize,
-            c_in: p.c_in as usize,
-            h: p.h as usize,
-            w: p.w as usize,
-            c_out: p.c_out as usize,
-            oh: p.h_out as usize,
-            ow: p.w_out as usize,
-            kh: p.kh as usize,
-            kw: p.kw as usize,
-            s: p.stride as usize,
-            pad: p.pad as usize,
-        }
-    }
-
-    /// Columns of cols and of a channel-major tensor: N·P.
-    fn cols(&self) -> usize {
-        self.n * self.oh * self.ow
-    }
-}
-
 /// cols (K, N·P) = the patches of x: cols[(ci, ky, kx), (b, oy, ox)] =
 /// x[b, ci, oy·stride + ky - pad, ox·stride + kx - pad], 0 where that falls in the padding.
 pub fn im2col(p: &ConvParams, x: &[f32], cols: &mut [f32]) {
     let d = Dims::of(p);
-    let (np, plane) = (d.cols(), d.oh * d.ow);
+    let (np, plane) = (d.n * d.oh * d.ow, d.oh * d.ow);
     let taps = d.kh * d.kw;
     let cols = &mut cols[..d.c_in * taps * np];
     for_each_chunk(cols, np, |k, row| {
@@ -132,7 +77,7 @@ pub fn im2col(p: &ConvParams, x: &[f32], cols: &mut [f32]) {
 /// the cols entries it was copied to, taps in (ky, kx) order as the shader gathers them.
 pub fn col2im(p: &ConvParams, cols: &[f32], bias: &[f32], x: &mut [f32]) {
     let d = Dims::of(p);
-    let (np, plane, x_plane) = (d.cols(), d.oh * d.ow, d.h * d.w);
+    let (np, plane, x_plane) = (d.n * d.oh * d.ow, d.oh * d.ow, d.h * d.w);
     let taps = d.kh * d.kw;
     let x = &mut x[..d.n * d.c_in * x_plane];
     for_each_chunk(x, x_plane, |i, x_p| {
@@ -163,7 +108,7 @@ pub fn col2im(p: &ConvParams, cols: &[f32], bias: &[f32], x: &mut [f32]) {
 /// y_t (C_out, N·P) = y (N, C_out, P) with its first two axes swapped.
 pub fn nchw_to_cnhw(p: &ConvParams, y: &[f32], y_t: &mut [f32]) {
     let d = Dims::of(p);
-    let (np, plane) = (d.cols(), d.oh * d.ow);
+    let (np, plane) = (d.n * d.oh * d.ow, d.oh * d.ow);
     for (c, row) in y_t.chunks_exact_mut(np).take(d.c_out).enumerate() {
         for (b, seg) in row.chunks_exact_mut(plane).enumerate() {
             seg.copy_from_slice(&y[(b * d.c_out + c) * plane..][..plane]);
@@ -174,7 +119,7 @@ pub fn nchw_to_cnhw(p: &ConvParams, y: &[f32], y_t: &mut [f32]) {
 /// y (N, C_out, P) = y_t (C_out, N·P) with its first two axes swapped (+ bias[c]).
 pub fn cnhw_to_nchw(p: &ConvParams, y_t: &[f32], bias: &[f32], y: &mut [f32]) {
     let d = Dims::of(p);
-    let (np, plane) = (d.cols(), d.oh * d.ow);
+    let (np, plane) = (d.n * d.oh * d.ow, d.oh * d.ow);
     let with_bias = p.flags & HAS_BIAS != 0;
     for (i, seg) in y.chunks_exact_mut(plane).take(d.n * d.c_out).enumerate() {
         let (b, c) = (i / d.c_out, i % d.c_out);

@@ -4,6 +4,9 @@
 //     nonfinite[flag_slot] is set to 1 when any gradient is NaN or infinite (every writer
 //     stores the same value, so the result does not depend on order).
 //   counter_increment  counters(6)[slot] += 1
+//   ema_update         grads(1) counters(2) -> m(4): an exponential moving average of the
+//     values bound at 1 (a generator's weights, for sampling), Adam's first-moment update with
+//     beta = min(beta1, (1 + t) / (10 + t)) (TensorFlow's ExponentialMovingAverage warm-up).
 // Semantics: torch.optim.Adam without weight decay, PyTorch's formula:
 //   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
 //   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps),  t = counters[t_slot]
@@ -42,6 +45,15 @@ fn adam_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     let step_size = p.lr / (1.0 - pow(p.beta1, t));
     let denom = sqrt(vi) / sqrt(1.0 - pow(p.beta2, t)) + p.eps;
     params[i] -= step_size * mi / denom;
+}
+
+@compute @workgroup_size(64)
+fn ema_update(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) g: vec3<u32>) {
+    let i = gid.x + gid.y * g.x * 64u;
+    if i >= p.n / 4u { return; }
+    let t = f32(counters[p.t_slot]);
+    let beta = min(p.beta1, (1.0 + t) / (10.0 + t));
+    m[i] = beta * m[i] + (1.0 - beta) * grads[i];
 }
 
 // Params.n is the slot to increment here.

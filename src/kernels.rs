@@ -21,6 +21,7 @@ pub const SHADERS: &[(&str, &str)] = &[
     ("adam", include_str!("../shaders/adam.wgsl")),
     ("random", include_str!("../shaders/random.wgsl")),
     ("condition", include_str!("../shaders/condition.wgsl")),
+    ("columns", include_str!("../shaders/columns.wgsl")),
     ("conv2d", include_str!("../shaders/conv2d.wgsl")),
     (
         "conv_transpose2d",
@@ -92,11 +93,14 @@ kernels! {
     BatchNormBackward => "batch_norm", "batch_norm_backward", [1 R, 2 R, 3 R, 4 R, 5 W, 6 W], cpu::batch_norm::batch_norm_backward_op;
 
     BceWithLogits => "loss", "bce_with_logits", [1 R, 2 W, 3 W], cpu::loss::bce_with_logits_op;
-    MseLoss => "loss", "mse_loss", [1 R, 2 W, 3 W], cpu::loss::mse_loss_op;
+    MseLoss => "loss", "mse_loss", [1 R, 2 W, 3 W, 4 R], cpu::loss::mse_loss_op;
     SoftmaxCrossEntropy => "loss", "softmax_cross_entropy", [1 R, 2 W, 3 W, 4 R], cpu::loss::softmax_cross_entropy_op;
+    WassersteinLoss => "loss", "wasserstein_loss", [1 R, 2 W, 3 W], cpu::loss::wasserstein_loss_op;
+    GradientPenalty => "loss", "gradient_penalty", [1 R, 2 W, 3 W], cpu::loss::gradient_penalty_op;
 
     AdamStep => "adam", "adam_step", [1 R, 2 R, 3 W, 4 W, 5 W, 7 W], cpu::adam::adam_step_op;
     CounterIncrement => "adam", "counter_increment", [6 W], cpu::adam::counter_increment_op;
+    EmaUpdate => "adam", "ema_update", [1 R, 2 R, 4 W], cpu::adam::ema_update_op;
 
     NormalFill => "random", "normal_fill", [1 R, 2 W], cpu::random::normal_fill_op;
     UniformFill => "random", "uniform_fill", [1 R, 2 W], cpu::random::uniform_fill_op;
@@ -105,6 +109,9 @@ kernels! {
 
     ConcatOneHotForward => "condition", "concat_one_hot_forward", [1 R, 2 R, 3 W], cpu::condition::concat_one_hot_forward_op;
     ConcatOneHotBackward => "condition", "concat_one_hot_backward", [1 R, 3 W], cpu::condition::concat_one_hot_backward_op;
+    ConcatColumns => "columns", "concat_columns", [1 R, 2 R, 3 W], cpu::columns::concat_columns_op;
+    FillColumns => "columns", "fill_columns", [3 W], cpu::columns::fill_columns_op;
+    Interpolate => "columns", "interpolate", [1 R, 2 R, 3 W, 4 R], cpu::columns::interpolate_op;
 
     Conv2dForward => "conv2d", "conv2d_forward", [1 R, 2 R, 3 R, 4 W], cpu::conv2d::conv2d_forward_op;
     Conv2dInputGrad => "conv2d", "conv2d_input_grad", [1 R, 2 R, 4 W], cpu::conv2d::conv2d_input_grad_op;

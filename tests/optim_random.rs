@@ -89,6 +89,52 @@ fn adam_step_flags_a_non_finite_gradient() {
     }
 }
 
+fn ema_program(n: usize) -> (Program, [View; 3]) {
+    let mut prog = Program::new();
+    let values = prog.tensor("g.params", n);
+    let ema = prog.tensor("g_ema.params", n);
+    let c = prog.tensor("counters", 3);
+    ops::ema_update(&mut prog, values, ema, 0.999, (c, 2), "ema").unwrap();
+    (prog, [values, ema, c])
+}
+
+#[test]
+fn ema_update_gpu_matches_cpu() {
+    for n in [4, 1024, 1_483_328] {
+        let (prog, [values, ema, c]) = ema_program(n);
+        let inputs = [
+            (values, bits(&rand_vec(n, 3, -1.0, 1.0))),
+            (ema, bits(&rand_vec(n, 4, -1.0, 1.0))),
+            (c, vec![0, 0, 5000]),
+        ];
+        gpu_matches_cpu(&prog, &inputs, &[("ema", ema)], 1e-7, 1e-6);
+    }
+}
+
+/// beta = min(decay, (1 + t)/(10 + t)): step 1 keeps 2/11 of the average, step 5000
+/// 5001/5010, step 20000 the decay, 0.999.
+#[test]
+fn ema_update_warms_up_then_decays() {
+    let (prog, [values, ema, c]) = ema_program(4);
+    for (t, beta) in [
+        (1u32, 2.0f32 / 11.0),
+        (5000, 5001.0 / 5010.0),
+        (20_000, 0.999),
+    ] {
+        let inputs = [
+            (values, bits(&[1.0; 4])),
+            (ema, bits(&[0.0; 4])),
+            (c, vec![0, 0, t]),
+        ];
+        let got = floats(&run_cpu(&prog, &inputs, &[ema])[0]);
+        assert_close("ema", &got, &[1.0 - beta; 4], 1e-6, 1e-5);
+    }
+    let mut bad = Program::new();
+    let (v, e, c) = (bad.tensor("v", 6), bad.tensor("e", 6), bad.tensor("c", 1));
+    let v = View { len: 6, ..v };
+    assert!(ops::ema_update(&mut bad, v, View { len: 5, ..e }, 0.9, (c, 0), "short").is_err());
+}
+
 #[test]
 fn counter_increment_gpu_matches_cpu() {
     let mut prog = Program::new();

@@ -42,6 +42,19 @@ pub fn adam_step(
     }
 }
 
+/// ema = beta·ema + (1 - beta)·values, beta = min(beta1, (1 + t)/(10 + t)), t = the step count.
+pub fn ema_update(p: &AdamParams, values: &[f32], counters: &[u32], ema: &mut [f32]) {
+    let t = counters[p.t_slot as usize] as f32;
+    let beta = p.beta1.min((1.0 + t) / (10.0 + t));
+    for (e, &v) in ema[..p.n as usize].iter_mut().zip(values) {
+        *e = beta * *e + (1.0 - beta) * v;
+    }
+}
+
+pub fn ema_update_op(w: &[u32], io: &mut CpuIo) {
+    ema_update(&params(w), io.f32(0), io.u32(1), io.f32_mut(2));
+}
+
 /// `n` in the uniform is the slot to increment.
 pub fn counter_increment(p: &AdamParams, counters: &mut [u32]) {
     counters[p.n as usize] += 1;

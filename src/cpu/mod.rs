@@ -6,6 +6,7 @@ pub mod activation;
 pub mod adam;
 pub mod augment;
 pub mod batch_norm;
+pub mod columns;
 pub mod condition;
 pub mod conv2d;
 pub mod conv_transpose2d;

@@ -276,3 +276,84 @@ fn weighted_input_grad(
         _ => Err(missing(label)),
     }
 }
+
+impl Net {
+    /// The double backward WGAN-GP needs. After `forward` on x and `backward` of `dout` (so
+    /// `acts.grads[0]` holds g = d(Σ dout·out)/dx), adds dφ/dθ to the parameter gradients for a
+    /// function φ of g alone, given gg = dφ/dg. Written for the ops of the MLP critic: Linear
+    /// (g is linear in each weight; biases do not reach g) and (Leaky)ReLU (g passes through
+    /// the activation's mask, constant almost everywhere, so its second derivative is 0).
+    /// `tangents` holds dφ/d(each layer's output gradient).
+    pub fn input_grad_backward(
+        &self,
+        prog: &mut Program,
+        acts: &NetActs,
+        tangents: &NetActs,
+        (input, dout): (View, View),
+        gg: View,
+    ) -> ops::Result {
+        let (n, b) = (self.layers.len(), acts.batch);
+        let mut t = gg;
+        for i in 0..n {
+            let dy = if i + 1 < n { acts.grads[i + 1] } else { dout };
+            let label = self.label(i, "double backward");
+            let last = i + 1 == n;
+            match (&self.layers[i], self.layer_params[i]) {
+                (
+                    Layer::Linear {
+                        inputs, outputs, ..
+                    },
+                    LayerParams::Weighted { weight, .. },
+                ) => {
+                    // g_in = g_out · W: dφ/dW += g_outᵀ t, dφ/dg_out = t Wᵀ.
+                    let gw = self.sub(self.grads, weight);
+                    let shape = (*outputs, *inputs, b);
+                    let wl = format!("{label} weight grad");
+                    ops::matmul(
+                        prog,
+                        Transpose::A,
+                        dy,
+                        t,
+                        None,
+                        gw,
+                        shape,
+                        MATMUL_ACCUMULATE,
+                        &wl,
+                    )?;
+                    if !last {
+                        let w = self.sub(self.params, weight);
+                        let next = tangents.outs[i];
+                        let shape = (b, *outputs, *inputs);
+                        ops::matmul(prog, Transpose::B, t, w, None, next, shape, 0, &label)?;
+                        t = next;
+                    }
+                }
+                (Layer::Act(act @ (ops::Activation::LeakyRelu(_) | ops::Activation::Relu)), _) => {
+                    if !last {
+                        let x = if i == 0 { input } else { acts.outs[i - 1] };
+                        let saved = if act.backward_uses_output() {
+                            acts.outs[i]
+                        } else {
+                            x
+                        };
+                        let next = tangents.outs[i];
+                        ops::activation_backward(prog, *act, saved, t, next, &label)?;
+                        t = next;
+                    }
+                }
+                _ => {
+                    return Err(ops::ShapeError {
+                        op: label,
+                        tensor: format!(
+                        "layer {} (the gradient penalty supports Linear and (Leaky)ReLU layers)",
+                        self.layers[i].label("")
+                    ),
+                        got: 0,
+                        expected: 1,
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+}

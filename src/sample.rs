@@ -40,10 +40,11 @@ pub fn checkpoint_config(ckpt: &Checkpoint) -> Result<TrainConfig, TrainError> {
 /// The class of each generated image of a conditioned model: `label`, or every class in turn.
 fn labels(cfg: &TrainConfig, label: Option<usize>, batch: usize) -> Result<Vec<f32>, TrainError> {
     let classes = cfg.classes();
-    let model = format!("{:?}", cfg.model).to_lowercase();
+    let model = cfg.model_name();
     match label {
         Some(_) if classes == 0 => Err(TrainError::Config(format!(
-            "--label applies to class-conditioned models (cgan), not this {model} checkpoint"
+            "--label applies to class-conditioned models (cgan, acgan; infogan's category), \
+             not this {model} checkpoint"
         ))),
         Some(k) if k >= classes => Err(TrainError::Config(format!(
             "--label {k}: the {model} model has classes 0 to {}",
@@ -76,7 +77,8 @@ pub fn sample(
     let classes = cfg.classes();
     let y = labels(&cfg, label, batch)?;
     let mut prog = Program::new();
-    let g = Net::new(&mut prog, "g", cfg.latent_dim + classes, g_layers);
+    let codes = cfg.aux().codes();
+    let g = Net::new(&mut prog, "g", cfg.latent_dim + codes + classes, g_layers);
     let acts = g.acts(&mut prog, batch, "sample");
     let counters = prog.tensor("counters", 1);
     let z = prog.tensor("noise", batch * cfg.latent_dim);
@@ -88,11 +90,21 @@ pub fn sample(
         slot: 0,
     };
     ops::normal_fill(&mut prog, rs, counters, z, 0.0, 1.0, "noise");
+    let mut z = z;
+    if codes > 0 {
+        // InfoGAN's continuous codes, drawn as in training.
+        let c = prog.tensor("codes", batch * codes);
+        let rs = RandomStream { stream: 1, ..rs };
+        ops::uniform_fill(&mut prog, rs, counters, c, -1.0, 1.0, "codes");
+        let zc = prog.tensor("noise.codes", batch * (cfg.latent_dim + codes));
+        ops::columns::concat_columns(&mut prog, z, c, batch, zc, "[z, codes]")?;
+        z = zc;
+    }
     let (g_in, y_view) = match classes {
         0 => (z, None),
         c => {
             let y_view = prog.tensor("labels", batch);
-            let g_in = prog.tensor("g.input", batch * (cfg.latent_dim + c));
+            let g_in = prog.tensor("g.input", z.len + batch * c);
             ops::condition::concat_one_hot_forward(&mut prog, z, y_view, c, g_in, "one-hot")?;
             (g_in, Some(y_view))
         }
@@ -100,6 +112,10 @@ pub fn sample(
     let out = g.forward(&mut prog, &acts, g_in, false)?;
     let mut exec = executor(device, gpu, &prog)?;
     ckpt.restore_net(exec.as_mut(), &g, false)?;
+    // The moving average of G's weights, where the run kept one.
+    if cfg.g_ema > 0.0 {
+        ckpt.restore_ema(exec.as_mut(), &g)?;
+    }
     if let Some(v) = y_view {
         exec.write_f32(v, &y);
     }

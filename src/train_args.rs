@@ -20,31 +20,47 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t = ModelKind::Mlp)]
     pub model: ModelKind,
     /// The GAN loss: binary cross-entropy, or least squares (LSGAN: MSE to targets 1 and 0).
-    #[arg(long, value_enum, default_value_t = LossKind::Bce)]
-    loss: LossKind,
-    /// Iterations [default: 12000 for mlp and cgan, 2000 for dcgan and dcgan64].
+    /// wgan-gp has its own (Wasserstein) loss [default: bce].
+    #[arg(long, value_enum)]
+    loss: Option<LossKind>,
+    /// Iterations [default: 12000 for mlp, cgan, acgan and infogan; 2000 for dcgan and
+    /// dcgan64; 4000 for wgan-gp].
     #[arg(long)]
     steps: Option<usize>,
-    /// [default: 32 for mlp and cgan, 64 for dcgan and dcgan64]
+    /// [default: 32 for mlp, cgan, acgan and infogan; 64 for dcgan, dcgan64 and wgan-gp]
     #[arg(long)]
     batch_size: Option<usize>,
-    #[arg(long, default_value_t = 100)]
-    latent_dim: usize,
-    #[arg(long, default_value_t = 2e-4, allow_negative_numbers = true)]
-    lr: f32,
-    #[arg(long, default_value_t = 0.5)]
-    beta1: f32,
-    #[arg(long, default_value_t = 0.999)]
-    beta2: f32,
-    /// Adam's epsilon [default: 1e-7 for mlp and cgan (Keras), 1e-8 for dcgan and dcgan64].
+    /// Length of z [default: 100; 62 for infogan, whose G also reads 10 + 2 codes].
+    #[arg(long)]
+    latent_dim: Option<usize>,
+    /// [default: 0.0002; 0.0001 for wgan-gp]
+    #[arg(long, allow_negative_numbers = true)]
+    lr: Option<f32>,
+    /// [default: 0.5; 0 for wgan-gp]
+    #[arg(long)]
+    beta1: Option<f32>,
+    /// [default: 0.999; 0.9 for wgan-gp]
+    #[arg(long)]
+    beta2: Option<f32>,
+    /// Adam's epsilon [default: 1e-7 for mlp, cgan, acgan and infogan (Keras), 1e-8 for dcgan,
+    /// dcgan64 and wgan-gp].
     #[arg(long)]
     adam_eps: Option<f32>,
-    /// mlp, cgan: D steps (a real batch and a fake batch each) per iteration [default: 1].
+    /// mlp, cgan, acgan, infogan: D steps (a real batch and a fake batch each) per iteration
+    /// [default: 1]; wgan-gp: critic steps per G step [default: 5].
     #[arg(long)]
     d_steps: Option<usize>,
-    /// mlp, cgan: G steps per iteration [default: 2].
+    /// mlp, cgan, acgan, infogan: G steps per iteration [default: 2].
     #[arg(long)]
     g_steps: Option<usize>,
+    /// Decay of the moving average of G's weights that samples use; 0 samples G itself
+    /// [default: 0.999 for cgan, acgan, infogan and wgan-gp; 0 for mlp, dcgan and dcgan64].
+    #[arg(long)]
+    g_ema: Option<f32>,
+    /// cgan: D also sees each real batch with random labels as fakes (a matching-aware
+    /// discriminator, so the label matters early) [default: true].
+    #[arg(long, action = clap::ArgAction::Set)]
+    mismatch: Option<bool>,
     /// dcgan: channels of G's first (7x7) feature map; its second has half [default: 128].
     #[arg(long)]
     g_width: Option<usize>,
@@ -127,16 +143,33 @@ const MAY_CHANGE: &[&str] = &[
 ];
 
 pub fn model_name(model: ModelKind) -> String {
-    format!("{model:?}").to_lowercase()
+    use clap::ValueEnum;
+    model
+        .to_possible_value()
+        .map_or_else(|| format!("{model:?}"), |v| v.get_name().to_string())
 }
 
 impl TrainArgs {
     /// Fails on a model-specific flag given for another model.
     fn check_model_flags(&self) -> Result<()> {
-        use ModelKind::{Cgan, Dcgan, Dcgan64, Mlp};
-        let flags: [(&str, bool, &[ModelKind]); 7] = [
-            ("--d-steps", self.d_steps.is_some(), &[Mlp, Cgan]),
-            ("--g-steps", self.g_steps.is_some(), &[Mlp, Cgan]),
+        use ModelKind::{Acgan, Cgan, Dcgan, Dcgan64, Infogan, Mlp, WganGp};
+        let flags: [(&str, bool, &[ModelKind]); 9] = [
+            ("--mismatch", self.mismatch.is_some(), &[Cgan]),
+            (
+                "--loss",
+                self.loss.is_some(),
+                &[Mlp, Cgan, Acgan, Infogan, Dcgan, Dcgan64],
+            ),
+            (
+                "--d-steps",
+                self.d_steps.is_some(),
+                &[Mlp, Cgan, Acgan, Infogan, WganGp],
+            ),
+            (
+                "--g-steps",
+                self.g_steps.is_some(),
+                &[Mlp, Cgan, Acgan, Infogan],
+            ),
             ("--g-width", self.g_width.is_some(), &[Dcgan]),
             ("--d-width", self.d_width.is_some(), &[Dcgan]),
             ("--ngf", self.ngf.is_some(), &[Dcgan64]),
@@ -213,16 +246,18 @@ impl TrainArgs {
         let base = TrainConfig::for_model(self.model);
         let mut cfg = TrainConfig {
             model: self.model,
-            loss: self.loss,
+            loss: self.loss.unwrap_or(base.loss),
             steps: self.steps.unwrap_or(base.steps),
             batch_size: self.batch_size.unwrap_or(base.batch_size),
-            latent_dim: self.latent_dim,
-            lr: self.lr,
-            beta1: self.beta1,
-            beta2: self.beta2,
+            latent_dim: self.latent_dim.unwrap_or(base.latent_dim),
+            lr: self.lr.unwrap_or(base.lr),
+            beta1: self.beta1.unwrap_or(base.beta1),
+            beta2: self.beta2.unwrap_or(base.beta2),
             adam_eps: self.adam_eps.unwrap_or(base.adam_eps),
             d_steps: self.d_steps.unwrap_or(base.d_steps),
             g_steps: self.g_steps.unwrap_or(base.g_steps),
+            g_ema: self.g_ema.unwrap_or(base.g_ema),
+            mismatch: self.mismatch.unwrap_or(base.mismatch),
             g_width: self.g_width.unwrap_or(base.g_width),
             d_width: self.d_width.unwrap_or(base.d_width),
             ngf: self.ngf.unwrap_or(base.ngf),

@@ -11,7 +11,7 @@ use wgpu_gan::models::{DcganConfig, MlpConfig};
 use wgpu_gan::nn::{ArenaKind, Net, TensorKind};
 use wgpu_gan::ops::{Activation, AdamConfig, Loss};
 use wgpu_gan::train::schedule::{
-    self, GanProgram, ScheduleConfig, ScheduleKind, D_FAKE, D_REAL, G_LOSS,
+    self, Aux, GanProgram, ScheduleConfig, ScheduleKind, D_FAKE, D_REAL, G_LOSS,
 };
 
 const ABS: f32 = 1e-5;
@@ -66,6 +66,10 @@ fn mlp_program() -> GanProgram {
         adam_g: adam,
         loss: Loss::BceWithLogits,
         classes: 0,
+        aux: Aux::None,
+        mismatch: false,
+        g_ema: 0.0,
+        gp_weight: 0.0,
         seed: 0,
         generated: false,
         sample_count: 1,
@@ -220,6 +224,10 @@ fn dcgan_program() -> GanProgram {
         adam_g: adam,
         loss: Loss::BceWithLogits,
         classes: 0,
+        aux: Aux::None,
+        mismatch: false,
+        g_ema: 0.0,
+        gp_weight: 0.0,
         seed: 0,
         generated: false,
         sample_count: 1,

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use wgpu_gan::io::png::GridLayout;
 use wgpu_gan::train::checkpoint::Checkpoint;
+use wgpu_gan::train::CSV_HEADER;
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_wgpu-gan"));
@@ -77,6 +78,21 @@ fn cgan_run(device: &str) {
     let r = dir.path().join("cgan");
     let err = train(&r, "4", device, &["--model", "cgan"]);
     assert!(err.contains("Cgan GAN"), "{err}");
+    // The matching-aware D's pass on reals with random labels, reported in its own columns.
+    let csv = std::fs::read_to_string(r.join("losses.csv")).unwrap();
+    assert!(
+        csv.starts_with(&format!("{CSV_HEADER},mismatch_loss,mismatch_acc\n")),
+        "{csv}"
+    );
+    let plain = dir.path().join("plain");
+    train(
+        &plain,
+        "2",
+        device,
+        &["--model", "cgan", "--mismatch", "false"],
+    );
+    let csv = std::fs::read_to_string(plain.join("losses.csv")).unwrap();
+    assert!(csv.starts_with(&format!("{CSV_HEADER}\n")), "{csv}");
     // 10x10 grid: one row per class.
     let grid = image::open(r.join("samples/step_000004.png")).unwrap();
     let layout = GridLayout::new(100, 28, 28, 10);
@@ -228,4 +244,107 @@ fn a_config_without_a_loss_loads_as_bce() {
     use wgpu_gan::train::{LossKind, TrainConfig};
     let cfg: TrainConfig = serde_json::from_str(r#"{"model":"mlp","steps":5}"#).unwrap();
     assert_eq!((cfg.loss, cfg.steps), (LossKind::Bce, 5));
+}
+
+/// acgan, infogan and wgan-gp: a short run, its head columns in losses.csv, its grids and
+/// checkpoint shapes, and sampling.
+fn family_run(device: &str) {
+    if device == "gpu" && common::gpu().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[&str], usize, usize); 3] = [
+        ("acgan", &["class_loss", "class_acc"], 100 + 10, 1 + 10),
+        (
+            "infogan",
+            &["q_cat_loss", "q_cat_acc", "q_code_mse"],
+            62 + 2 + 10,
+            1 + 12,
+        ),
+        ("wgan-gp", &["gradient_penalty"], 100, 1),
+    ];
+    for (model, columns, g_in, d_out) in cases {
+        let r = dir.path().join(model);
+        train(&r, "4", device, &["--model", model]);
+        let csv = std::fs::read_to_string(r.join("losses.csv")).unwrap();
+        let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+        assert_eq!(&header[6..], columns, "{model}");
+        for line in csv.lines().skip(1) {
+            let v: Vec<f64> = line.split(',').map(|x| x.parse().unwrap()).collect();
+            assert_eq!(v.len(), header.len(), "{model}: {line}");
+            assert!(v.iter().all(|x| x.is_finite()), "{model}: {line}");
+        }
+        let ckpt = Checkpoint::load(&r.join("checkpoints/step_000004.safetensors")).unwrap();
+        assert!(ckpt.get("g.fc1.weight", &[256, g_in]).is_ok(), "{model}");
+        assert!(ckpt.get("d.fc3.weight", &[d_out, 256]).is_ok(), "{model}");
+        // The moving average of G that samples come from, under PyTorch names.
+        let ema = ckpt.get("g_ema.fc1.weight", &[256, g_in]).unwrap();
+        assert_ne!(
+            ema,
+            ckpt.get("g.fc1.weight", &[256, g_in]).unwrap(),
+            "{model}"
+        );
+        assert!(ckpt.get("g_ema.bn1.running_var", &[256]).is_ok(), "{model}");
+        let sweeps = ["step_000004_code1.png", "step_000004_code2.png"];
+        for png in sweeps {
+            assert_eq!(r.join("samples").join(png).exists(), model == "infogan");
+        }
+        if model == "wgan-gp" {
+            let err = fails(
+                bin()
+                    .args(["sample", "--label", "1", "--out", "x.npy", "--checkpoint"])
+                    .arg(&r),
+            );
+            assert!(err.contains("--label applies to"), "{err}");
+            continue;
+        }
+        let (threes, shape) = sample(&r, device, &["--label", "3", "--count", "6"]);
+        assert_eq!(shape, vec![6, 28, 28]);
+        let (fives, _) = sample(&r, device, &["--label", "5", "--count", "6"]);
+        assert_ne!(threes, fives, "{model}: the label reaches G");
+    }
+    let err = fails(bin().args(["train", "--model", "wgan-gp", "--loss", "lsgan"]));
+    assert!(err.contains("--loss applies to"), "{err}");
+    let err = fails(bin().args(["train", "--model", "acgan", "--g-width", "8"]));
+    assert!(err.contains("--g-width applies to"), "{err}");
+    let err = fails(bin().args(["train", "--model", "acgan", "--mismatch", "true"]));
+    assert!(err.contains("--mismatch applies to --model cgan"), "{err}");
+    let err = fails(bin().args(["train", "--model", "acgan", "--g-ema", "1"]));
+    assert!(err.contains("--g-ema must be in [0, 1)"), "{err}");
+}
+
+#[test]
+fn acgan_infogan_and_wgan_gp_train_and_sample_on_the_cpu() {
+    family_run("cpu");
+}
+
+#[test]
+fn acgan_infogan_and_wgan_gp_train_and_sample_on_the_gpu() {
+    family_run("gpu");
+}
+
+/// A resumed wgan-gp run (five critic steps, interpolation weights drawn on the device) is
+/// the uninterrupted one, bit for bit.
+#[test]
+fn wgan_gp_resume_equals_an_uninterrupted_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (once, split) = (dir.path().join("once"), dir.path().join("split"));
+    let model = ["--model", "wgan-gp"];
+    train(&once, "8", "cpu", &model);
+    train(&split, "4", "cpu", &model);
+    ok(bin()
+        .args(["train", "--steps", "8", "--resume"])
+        .arg(&split));
+    let last = "checkpoints/step_000008.safetensors";
+    let (a, b) = (
+        Checkpoint::load(&once.join(last)).unwrap(),
+        Checkpoint::load(&split.join(last)).unwrap(),
+    );
+    for (name, (_, data)) in &a.tensors {
+        let same = data
+            .iter()
+            .zip(&b.tensors[name].1)
+            .all(|(x, y)| x.to_bits() == y.to_bits());
+        assert!(same, "{name} differs");
+    }
 }

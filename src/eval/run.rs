@@ -154,7 +154,8 @@ pub fn evaluate(
     let requested: Vec<u8> = (0..opts.count)
         .map(|i| (i % classes.max(1)) as u8)
         .collect();
-    let requested = (classes > 0).then_some(requested.as_slice());
+    // InfoGAN's categories are digits in an order of its own making.
+    let requested = cfg.labels_are_classes().then_some(requested.as_slice());
     Ok(EvalReport {
         scores: score(&real, &fake, requested),
         real_count: real.count,

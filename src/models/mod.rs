@@ -10,8 +10,10 @@ pub use dcgan::{dcgan_init, Dcgan64Config, DcganConfig, DCGAN64_SIZE};
 use crate::nn::{Layer, Net, TensorKind};
 use crate::ops::Activation;
 
-/// Classes of the label-conditioned models (the MNIST digits).
+/// Classes of the label-conditioned models (the MNIST digits), and InfoGAN's categories.
 pub const CLASSES: usize = 10;
+/// InfoGAN's continuous codes.
+pub const INFO_CODES: usize = 2;
 
 /// The seed article's MLP GAN (Keras): G = Dense+LeakyReLU+BatchNorm blocks then Dense+tanh;
 /// D = Dense+LeakyReLU blocks then a Dense logit.
@@ -58,7 +60,8 @@ impl MlpConfig {
         )
     }
 
-    fn generator_from(&self, inputs: usize) -> Vec<Layer> {
+    /// G reading `inputs` values per sample (z and any codes).
+    pub fn generator_from(&self, inputs: usize) -> Vec<Layer> {
         let mut layers = Vec::new();
         let mut inputs = inputs;
         for (i, &w) in self.g_hidden.iter().enumerate() {
@@ -79,6 +82,17 @@ impl MlpConfig {
     }
 
     fn discriminator_from(&self, inputs: usize) -> Vec<Layer> {
+        self.discriminator_layers(inputs, 1)
+    }
+
+    /// D with `outputs` values per image: the real/fake logit (or critic value), then any
+    /// extra heads (ACGAN's class logits, InfoGAN's Q), each a linear map of D's last hidden
+    /// layer, which they share.
+    pub fn discriminator_with(&self, outputs: usize) -> Vec<Layer> {
+        self.discriminator_layers(self.image_len, outputs)
+    }
+
+    fn discriminator_layers(&self, inputs: usize, outputs: usize) -> Vec<Layer> {
         let mut layers = Vec::new();
         let mut inputs = inputs;
         for (i, &w) in self.d_hidden.iter().enumerate() {
@@ -89,7 +103,7 @@ impl MlpConfig {
         layers.push(Layer::linear(
             &format!("fc{}", self.d_hidden.len() + 1),
             inputs,
-            1,
+            outputs,
         ));
         layers
     }

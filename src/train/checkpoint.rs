@@ -64,6 +64,20 @@ pub fn net_entries(net: &Net) -> Vec<(String, Vec<usize>, View)> {
     out
 }
 
+/// The moving average of G's weights and running statistics as checkpoint entries
+/// `g_ema.<tensor>` (PyTorch names and layouts, as `g.*`), read from `sampler`: a generator
+/// whose arenas are the averages.
+pub fn ema_entries(sampler: &Net) -> Vec<(String, Vec<usize>, View)> {
+    sampler
+        .tensors
+        .iter()
+        .map(|t| {
+            let name = format!("g_ema.{}", t.name);
+            (name, t.shape.clone(), sampler.view(t, ArenaKind::Params))
+        })
+        .collect()
+}
+
 /// Reads the state of `nets`, `counters` and `extra` f32 views from the executor and writes a
 /// checkpoint atomically (temp file, fsync, rename).
 pub fn save(
@@ -198,6 +212,18 @@ impl Checkpoint {
             }
             let data = self.get(&name, &shape)?;
             exec.write_f32(view, data);
+        }
+        Ok(())
+    }
+
+    /// Writes the checkpoint's `g_ema.*` entries into `sampler`'s arenas.
+    pub fn restore_ema(
+        &self,
+        exec: &mut dyn Executor,
+        sampler: &Net,
+    ) -> Result<(), CheckpointError> {
+        for (name, shape, view) in ema_entries(sampler) {
+            exec.write_f32(view, self.get(&name, &shape)?);
         }
         Ok(())
     }

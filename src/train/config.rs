@@ -1,10 +1,12 @@
 //! What defines a run: the model, its sizes, the recipe and the data. Stored in every
 //! checkpoint (missing fields of older checkpoints take the defaults).
 
-use super::schedule::{self, GanProgram, ScheduleConfig, ScheduleKind};
+use super::schedule::{self, Aux, GanProgram, ScheduleConfig, ScheduleKind};
 use super::{TrainError, GRID};
 use crate::data::Dataset;
-use crate::models::{self, Dcgan64Config, DcganConfig, MlpConfig, CLASSES, DCGAN64_SIZE};
+use crate::models::{
+    self, Dcgan64Config, DcganConfig, MlpConfig, CLASSES, DCGAN64_SIZE, INFO_CODES,
+};
 use crate::nn::{Layer, Net};
 use crate::ops::{AdamConfig, Loss};
 use std::path::PathBuf;
@@ -22,6 +24,14 @@ pub enum ModelKind {
     Dcgan,
     /// The pytorch/examples DCGAN for 64x64 images (needs --data-folder).
     Dcgan64,
+    /// ACGAN: G conditioned on the digit; D also classifies (a second head of 10 logits).
+    Acgan,
+    /// InfoGAN: G reads a 10-way categorical and 2 continuous codes; a Q head on D's body
+    /// recovers them (the mutual-information loss).
+    Infogan,
+    /// WGAN-GP: an MLP critic without sigmoid, 5 critic steps per G step, gradient penalty 10.
+    #[serde(rename = "wgan-gp")]
+    WganGp,
 }
 
 #[derive(
@@ -145,6 +155,11 @@ pub struct TrainConfig {
     pub eval_count: usize,
     /// The classifier the scores use; None: the dataset's cached one (`eval::classifier`).
     pub classifier: Option<PathBuf>,
+    /// Decay of the moving average of G's weights that samples, checkpoints' `g_ema.*` and
+    /// `sample` use (0: none; the samples use G itself).
+    pub g_ema: f32,
+    /// cgan: D also learns that real images with wrong labels are fakes.
+    pub mismatch: bool,
 }
 
 /// What a non-finite loss or gradient does to a run.
@@ -167,6 +182,12 @@ pub enum OnNan {
     /// Reload the last good checkpoint and go on with the learning rate halved (at most 3 times).
     Rollback,
 }
+
+/// The moving average of G's weights the GAN family samples from: with 2 G steps per
+/// iteration, about the last 500 iterations. On the embedded MNIST at 3,000 iterations,
+/// averaging G's checkpoints of the last 1,000 iterations took acgan's class accuracy from
+/// 84.5% to 94.4% and its Fréchet classifier distance from 472 to 280.
+pub const FAMILY_EMA: f32 = 0.999;
 
 impl Default for TrainConfig {
     /// The seed recipe: Keras MLP GAN, batch 32, 12,000 iterations, Adam(2e-4, 0.5, 0.999, 1e-7).
@@ -199,6 +220,8 @@ impl Default for TrainConfig {
             eval_every: 0,
             eval_count: 2000,
             classifier: None,
+            g_ema: 0.0,
+            mismatch: false,
         }
     }
 }
@@ -219,14 +242,44 @@ impl TrainConfig {
         };
         match model {
             ModelKind::Mlp => Self::default(),
+            // The matching-aware D makes the label matter from the first iterations: at 3,000
+            // iterations on the embedded MNIST, 81% of samples were the requested digit without
+            // it and 90% with it (91% with the moving average of G).
             ModelKind::Cgan => Self {
                 model,
+                g_ema: FAMILY_EMA,
+                mismatch: true,
                 ..Self::default()
             },
             ModelKind::Dcgan => dcgan,
             ModelKind::Dcgan64 => Self {
                 channels: 3,
                 ..dcgan
+            },
+            ModelKind::Acgan => Self {
+                model,
+                g_ema: FAMILY_EMA,
+                ..Self::default()
+            },
+            ModelKind::Infogan => Self {
+                model,
+                latent_dim: 62,
+                g_ema: FAMILY_EMA,
+                ..Self::default()
+            },
+            // Gulrajani et al.'s algorithm 1 defaults.
+            ModelKind::WganGp => Self {
+                model,
+                steps: 4_000,
+                batch_size: 64,
+                lr: 1e-4,
+                beta1: 0.0,
+                beta2: 0.9,
+                adam_eps: 1e-8,
+                d_steps: 5,
+                g_steps: 1,
+                g_ema: FAMILY_EMA,
+                ..Self::default()
             },
         }
     }
@@ -263,6 +316,12 @@ impl TrainConfig {
         if self.sample_every == 0 || self.checkpoint_every == 0 || self.log_every == 0 {
             return bad("--sample-every, --checkpoint-every and --log-every must be at least 1");
         }
+        if !(0.0..1.0).contains(&self.g_ema) {
+            return Err(TrainError::Config(format!(
+                "--g-ema must be in [0, 1) (got {}); 0 turns the average off",
+                self.g_ema
+            )));
+        }
         if self.eval_every > 0 && self.eval_count < 2 {
             return bad("--eval-count must be at least 2");
         }
@@ -272,11 +331,12 @@ impl TrainConfig {
     fn validate_model(&self) -> Result<(), TrainError> {
         let cfg = TrainError::Config;
         match self.model {
-            ModelKind::Mlp => Ok(()),
-            ModelKind::Cgan => match self.data {
-                DataSource::Folder { .. } => Err(cfg(
-                    "--model cgan needs labelled digits (IDX files), not --data-folder".into(),
-                )),
+            ModelKind::Mlp | ModelKind::Infogan | ModelKind::WganGp => Ok(()),
+            ModelKind::Cgan | ModelKind::Acgan => match self.data {
+                DataSource::Folder { .. } => Err(cfg(format!(
+                    "--model {} needs labelled digits (IDX files), not --data-folder",
+                    self.model_name()
+                ))),
                 _ => Ok(()),
             },
             ModelKind::Dcgan => self.dcgan().validate().map_err(cfg),
@@ -290,6 +350,13 @@ impl TrainConfig {
                 }
             }
         }
+    }
+
+    /// The model's name on the command line (`wgan-gp`, ...).
+    pub fn model_name(&self) -> String {
+        use clap::ValueEnum;
+        let v = self.model.to_possible_value();
+        v.map_or_else(|| format!("{:?}", self.model), |v| v.get_name().to_string())
     }
 
     pub fn adam(&self) -> AdamConfig {
@@ -319,22 +386,57 @@ impl TrainConfig {
     /// (channels, height, width) of the images the model makes and reads.
     pub fn image_shape(&self) -> (usize, usize, usize) {
         match self.model {
-            ModelKind::Mlp | ModelKind::Cgan | ModelKind::Dcgan => (1, 28, 28),
+            ModelKind::Mlp
+            | ModelKind::Cgan
+            | ModelKind::Dcgan
+            | ModelKind::Acgan
+            | ModelKind::Infogan
+            | ModelKind::WganGp => (1, 28, 28),
             ModelKind::Dcgan64 => (self.channels, DCGAN64_SIZE, DCGAN64_SIZE),
         }
     }
 
     pub fn schedule_kind(&self) -> ScheduleKind {
         match self.model {
-            ModelKind::Mlp | ModelKind::Cgan => ScheduleKind::Seed,
+            ModelKind::Mlp | ModelKind::Cgan | ModelKind::Acgan | ModelKind::Infogan => {
+                ScheduleKind::Seed
+            }
             ModelKind::Dcgan | ModelKind::Dcgan64 => ScheduleKind::Dcgan,
+            ModelKind::WganGp => ScheduleKind::Wgan,
+        }
+    }
+
+    /// D's extra heads and G's extra codes: ACGAN's class head (weight 1, the paper's sum of
+    /// the source and class log-likelihoods); InfoGAN's 10-way categorical code (weight 1)
+    /// and 2 continuous codes (weight 0.1, as in PyTorch-GAN's infogan).
+    pub fn aux(&self) -> Aux {
+        match self.model {
+            ModelKind::Acgan => Aux::Classes {
+                classes: CLASSES,
+                weight: 1.0,
+            },
+            ModelKind::Infogan => Aux::Info {
+                categories: CLASSES,
+                continuous: INFO_CODES,
+                cat_weight: 1.0,
+                cont_weight: 0.1,
+            },
+            _ => Aux::None,
+        }
+    }
+
+    /// The loss op on D's real/fake output.
+    pub fn loss_op(&self) -> Loss {
+        match self.model {
+            ModelKind::WganGp => Loss::Wasserstein,
+            _ => self.loss.op(),
         }
     }
 
     /// The generator's layers (latent -> image of `image_len`) and the discriminator's.
     pub fn layers(&self, image_len: usize) -> Result<(Vec<Layer>, Vec<Layer>), TrainError> {
         let (c, h, w) = self.image_shape();
-        let flat = matches!(self.model, ModelKind::Mlp | ModelKind::Cgan);
+        let flat = !matches!(self.model, ModelKind::Dcgan | ModelKind::Dcgan64);
         if !flat && image_len != c * h * w {
             return Err(TrainError::Config(format!(
                 "--model {:?} needs images of {c}x{h}x{w} = {} values, not {image_len}",
@@ -348,6 +450,14 @@ impl TrainConfig {
                 (m.generator(), m.discriminator())
             }
             ModelKind::Cgan => self.mlp(image_len).conditional(CLASSES),
+            ModelKind::Acgan | ModelKind::Infogan | ModelKind::WganGp => {
+                let m = self.mlp(image_len);
+                let g_in = self.latent_dim + self.aux().g_classes() + self.aux().codes();
+                (
+                    m.generator_from(g_in),
+                    m.discriminator_with(1 + self.aux().width()),
+                )
+            }
             ModelKind::Dcgan => (self.dcgan().generator(), self.dcgan().discriminator()),
             ModelKind::Dcgan64 => (self.dcgan64().generator(), self.dcgan64().discriminator()),
         })
@@ -357,17 +467,28 @@ impl TrainConfig {
     /// DCGAN paper's N(0, 0.02) for the DCGANs.
     pub fn init(&self, net: &Net, seed: u64) -> (Vec<f32>, Vec<f32>) {
         match self.model {
-            ModelKind::Mlp | ModelKind::Cgan => models::glorot_init(net, seed),
+            ModelKind::Mlp
+            | ModelKind::Cgan
+            | ModelKind::Acgan
+            | ModelKind::Infogan
+            | ModelKind::WganGp => models::glorot_init(net, seed),
             ModelKind::Dcgan | ModelKind::Dcgan64 => models::dcgan_init(net, seed),
         }
     }
 
-    /// Label classes the model is conditioned on; 0 for none.
+    /// Label classes G is conditioned on (cgan, acgan; infogan's categorical code); 0 for
+    /// none.
     pub fn classes(&self) -> usize {
         match self.model {
-            ModelKind::Cgan => CLASSES,
+            ModelKind::Cgan | ModelKind::Acgan | ModelKind::Infogan => CLASSES,
             _ => 0,
         }
+    }
+
+    /// Whether G's label is a digit class (cgan, acgan), which a classifier can check; an
+    /// InfoGAN category is whatever the model made of it.
+    pub fn labels_are_classes(&self) -> bool {
+        matches!(self.model, ModelKind::Cgan | ModelKind::Acgan)
     }
 
     /// Side of the square sample grid: one row per class for conditioned models.
@@ -389,6 +510,26 @@ impl TrainConfig {
         (0..n).flat_map(|_| row.iter().copied()).collect()
     }
 
+    /// The continuous codes of each sample-grid tile (InfoGAN): 0.
+    pub fn sample_codes(&self) -> Vec<f32> {
+        vec![0.0; self.grid() * self.grid() * self.aux().codes()]
+    }
+
+    /// InfoGAN's sweep of continuous code `k`: (noise, labels, codes) of a grid whose row r is
+    /// category r and whose columns take code k from -2 to 2 (the other codes 0), with one z
+    /// for every tile.
+    pub fn code_sweep(&self, k: usize) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let (n, codes) = (self.grid(), self.aux().codes());
+        let z = models::normal(self.seed, 0xC0DE5, self.latent_dim);
+        let noise = (0..n * n).flat_map(|_| z.iter().copied()).collect();
+        let mut c = vec![0.0; n * n * codes];
+        for tile in 0..n * n {
+            let col = tile % n;
+            c[tile * codes + k] = -2.0 + 4.0 * col as f32 / (n - 1).max(1) as f32;
+        }
+        (noise, self.sample_labels(), c)
+    }
+
     /// The class of each sample-grid tile: row r shows class r.
     pub fn sample_labels(&self) -> Vec<f32> {
         let n = self.grid();
@@ -405,8 +546,17 @@ impl TrainConfig {
             g_steps: self.g_steps,
             adam_d: self.adam(),
             adam_g: self.adam(),
-            loss: self.loss.op(),
-            classes: self.classes(),
+            loss: self.loss_op(),
+            // Only cgan's D reads the label.
+            classes: if self.model == ModelKind::Cgan {
+                CLASSES
+            } else {
+                0
+            },
+            aux: self.aux(),
+            mismatch: self.mismatch && self.model == ModelKind::Cgan,
+            gp_weight: 10.0,
+            g_ema: self.g_ema,
             seed: self.seed,
             generated: true,
             sample_count: self.grid() * self.grid(),

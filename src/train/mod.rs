@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub use config::{DataSource, DeviceKind, LossKind, ModelKind, OnNan, TrainConfig};
-pub use outputs::{resolve_checkpoint, LossRow};
+pub use outputs::{resolve_checkpoint, LossRow, CSV_HEADER};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
@@ -137,10 +137,33 @@ pub fn upload_initial_state(
         let (params, state) = cfg.init(net, cfg.seed.wrapping_mul(0x9E37_79B9).wrapping_add(salt));
         exec.write_f32(net.params, &params);
         exec.write_f32(net.state, &state);
+        if let (Some((ema_params, ema_state)), "g") = (gan.g_ema, net.prefix.as_str()) {
+            exec.write_f32(ema_params, &params);
+            exec.write_f32(ema_state, &state);
+        }
     }
     exec.write_f32(gan.sample_noise, &cfg.sample_noise());
-    if let Some(labels) = gan.sample_labels {
-        exec.write_f32(labels, &cfg.sample_labels());
+    write_sample_inputs(exec, gan, cfg, None);
+}
+
+/// The sample grid's inputs: the fixed noise, labels and (InfoGAN) codes of the main grid, or
+/// of the sweep of continuous code `sweep`.
+fn write_sample_inputs(
+    exec: &mut dyn Executor,
+    gan: &GanProgram,
+    cfg: &TrainConfig,
+    sweep: Option<usize>,
+) {
+    let (noise, labels, codes) = match sweep {
+        Some(k) => cfg.code_sweep(k),
+        None => (cfg.sample_noise(), cfg.sample_labels(), cfg.sample_codes()),
+    };
+    exec.write_f32(gan.sample_noise, &noise);
+    if let Some(v) = gan.sample_labels {
+        exec.write_f32(v, &labels);
+    }
+    if let Some(v) = gan.sample_codes {
+        exec.write_f32(v, &codes);
     }
 }
 
@@ -175,7 +198,14 @@ fn eval_ops(
     let (c, path) = crate::eval::load_or_train(&cfg.data, explicit, cfg.device, gpu, &mut log)?;
     crate::eval::check_classifier(&c, &path, cfg.image_shape())?;
     let sizes = (cfg.eval_count, cfg.classes());
-    let ops = MonitorOps::record(&mut gan.prog, &gan.g, &c, sizes, cfg.seed)?;
+    if cfg.aux().codes() > 0 {
+        return Err(TrainError::Config(
+            "--eval-every does not support infogan yet (its G reads continuous codes); score its \
+             checkpoints with `wgpu-gan eval`"
+                .into(),
+        ));
+    }
+    let ops = MonitorOps::record(&mut gan.prog, &gan.g_sample, &c, sizes, cfg.seed)?;
     Ok(Some((ops, c)))
 }
 
@@ -270,13 +300,24 @@ impl Trainer {
     pub fn take_losses(&mut self, seconds: f64) -> Result<LossRow, TrainError> {
         let m = self.exec.read_f32(self.gan.metrics)?;
         self.exec.write_f32(self.gan.metrics, &vec![0.0; m.len()]);
-        Ok(LossRow::from_metrics(self.step, &m, seconds))
+        Ok(LossRow::from_metrics(self.step, &m, seconds).with_heads(&self.cfg, &m))
     }
 
     /// Generates the fixed-noise grid images, (grid², C, H, W) in [-1, 1].
     pub fn sample_grid(&mut self) -> Result<Vec<f32>, TrainError> {
         self.exec.run(self.gan.sample.clone(), 1)?;
         Ok(self.exec.read_f32(self.gan.sample_out)?)
+    }
+
+    /// InfoGAN: the grid sweeping continuous code `k` (columns, -2 to 2) for every category
+    /// (rows), one z throughout; the fixed grid's inputs are put back after.
+    pub fn sweep_grid(&mut self, k: usize) -> Result<Vec<f32>, TrainError> {
+        let exec = self.exec.as_mut();
+        write_sample_inputs(exec, &self.gan, &self.cfg, Some(k));
+        let images = self.sample_grid();
+        // The fixed grid's noise is the config's (checkpoints store the same).
+        write_sample_inputs(self.exec.as_mut(), &self.gan, &self.cfg, None);
+        images
     }
 
     pub fn save_checkpoint(&self, path: &Path, seconds: f64) -> Result<(), TrainError> {
@@ -287,11 +328,26 @@ impl Trainer {
         meta.insert("step".into(), self.step.to_string());
         meta.insert("seconds".into(), format!("{seconds:.3}"));
         let noise_shape = vec![self.cfg.grid() * self.cfg.grid(), self.cfg.latent_dim];
-        let extra = [
-            ("sample_noise", noise_shape, self.gan.sample_noise),
+        let mut extra = vec![
+            (
+                "sample_noise".to_string(),
+                noise_shape,
+                self.gan.sample_noise,
+            ),
             // Partial loss sums since the last log point, so a resume logs the same rows.
-            ("metrics", vec![self.gan.metrics.len], self.gan.metrics),
+            (
+                "metrics".into(),
+                vec![self.gan.metrics.len],
+                self.gan.metrics,
+            ),
         ];
+        if self.gan.g_ema.is_some() {
+            extra.extend(checkpoint::ema_entries(&self.gan.g_sample));
+        }
+        let extra: Vec<_> = extra
+            .iter()
+            .map(|(n, s, v)| (n.as_str(), s.clone(), *v))
+            .collect();
         checkpoint::save(
             path,
             self.exec.as_ref(),
@@ -323,6 +379,9 @@ impl Trainer {
         exec.write_f32(self.gan.sample_noise, noise);
         let metrics = ckpt.get("metrics", &[self.gan.metrics.len])?;
         exec.write_f32(self.gan.metrics, metrics);
+        if self.gan.g_ema.is_some() {
+            ckpt.restore_ema(exec, &self.gan.g_sample)?;
+        }
         let meta = |k: &str| ckpt.metadata.get(k).map(String::as_str).unwrap_or("");
         self.step = meta("step").parse().map_err(|_| {
             TrainError::Config(format!("checkpoint {} has no step", ckpt.path.display()))

@@ -1,8 +1,9 @@
 //! The training loop's outputs: progress bar, losses.csv, losses.png, sample grids and
 //! checkpoints in the run directory.
 
-use super::schedule::{D_FAKE, D_REAL, G_LOSS};
+use super::schedule::{AUX, CODES, D_FAKE, D_REAL, G_LOSS, PENALTY};
 use super::{now_seconds, TrainError, Trainer};
+use super::{ModelKind, TrainConfig};
 use crate::eval::{Scores, ENTROPY_WARNING};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
@@ -21,9 +22,29 @@ pub struct LossRow {
     pub d_acc: f32,
     pub g_loss: f32,
     pub seconds: f64,
+    /// The model's extra heads (`head_columns`), after the base columns of losses.csv.
+    pub heads: Vec<(&'static str, f32)>,
 }
 
 pub const CSV_HEADER: &str = "step,d_loss_real,d_loss_fake,d_acc,g_loss,seconds";
+
+/// The losses.csv columns of a run's extra heads: (name, metric slot, 0 loss or 1 accuracy).
+/// ACGAN's class head and InfoGAN's categorical code average over every pass that trains
+/// them (D on reals and fakes for ACGAN, D on fakes and G for both); cgan's mismatch columns
+/// are D's loss and accuracy on real images with random labels (target fake).
+pub fn head_columns(cfg: &TrainConfig) -> &'static [(&'static str, usize, usize)] {
+    match cfg.model {
+        ModelKind::Cgan if cfg.mismatch => &[("mismatch_loss", AUX, 0), ("mismatch_acc", AUX, 1)],
+        ModelKind::Acgan => &[("class_loss", AUX, 0), ("class_acc", AUX, 1)],
+        ModelKind::Infogan => &[
+            ("q_cat_loss", AUX, 0),
+            ("q_cat_acc", AUX, 1),
+            ("q_code_mse", CODES, 0),
+        ],
+        ModelKind::WganGp => &[("gradient_penalty", PENALTY, 0)],
+        _ => &[],
+    }
+}
 
 impl LossRow {
     /// From the metric accumulators: (loss, accuracy, count) for D real, D fake and G.
@@ -36,14 +57,29 @@ impl LossRow {
             d_acc: (avg(D_REAL, 1) + avg(D_FAKE, 1)) / 2.0,
             g_loss: avg(G_LOSS, 0),
             seconds,
+            heads: Vec::new(),
         }
     }
 
+    /// With the averages of the run's extra heads from the same accumulators.
+    pub fn with_heads(mut self, cfg: &TrainConfig, m: &[f32]) -> Self {
+        let avg = |slot: usize, k: usize| m[slot + k] / m[slot + 2].max(1.0);
+        self.heads = head_columns(cfg)
+            .iter()
+            .map(|&(name, slot, k)| (name, avg(slot, k)))
+            .collect();
+        self
+    }
+
     pub fn csv(&self) -> String {
-        format!(
+        let mut line = format!(
             "{},{},{},{},{},{:.3}",
             self.step, self.d_loss_real, self.d_loss_fake, self.d_acc, self.g_loss, self.seconds
-        )
+        );
+        for (_, v) in &self.heads {
+            line += &format!(",{v}");
+        }
+        line
     }
 
     pub fn is_finite(&self) -> bool {
@@ -85,8 +121,9 @@ fn append_csv(path: &Path, row: &LossRow, eval: Option<Option<&Scores>>) -> Resu
         .open(path)
         .map_err(io_err(path))?;
     if new {
+        let heads: String = row.heads.iter().map(|(n, _)| format!(",{n}")).collect();
         let extra = eval.map_or(String::new(), |_| format!(",{EVAL_HEADER}"));
-        writeln!(f, "{CSV_HEADER}{extra}").map_err(io_err(path))?;
+        writeln!(f, "{CSV_HEADER}{heads}{extra}").map_err(io_err(path))?;
     }
     let extra = eval.map_or(String::new(), eval_csv);
     writeln!(f, "{}{extra}", row.csv()).map_err(io_err(path))
@@ -134,6 +171,7 @@ fn read_csv(path: &Path) -> Vec<LossRow> {
                 d_acc: v[3] as f32,
                 g_loss: v[4] as f32,
                 seconds: v[5],
+                heads: Vec::new(),
             })
         })
         .collect()
@@ -212,6 +250,9 @@ pub fn train_loop(t: &mut Trainer) -> Result<Option<LossRow>, TrainError> {
                 "D real {:.3} fake {:.3} acc {:.2} | G {:.3}",
                 row.d_loss_real, row.d_loss_fake, row.d_acc, row.g_loss
             );
+            for (name, v) in &row.heads {
+                msg += &format!(" | {name} {v:.3}");
+            }
             if let Some(s) = &scores {
                 msg += &format!(
                     " | FCD {:.2} H {:.2} conf {:.2}",
@@ -231,6 +272,11 @@ pub fn train_loop(t: &mut Trainer) -> Result<Option<LossRow>, TrainError> {
             let (c, h, w) = t.cfg.image_shape();
             let n = t.cfg.grid();
             crate::io::png::save_grid(&path, &images, n * n, c, h, w, n)?;
+            for k in 0..t.cfg.aux().codes() {
+                let images = t.sweep_grid(k)?;
+                let path = samples.join(format!("step_{:06}_code{}.png", t.step, k + 1));
+                crate::io::png::save_grid(&path, &images, n * n, c, h, w, n)?;
+            }
             plot(&t.out.join("losses.png"), &rows)?;
         }
         if t.step.is_multiple_of(t.cfg.checkpoint_every) || last {

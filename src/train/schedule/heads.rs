@@ -1,0 +1,127 @@
+//! The schedule's variants beyond a single real/fake logit: ACGAN's class head and InfoGAN's
+//! Q head (extra columns of D's output, sharing D's body), and the WGAN-GP critic step.
+
+use super::fills::InputKind;
+use super::{no_grad, Aux, Batch, Builder, AUX, CODES, D_FAKE, D_REAL, PENALTY};
+use crate::ops::{self, columns, Head};
+use crate::program::View;
+
+impl Builder<'_> {
+    /// The extra heads' losses on D's output `logit` for `batch`, into the columns of
+    /// `dlogit` after the real/fake one. `fake`: the batch came from G, so its labels and codes
+    /// are G's (InfoGAN's information loss applies to fakes only).
+    pub(super) fn aux_losses(&mut self, logit: View, batch: Batch, fake: bool) -> ops::Result {
+        let stride = 1 + self.cfg.aux.width();
+        let head = |offset| Head { stride, offset };
+        let (dlogit, m) = (self.dlogit, self.metrics);
+        let p = &mut self.prog;
+        match self.cfg.aux {
+            Aux::None => Ok(()),
+            Aux::Classes { classes, weight } => {
+                let y = batch.y.ok_or_else(|| no_grad("class labels"))?;
+                let label = "class head loss";
+                ops::class_head_loss(
+                    p,
+                    logit,
+                    y,
+                    classes,
+                    head(1),
+                    dlogit,
+                    (m, AUX),
+                    weight,
+                    label,
+                )
+            }
+            Aux::Info {
+                categories,
+                continuous,
+                cat_weight,
+                cont_weight,
+            } => {
+                if !fake {
+                    let width = categories + continuous;
+                    let label = "Q head: reals have no codes";
+                    return columns::fill_columns(p, dlogit, head(1), width, 0.0, label);
+                }
+                let y = batch.y.ok_or_else(|| no_grad("categorical code"))?;
+                let codes = batch.codes.ok_or_else(|| no_grad("continuous codes"))?;
+                let (h, label) = (head(1), "Q categorical code loss");
+                ops::class_head_loss(
+                    p,
+                    logit,
+                    y,
+                    categories,
+                    h,
+                    dlogit,
+                    (m, AUX),
+                    cat_weight,
+                    label,
+                )?;
+                let (h, label) = (head(1 + categories), "Q continuous code loss");
+                ops::code_head_loss(p, logit, codes, h, dlogit, (m, CODES), cont_weight, label)
+            }
+        }
+    }
+
+    /// WGAN-GP (Gulrajani et al., algorithm 1): `d_steps` critic steps, each with its own
+    /// noise, real batch and interpolation weights, then one G step.
+    pub(super) fn wgan_schedule(&mut self) -> ops::Result {
+        let b = self.cfg.batch;
+        let ones = self.prog.tensor("d.grad_sum", b * self.d.out_features());
+        let mix = self.prog.tensor("d.input_mix", b * self.image_len);
+        let gg = self.prog.tensor("d.grad_penalty", b * self.image_len);
+        self.tangents = Some(self.d.acts(&mut self.prog, b, "penalty"));
+        for k in 1..=self.cfg.d_steps {
+            let draw = self.noise(
+                &format!("input.z_critic_{k}"),
+                &format!("input.y_critic_{k}"),
+            );
+            let (real, real_y) = self.real(&format!("input.real_{k}"));
+            let t = self.input(&format!("input.mix_{k}"), InputKind::Uniform(0.0, 1.0), b);
+            self.phase(&format!("D {k}"), |s| {
+                if k == 1 {
+                    columns::fill_columns(&mut s.prog, ones, Head::SINGLE, 1, 1.0, "ones")?;
+                }
+                let g_in = s.g_input(&format!("g.input_critic_{k}"), draw)?;
+                let fake = s.g.forward(&mut s.prog, &s.g_acts, g_in, true)?;
+                s.records.push((format!("step.fake_critic_{k}"), fake));
+                let batch = Batch {
+                    x: real,
+                    y: real_y,
+                    codes: None,
+                };
+                s.d_pass(batch, 1.0, D_REAL, false, false)?;
+                let batch = Batch {
+                    x: fake,
+                    y: draw.y,
+                    codes: draw.codes,
+                };
+                s.d_pass(batch, 0.0, D_FAKE, false, true)?;
+                let label = "interpolates t·real + (1 - t)·fake";
+                columns::interpolate(&mut s.prog, real, t, fake, mix, label)?;
+                s.penalty(mix, ones, gg, k)?;
+                s.d_adam()
+            })?;
+        }
+        let draw = self.noise("input.z_g1", "input.y_g1");
+        self.phase("G 1", |s| s.g_step(draw, "1"))
+    }
+
+    /// Adds the gradient penalty's parameter gradients at interpolates `mix`: the critic's
+    /// input gradient g (backward of `ones`), the penalty's gradient gg with respect to g,
+    /// then the double backward of gg.
+    fn penalty(&mut self, mix: View, ones: View, gg: View, k: usize) -> ops::Result {
+        let tangents = self.tangents.clone().ok_or_else(|| no_grad("tangents"))?;
+        let (p, d, acts) = (&mut self.prog, &self.d, &self.d_acts);
+        d.forward(p, acts, mix, true)?;
+        let g = d
+            .backward(p, acts, mix, ones, false, true, false)?
+            .ok_or_else(|| no_grad("critic input"))?;
+        if k == 1 {
+            self.records.push(("step.critic_input_grad".into(), g));
+        }
+        let (m, lambda, f) = (self.metrics, self.cfg.gp_weight, self.image_len);
+        ops::gradient_penalty(p, g, gg, f, (m, PENALTY), lambda, "gradient penalty")?;
+        d.input_grad_backward(p, acts, &tangents, (mix, ones), gg)
+    }
+}

@@ -1,0 +1,601 @@
+//! The training iteration as one recorded program: inputs drawn on the GPU, then the D-then-G
+//! phases. The golden tests run the same program with the inputs supplied instead of drawn.
+//! `heads` adds ACGAN's and InfoGAN's extra outputs of D and the WGAN-GP critic step;
+//! `fills` records the on-device draws of the inputs.
+
+mod fills;
+mod heads;
+
+use fills::InputKind;
+
+use crate::nn::{Layer, Net, NetActs};
+use crate::ops::{self, AdamConfig, Loss};
+use crate::program::{Program, View};
+use std::ops::Range;
+
+/// counters[ITERATION] advances the random streams; the other two are the Adam step counts.
+pub const ITERATION: usize = 0;
+pub const D_STEP: usize = 1;
+pub const G_STEP: usize = 2;
+pub const COUNTERS: usize = 4;
+
+/// Metric slots: (loss, accuracy, count) each for D on real, D on fake, and G.
+pub const D_REAL: usize = 0;
+pub const D_FAKE: usize = 3;
+pub const G_LOSS: usize = 6;
+/// Set to 1 by Adam when a gradient is NaN or infinite; reset with the loss sums.
+pub const NONFINITE: usize = 9;
+/// (loss, accuracy, count) of D's class head (ACGAN) or Q's categorical code (InfoGAN).
+pub const AUX: usize = 10;
+/// (loss, share within 0.5, count) of Q's continuous codes (InfoGAN).
+pub const CODES: usize = 13;
+/// (penalty, share of |g| within 0.1 of 1, count) of WGAN-GP's gradient penalty.
+pub const PENALTY: usize = 16;
+pub const METRICS: usize = 19;
+
+/// How D and G alternate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ScheduleKind {
+    /// The seed's Keras loop: fakes from G in inference mode; a D step on reals, a D step on
+    /// fakes; then G steps through the frozen D with G's batch norm in training mode.
+    Seed,
+    /// pytorch/examples DCGAN: one D step on the summed real and detached-fake losses, then one
+    /// G step on the same fakes through the updated D.
+    Dcgan,
+    /// WGAN-GP: `d_steps` critic steps, each on the Wasserstein loss of a real and a fake batch
+    /// plus the gradient penalty at random interpolates, then one G step on fresh fakes.
+    Wgan,
+}
+
+/// What D's output carries besides the real/fake column, and what G reads besides z.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Aux {
+    None,
+    /// ACGAN: G reads [z, one_hot(y)]; D outputs [logit, class logits]; the class head's
+    /// cross-entropy, times `weight`, trains D on reals and fakes and G on its fakes.
+    Classes {
+        classes: usize,
+        weight: f32,
+    },
+    /// InfoGAN: G reads [z, c (continuous codes, uniform in [-1, 1]), one_hot(k)]; D outputs
+    /// [logit, Q's categorical logits, Q's code means]. The information loss (cross-entropy on
+    /// k times `cat_weight`, MSE on c times `cont_weight`) trains Q (D's body and its head
+    /// columns) on fakes, and G.
+    Info {
+        categories: usize,
+        continuous: usize,
+        cat_weight: f32,
+        cont_weight: f32,
+    },
+}
+
+impl Aux {
+    /// Columns of D's output after the real/fake one.
+    pub fn width(self) -> usize {
+        match self {
+            Self::None => 0,
+            Self::Classes { classes, .. } => classes,
+            Self::Info {
+                categories,
+                continuous,
+                ..
+            } => categories + continuous,
+        }
+    }
+
+    /// Classes of the one-hot code G reads.
+    pub fn g_classes(self) -> usize {
+        match self {
+            Self::None => 0,
+            Self::Classes { classes, .. } => classes,
+            Self::Info { categories, .. } => categories,
+        }
+    }
+
+    /// Continuous codes G reads.
+    pub fn codes(self) -> usize {
+        match self {
+            Self::Info { continuous, .. } => continuous,
+            _ => 0,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ScheduleConfig {
+    pub kind: ScheduleKind,
+    pub batch: usize,
+    pub d_steps: usize,
+    pub g_steps: usize,
+    pub adam_d: AdamConfig,
+    pub adam_g: AdamConfig,
+    pub loss: Loss,
+    /// Conditioning (cgan): G reads [z, one_hot(y)] and D [x, one_hot(y)], with `classes`
+    /// classes; 0 for none. Reals bring their labels; fakes get labels drawn on the device.
+    pub classes: usize,
+    /// ACGAN's and InfoGAN's extra heads and codes.
+    pub aux: Aux,
+    /// Conditioned D (cgan): D also sees each real batch with labels drawn at random, as
+    /// fakes (the matching-aware discriminator of Reed et al., GAN-CLS), so it must read the
+    /// label; reported in the AUX slot.
+    pub mismatch: bool,
+    /// WGAN-GP: the gradient penalty's weight.
+    pub gp_weight: f32,
+    /// Decay of the moving average of G's weights and running statistics that the samples
+    /// use (0: none, the samples use G itself).
+    pub g_ema: f32,
+    pub seed: u64,
+    /// Draw noise and real batches on the device (training) or leave the input buffers to
+    /// the caller (golden tests).
+    pub generated: bool,
+    /// Rows of the fixed sample grid.
+    pub sample_count: usize,
+}
+
+/// Where a dataset lives in the program: packed bytes, labels, and their geometry.
+#[derive(Clone, Copy, Debug)]
+pub struct DatasetViews {
+    pub images: View,
+    pub labels: View,
+    pub count: usize,
+    pub image_len: usize,
+}
+
+/// The recorded training program and the views the trainer, checkpoints and tests need.
+pub struct GanProgram {
+    pub prog: Program,
+    pub g: Net,
+    /// The generator the samples use: G itself, or G with its moving averages as weights and
+    /// running statistics (`g_ema`).
+    pub g_sample: Net,
+    /// The moving averages of G's parameter and state arenas, when the schedule keeps them.
+    pub g_ema: Option<(View, View)>,
+    pub d: Net,
+    pub counters: View,
+    pub metrics: View,
+    pub inputs: Vec<fills::Input>,
+    pub dataset: Option<DatasetViews>,
+    /// Fills plus step: one training iteration.
+    pub iteration: Range<usize>,
+    /// The step alone, on inputs already in place.
+    pub step: Range<usize>,
+    /// Each phase of the step by name, in order.
+    pub phases: Vec<(String, Range<usize>)>,
+    pub sample: Range<usize>,
+    pub sample_noise: View,
+    /// The class of each sample (conditioned models), written by the host.
+    pub sample_labels: Option<View>,
+    /// InfoGAN: the continuous codes of each sample, written by the host.
+    pub sample_codes: Option<View>,
+    pub sample_out: View,
+    /// Intermediate values worth checking (`step.fake_for_d`, `step.d_logit_real`, ...).
+    pub records: Vec<(String, View)>,
+}
+
+struct Builder<'a> {
+    cfg: &'a ScheduleConfig,
+    prog: Program,
+    g: Net,
+    d: Net,
+    g_acts: NetActs,
+    d_acts: NetActs,
+    counters: View,
+    metrics: View,
+    inputs: Vec<fills::Input>,
+    phases: Vec<(String, Range<usize>)>,
+    records: Vec<(String, View)>,
+    dlogit: View,
+    latent: usize,
+    image_len: usize,
+    /// WGAN-GP: the critic's activations' tangents for the double backward.
+    tangents: Option<NetActs>,
+    g_ema: Option<(View, View)>,
+}
+
+/// One batch D sees: its labels (reals' or the fakes' drawn ones) and, for fakes of a model
+/// with codes, the codes they were made from.
+#[derive(Clone, Copy, Debug)]
+struct Batch {
+    x: View,
+    y: Option<View>,
+    codes: Option<View>,
+}
+
+/// G's inputs: noise, and the label and codes drawn with it.
+#[derive(Clone, Copy, Debug)]
+struct Draw {
+    z: View,
+    y: Option<View>,
+    codes: Option<View>,
+}
+
+impl Builder<'_> {
+    /// `x` (rows, F) with one_hot(y) appended, in a new buffer `name`, with `classes` classes;
+    /// `x` itself when `classes` is 0.
+    fn one_hot(&mut self, name: &str, x: View, y: Option<View>, c: usize) -> ops::Result<View> {
+        let Some(y) = y.filter(|_| c > 0) else {
+            return Ok(x);
+        };
+        let out = self.prog.tensor(name, x.len + y.len * c);
+        let label = format!("{name} = [x, one_hot(y)]");
+        ops::condition::concat_one_hot_forward(&mut self.prog, x, y, c, out, &label)?;
+        Ok(out)
+    }
+
+    /// D's input for images `x` with labels `y`: [x, one_hot(y)] for cgan, else x.
+    fn condition(&mut self, name: &str, x: View, y: Option<View>) -> ops::Result<View> {
+        self.one_hot(name, x, y, self.cfg.classes)
+    }
+
+    /// G's input for a draw: z, then the codes (InfoGAN), then the one-hot label (cgan, ACGAN,
+    /// InfoGAN's categorical code).
+    fn g_input(&mut self, name: &str, d: Draw) -> ops::Result<View> {
+        let mut x = d.z;
+        if let Some(codes) = d.codes {
+            let rows = d.z.len / self.latent.max(1);
+            let out = self
+                .prog
+                .tensor(&format!("{name}.codes"), d.z.len + codes.len);
+            let label = format!("{name} = [z, codes]");
+            ops::columns::concat_columns(&mut self.prog, d.z, codes, rows, out, &label)?;
+            x = out;
+        }
+        let c = self.cfg.classes + self.cfg.aux.g_classes();
+        self.one_hot(name, x, d.y, c)
+    }
+
+    /// The gradient of D's image input `dx`, without the label columns when conditioned.
+    fn image_grad(&mut self, dx: View, tag: &str) -> ops::Result<View> {
+        let c = self.cfg.classes;
+        if c == 0 {
+            return Ok(dx);
+        }
+        let name = format!("d.grad_image_{tag}");
+        let out = self.prog.tensor(&name, self.cfg.batch * self.image_len);
+        let b = self.cfg.batch;
+        ops::condition::concat_one_hot_backward(&mut self.prog, dx, c, out, b, &name)?;
+        Ok(out)
+    }
+
+    fn phase(&mut self, name: &str, f: impl FnOnce(&mut Self) -> ops::Result) -> ops::Result {
+        let start = self.prog.ops.len();
+        self.prog.set_phase(name);
+        f(self)?;
+        self.phases
+            .push((name.to_string(), start..self.prog.ops.len()));
+        Ok(())
+    }
+
+    /// D forward on `batch` (with its labels for cgan), the loss of its real/fake column
+    /// against `target` and of the extra heads, D backward; returns the input gradient when
+    /// `input_grad` (the G step), else accumulates D's parameter gradients.
+    fn d_pass(
+        &mut self,
+        batch: Batch,
+        target: f32,
+        slot: usize,
+        input_grad: bool,
+        accumulate: bool,
+    ) -> ops::Result<Option<View>> {
+        let x = batch.x;
+        let logit = self.d.forward(&mut self.prog, &self.d_acts, x, true)?;
+        let label = format!("loss (target {target})");
+        let head = ops::Head {
+            stride: 1 + self.cfg.aux.width(),
+            offset: 0,
+        };
+        let (dlogit, m) = (self.dlogit, self.metrics);
+        let (loss, scale) = (self.cfg.loss, 1.0);
+        ops::head_loss(
+            &mut self.prog,
+            loss,
+            head,
+            logit,
+            dlogit,
+            (m, slot),
+            target,
+            scale,
+            &label,
+        )?;
+        self.aux_losses(logit, batch, target < 0.5 || input_grad)?;
+        self.d.backward(
+            &mut self.prog,
+            &self.d_acts,
+            x,
+            self.dlogit,
+            !input_grad,
+            input_grad,
+            accumulate,
+        )
+    }
+
+    fn g_step(&mut self, draw: Draw, tag: &str) -> ops::Result {
+        let g_in = self.g_input(&format!("g.input_g{tag}"), draw)?;
+        let fake = self.g.forward(&mut self.prog, &self.g_acts, g_in, true)?;
+        self.records.push((format!("step.g_image_{tag}"), fake));
+        let d_in = self.condition(&format!("d.input_g{tag}"), fake, draw.y)?;
+        let batch = Batch {
+            x: d_in,
+            y: draw.y,
+            codes: draw.codes,
+        };
+        let dx = self
+            .d_pass(batch, 1.0, G_LOSS, true, false)?
+            .ok_or_else(|| no_grad("D"))?;
+        let dfake = self.image_grad(dx, &format!("g{tag}"))?;
+        self.g.backward(
+            &mut self.prog,
+            &self.g_acts,
+            g_in,
+            dfake,
+            true,
+            false,
+            false,
+        )?;
+        self.g_adam()
+    }
+
+    /// G's Adam step, then its moving averages.
+    fn g_adam(&mut self) -> ops::Result {
+        let (p, g) = (&mut self.prog, &self.g);
+        g.adam_step(
+            p,
+            self.cfg.adam_g,
+            self.counters,
+            G_STEP,
+            (self.metrics, NONFINITE),
+        )?;
+        let Some((ema_params, ema_state)) = self.g_ema else {
+            return Ok(());
+        };
+        let (decay, c) = (self.cfg.g_ema, (self.counters, G_STEP));
+        ops::ema_update(p, g.params, ema_params, decay, c, "g.ema params")?;
+        if g.state.len > 0 {
+            ops::ema_update(p, g.state, ema_state, decay, c, "g.ema running statistics")?;
+        }
+        Ok(())
+    }
+
+    fn d_adam(&mut self) -> ops::Result {
+        self.d.adam_step(
+            &mut self.prog,
+            self.cfg.adam_d,
+            self.counters,
+            D_STEP,
+            (self.metrics, NONFINITE),
+        )
+    }
+
+    fn seed_schedule(&mut self) -> ops::Result {
+        let b = self.cfg.batch;
+        for i in 0..self.cfg.d_steps {
+            let sfx = if self.cfg.d_steps > 1 {
+                format!("_{}", i + 1)
+            } else {
+                String::new()
+            };
+            let draw = self.noise(&format!("input.z_fake{sfx}"), &format!("input.y_fake{sfx}"));
+            let (real, real_y) = self.real(&format!("input.real{sfx}"));
+            let mut fake = draw.z;
+            self.phase("G predict", |s| {
+                let g_in = s.g_input(&format!("g.input_fake{sfx}"), draw)?;
+                fake = s.g.forward(&mut s.prog, &s.g_acts, g_in, false)?;
+                Ok(())
+            })?;
+            // G's output buffer is rewritten by the G steps; D reads it before then.
+            self.records.push(("step.fake_for_d".into(), fake));
+            let d_batches = [
+                ("real", real, real_y, None, 1.0, D_REAL),
+                ("fake", fake, draw.y, draw.codes, 0.0, D_FAKE),
+            ];
+            for (tag, x, y, codes, target, slot) in d_batches {
+                self.phase(&format!("D {tag}"), |s| {
+                    let x = s.condition(&format!("d.input_{tag}{sfx}"), x, y)?;
+                    s.d_pass(Batch { x, y, codes }, target, slot, false, false)?;
+                    s.d_adam()
+                })?;
+                if tag == "real" && self.cfg.mismatch && self.cfg.classes > 0 {
+                    let y = self.input(&format!("input.y_wrong{sfx}"), InputKind::Labels, b);
+                    self.phase("D mismatch", |s| {
+                        let x = s.condition(&format!("d.input_wrong{sfx}"), real, Some(y))?;
+                        let batch = Batch {
+                            x,
+                            y: Some(y),
+                            codes: None,
+                        };
+                        s.d_pass(batch, 0.0, AUX, false, false)?;
+                        s.d_adam()
+                    })?;
+                }
+            }
+        }
+        for j in 1..=self.cfg.g_steps {
+            let draw = self.noise(&format!("input.z_g{j}"), &format!("input.y_g{j}"));
+            self.phase(&format!("G {j}"), |s| s.g_step(draw, &j.to_string()))?;
+        }
+        Ok(())
+    }
+
+    fn dcgan_schedule(&mut self) -> ops::Result {
+        let draw = self.noise("input.z", "input.y");
+        let (real, real_y) = self.real("input.real");
+        let (mut g_in, mut fake, mut d_fake) = (draw.z, draw.z, draw.z);
+        self.phase("D", |s| {
+            g_in = s.g_input("g.input", draw)?;
+            fake = s.g.forward(&mut s.prog, &s.g_acts, g_in, true)?;
+            let x = s.condition("d.input_real", real, real_y)?;
+            let batch = Batch {
+                x,
+                y: real_y,
+                codes: None,
+            };
+            s.d_pass(batch, 1.0, D_REAL, false, false)?;
+            d_fake = s.condition("d.input_fake", fake, draw.y)?;
+            let batch = Batch {
+                x: d_fake,
+                y: draw.y,
+                codes: draw.codes,
+            };
+            s.d_pass(batch, 0.0, D_FAKE, false, true)?;
+            s.d_adam()
+        })?;
+        self.records.push(("step.fake".into(), fake));
+        self.phase("G", |s| {
+            let batch = Batch {
+                x: d_fake,
+                y: draw.y,
+                codes: draw.codes,
+            };
+            let dx = s
+                .d_pass(batch, 1.0, G_LOSS, true, false)?
+                .ok_or_else(|| no_grad("D"))?;
+            let dfake = s.image_grad(dx, "g")?;
+            s.g.backward(&mut s.prog, &s.g_acts, g_in, dfake, true, false, false)?;
+            s.g_adam()
+        })
+    }
+}
+
+fn no_grad(what: &str) -> ops::ShapeError {
+    ops::ShapeError {
+        op: "schedule".into(),
+        tensor: what.into(),
+        got: 0,
+        expected: 1,
+    }
+}
+
+/// Builds the whole training program for networks `g_layers` (latent -> image) and `d_layers`
+/// (image -> logit), with `dataset` images of `image_len` bytes when `cfg.generated`. With
+/// `cfg.classes`, each network's input is `classes` wider (the one-hot label).
+pub fn build(
+    cfg: &ScheduleConfig,
+    latent: usize,
+    g_layers: Vec<Layer>,
+    d_layers: Vec<Layer>,
+    dataset: Option<(usize, usize)>,
+) -> ops::Result<GanProgram> {
+    let mut prog = Program::new();
+    let g_in = latent + cfg.classes + cfg.aux.g_classes() + cfg.aux.codes();
+    let g = Net::new(&mut prog, "g", g_in, g_layers);
+    let image_len = g.out_features();
+    let d = Net::new(&mut prog, "d", image_len + cfg.classes, d_layers);
+    let g_acts = g.acts(&mut prog, cfg.batch, "train");
+    let d_acts = d.acts(&mut prog, cfg.batch, "train");
+    let counters = prog.tensor("counters", COUNTERS);
+    let metrics = prog.tensor("metrics", METRICS);
+    let dlogit = prog.tensor("d.grad_logit", cfg.batch * d.out_features());
+    let g_ema = (cfg.g_ema > 0.0).then(|| {
+        let params = prog.tensor("g_ema.params", g.params.len);
+        let state = prog.tensor("g_ema.state", g.state.len.max(1));
+        (params, state)
+    });
+    let dataset = dataset.map(|(count, len)| DatasetViews {
+        images: prog.tensor("dataset.images", (count * len).div_ceil(4)),
+        labels: prog.tensor("dataset.labels", count.div_ceil(4)),
+        count,
+        image_len: len,
+    });
+    let mut b = Builder {
+        cfg,
+        prog,
+        g,
+        d,
+        g_acts,
+        d_acts,
+        counters,
+        metrics,
+        inputs: Vec::new(),
+        phases: Vec::new(),
+        records: Vec::new(),
+        dlogit,
+        latent,
+        image_len,
+        tangents: None,
+        g_ema,
+    };
+    match cfg.kind {
+        ScheduleKind::Seed => b.seed_schedule()?,
+        ScheduleKind::Dcgan => b.dcgan_schedule()?,
+        ScheduleKind::Wgan => b.wgan_schedule()?,
+    }
+    // Inputs first: the iteration is fills then step.
+    let fills = if cfg.generated {
+        b.fills(dataset)?.ops
+    } else {
+        Vec::new()
+    };
+    let nfill = fills.len();
+    let step_len = b.prog.ops.len();
+    b.prog.ops.splice(0..0, fills);
+    for (_, r) in b.phases.iter_mut() {
+        *r = r.start + nfill..r.end + nfill;
+    }
+    if let Some(&logit) = b.d_acts.outs.last() {
+        b.records.push(("d.logit".into(), logit));
+    }
+    let mut g_sample = b.g.clone();
+    if let Some((params, state)) = g_ema {
+        g_sample.params = params;
+        g_sample.state = View {
+            len: b.g.state.len,
+            ..state
+        };
+    }
+    let sample_acts = b.g.acts(&mut b.prog, cfg.sample_count, "sample");
+    let sample_noise = b.prog.tensor("sample.noise", cfg.sample_count * latent);
+    let g_classes = cfg.classes + cfg.aux.g_classes();
+    let sample_labels = (g_classes > 0).then(|| b.prog.tensor("sample.labels", cfg.sample_count));
+    let codes = cfg.aux.codes();
+    let sample_codes = (codes > 0).then(|| b.prog.tensor("sample.codes", cfg.sample_count * codes));
+    b.prog.set_phase("sample");
+    let start = b.prog.ops.len();
+    let draw = Draw {
+        z: sample_noise,
+        y: sample_labels,
+        codes: sample_codes,
+    };
+    let sample_in = b.g_input("sample.g_input", draw)?;
+    let sample_out = g_sample.forward(&mut b.prog, &sample_acts, sample_in, false)?;
+    let sample = start..b.prog.ops.len();
+    Ok(GanProgram {
+        prog: b.prog,
+        g: b.g,
+        g_sample,
+        g_ema,
+        d: b.d,
+        counters,
+        metrics,
+        inputs: b.inputs,
+        dataset,
+        iteration: 0..nfill + step_len,
+        step: nfill..nfill + step_len,
+        phases: b.phases,
+        sample,
+        sample_noise,
+        sample_labels,
+        sample_codes,
+        sample_out,
+        records: b.records,
+    })
+}
+
+impl GanProgram {
+    pub fn input(&self, name: &str) -> Option<View> {
+        self.inputs.iter().find(|i| i.name == name).map(|i| i.view)
+    }
+
+    pub fn record(&self, name: &str) -> Option<View> {
+        self.records
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| *v)
+    }
+
+    pub fn phase(&self, name: &str) -> Option<Range<usize>> {
+        self.phases
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, r)| r.clone())
+    }
+}

@@ -311,12 +311,17 @@ fn train_cases() -> Vec<TrainCase> {
             cpu_refs: &[],
         });
     }
-    cases.push(TrainCase {
-        name: "dcgan",
-        cfg: TrainConfig::for_model(ModelKind::Dcgan),
-        adapter_refs: &[],
-        cpu_refs: &[],
-    });
+    for batch_size in [32, 64, 256] {
+        cases.push(TrainCase {
+            name: "dcgan",
+            cfg: TrainConfig {
+                batch_size,
+                ..TrainConfig::for_model(ModelKind::Dcgan)
+            },
+            adapter_refs: &[],
+            cpu_refs: &[],
+        });
+    }
     cases
 }
 

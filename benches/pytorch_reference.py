@@ -104,6 +104,39 @@ def bench(name, batch, dev, iterations, warmup):
     return iterations / (time.perf_counter() - t)
 
 
+# The products `cargo bench --bench engine -- matmul` times: the seed MLP's layers at batch 32
+# as forward (x·Wᵀ + b), input gradient (dy·W) and weight gradient (dyᵀ·x), and 512³.
+SEED_LAYERS = [(100, 256), (256, 512), (512, 1024), (1024, 784), (784, 512), (512, 256), (256, 1)]
+
+
+def matmul_cases(batch=32):
+    for t in ("bt", "none", "at"):
+        for i, o in SEED_LAYERS:
+            yield t, {"bt": (batch, o, i), "none": (batch, i, o), "at": (o, i, batch)}[t]
+        yield t, (512, 512, 512)
+
+
+def matmul_gflops(t, m, n, k, dev, budget=0.3):
+    """GFLOP/s (2mnk) of torch's product of this transpose and shape (m x n output, depth k)."""
+    a = torch.randn(*((k, m) if t == "at" else (m, k)), device=dev)
+    b = torch.randn(*((n, k) if t == "bt" else (k, n)), device=dev)
+    bias = torch.randn(n, device=dev)
+    f = {
+        "bt": lambda: torch.addmm(bias, a, b.t()),
+        "none": lambda: a @ b,
+        "at": lambda: a.t() @ b,
+    }[t]
+    for _ in range(3):
+        f()
+    reps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < budget:
+        f()
+        reps += 1
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    return 2 * m * n * k * reps / (time.perf_counter() - start) * 1e-9
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -111,9 +144,15 @@ def main():
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--models", default="mlp,dcgan")
     ap.add_argument("--batches", default="32,64,256")
+    ap.add_argument("--no-matmul", action="store_true", help="skip the matmul GFLOP/s table")
     a = ap.parse_args()
     dev = torch.device(a.device)
     print(f"PyTorch {torch.__version__} on {dev} ({torch.get_num_threads()} CPU threads)")
+    if not a.no_matmul:
+        print("matmul GFLOP/s (2mnk): op m n k")
+        names = {"bt": "matmul_bt", "none": "matmul", "at": "matmul_at"}
+        for t, (m, n, k) in matmul_cases():
+            print(f"pytorch {names[t]:<10} {m:>5} {n:>5} {k:>5} {matmul_gflops(t, m, n, k, dev):9.2f}")
     for name in a.models.split(","):
         for batch in map(int, a.batches.split(",")):
             its = bench(name, batch, dev, a.iterations, a.warmup)

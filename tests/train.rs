@@ -5,8 +5,10 @@ mod common;
 use common::*;
 use std::process::Command;
 use std::sync::Arc;
+use wgpu_gan::data::Dataset;
 use wgpu_gan::exec::{CpuExec, Executor, GpuExec};
 use wgpu_gan::models;
+use wgpu_gan::train::schedule::GanProgram;
 use wgpu_gan::train::{LossKind, ModelKind, TrainConfig, GRID};
 
 /// One full iteration of the default recipe at its real sizes, from the same initial state,
@@ -57,6 +59,18 @@ fn gpu_equals_cpu_op_by_op_for_acgan_and_wgan_gp() {
     lockstep_iteration(TrainConfig::for_model(ModelKind::WganGp));
 }
 
+/// The dataset and Glorot weights (seeds 1 for G, 2 for D).
+fn upload_data_and_weights(exec: &mut dyn Executor, gan: &GanProgram, ds: &Dataset) {
+    let data = gan.dataset.unwrap();
+    exec.write(data.images, &wgpu_gan::cpu::random::pack_bytes(&ds.images));
+    exec.write(data.labels, &wgpu_gan::cpu::random::pack_bytes(&ds.labels));
+    for (net, seed) in [(&gan.g, 1), (&gan.d, 2)] {
+        let (p, s) = models::glorot_init(net, seed);
+        exec.write_f32(net.params, &p);
+        exec.write_f32(net.state, &s);
+    }
+}
+
 /// Every op of one iteration at real sizes on the GPU, and on the CPU twin given the GPU's
 /// values of all its bindings just before; their writes must agree.
 fn lockstep_iteration(cfg: TrainConfig) {
@@ -65,14 +79,7 @@ fn lockstep_iteration(cfg: TrainConfig) {
     let gan = cfg.program(ds.count, ds.image_len()).unwrap();
     let mut cpu = CpuExec::new(&gan.prog);
     let mut gpu = GpuExec::new(Arc::clone(&ctx), &gan.prog).unwrap();
-    let data = gan.dataset.unwrap();
-    gpu.write(data.images, &wgpu_gan::cpu::random::pack_bytes(&ds.images));
-    gpu.write(data.labels, &wgpu_gan::cpu::random::pack_bytes(&ds.labels));
-    for (net, seed) in [(&gan.g, 1), (&gan.d, 2)] {
-        let (p, s) = models::glorot_init(net, seed);
-        gpu.write_f32(net.params, &p);
-        gpu.write_f32(net.state, &s);
-    }
+    upload_data_and_weights(&mut gpu, &gan, &ds);
     for i in gan.iteration.clone() {
         let op = &gan.prog.ops[i];
         for (v, _) in &op.bindings {
@@ -103,15 +110,8 @@ fn gpu_equals_cpu_for_one_iteration(cfg: TrainConfig) {
     let gan = cfg.program(ds.count, ds.image_len()).unwrap();
     let mut cpu = CpuExec::new(&gan.prog);
     let mut gpu = GpuExec::new(Arc::clone(&ctx), &gan.prog).unwrap();
-    let data = gan.dataset.unwrap();
     for exec in [&mut cpu as &mut dyn Executor, &mut gpu] {
-        exec.write(data.images, &wgpu_gan::cpu::random::pack_bytes(&ds.images));
-        exec.write(data.labels, &wgpu_gan::cpu::random::pack_bytes(&ds.labels));
-        for (net, seed) in [(&gan.g, 1), (&gan.d, 2)] {
-            let (p, s) = models::glorot_init(net, seed);
-            exec.write_f32(net.params, &p);
-            exec.write_f32(net.state, &s);
-        }
+        upload_data_and_weights(exec, &gan, &ds);
         exec.write_f32(
             gan.sample_noise,
             &models::normal(0, 7, gan.sample_noise.len),

@@ -14,7 +14,7 @@ use wgpu_gan::eval::{score, Classify, EvalOptions, RealStats};
 use wgpu_gan::exec::{CpuExec, Executor, GpuExec};
 use wgpu_gan::gpu::GpuOptions;
 use wgpu_gan::program::Program;
-use wgpu_gan::train::{DeviceKind, TrainConfig, Trainer};
+use wgpu_gan::train::{DeviceKind, ModelKind, TrainConfig, Trainer};
 
 /// Long enough for ~95% held-out accuracy on the embedded sample, short enough for a test.
 const TEST_STEPS: usize = 300;
@@ -237,4 +237,39 @@ fn check_eval_columns(csv: &Path) {
     // A resume rewinds the file with its eval columns intact.
     wgpu_gan::train::resume::rewind_csv(csv, 20).unwrap();
     assert_eq!(std::fs::read_to_string(csv).unwrap().lines().count(), 3);
+}
+
+/// A class-conditioned generator is scored on the class it was asked for; an InfoGAN one, whose
+/// categories are its own, gets each category's most frequent class instead.
+#[test]
+fn conditioned_and_categorical_generators_are_scored_by_their_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    for model in [ModelKind::Acgan, ModelKind::Infogan] {
+        let cfg = TrainConfig {
+            steps: 20,
+            device: DeviceKind::Cpu,
+            log_every: 20,
+            sample_every: 20,
+            checkpoint_every: 20,
+            ..TrainConfig::for_model(model)
+        };
+        let run = dir.path().join(format!("{model:?}"));
+        let mut t = Trainer::new(cfg, &run, &GpuOptions::default()).unwrap();
+        t.train().unwrap();
+        let s = eval_at(&run.join("checkpoints/step_000020.safetensors"));
+        let report = s.report();
+        if model == ModelKind::Acgan {
+            let a = s.class_accuracy.expect("acgan asks for classes");
+            assert!((0.0..=1.0).contains(&a), "{a}");
+            assert!(s.categories.is_empty());
+        } else {
+            assert_eq!(s.class_accuracy, None);
+            assert_eq!(s.categories.len(), 10);
+            for (class, share) in &s.categories {
+                // 100 images a category: the top class holds at least a tenth of them.
+                assert!(*class < 10 && (0.1..=1.0).contains(share), "{report}");
+            }
+            assert!(report.contains("category → class"), "{report}");
+        }
+    }
 }

@@ -95,6 +95,9 @@ pub struct Scores {
     /// Images per predicted class.
     pub histogram: Vec<usize>,
     pub count: usize,
+    /// Generators with categories that are not given classes (InfoGAN): for each category,
+    /// the class its images are most often classified as, and the share of them that are.
+    pub categories: Vec<(usize, f64)>,
 }
 
 /// Scores `fake` against `real`. `requested` is the class each generated image was asked for
@@ -115,7 +118,28 @@ pub fn score(real: &RealStats, fake: &Outputs, requested: Option<&[u8]>) -> Scor
         class_accuracy: requested.map(|labels| fake.accuracy(labels)),
         histogram,
         count: predictions.len(),
+        categories: Vec::new(),
     }
+}
+
+/// For each of the `n` categories (image i asked for category `categories[i]`), the class its
+/// images are most often classified as, and the share of them that are.
+pub fn category_classes(fake: &Outputs, categories: &[u8], n: usize) -> Vec<(usize, f64)> {
+    let mut counts = vec![vec![0usize; fake.classes]; n];
+    for ((c, _), &k) in fake.predictions().iter().zip(categories) {
+        counts[k as usize][*c] += 1;
+    }
+    counts
+        .iter()
+        .map(|row| {
+            let total = row.iter().sum::<usize>().max(1);
+            // The first of equal counts (max_by_key keeps the last, hence rev).
+            let (class, &top) = (row.iter().enumerate().rev())
+                .max_by_key(|(_, &n)| n)
+                .unwrap_or((0, &0));
+            (class, top as f64 / total as f64)
+        })
+        .collect()
 }
 
 /// Shannon entropy (nats) of a histogram's normalised counts.
@@ -137,9 +161,10 @@ impl Scores {
         let max = (self.histogram.len() as f64).ln();
         let accuracy = match self.class_accuracy {
             Some(a) => format!("{:.2}%", 100.0 * a),
+            None if !self.categories.is_empty() => "n/a (categories, not given classes)".into(),
             None => "n/a (unconditional generator)".into(),
         };
-        format!(
+        let mut text = format!(
             "Fréchet classifier distance: {:.3}\n\
              class entropy:               {:.3} nats (max ln {} = {max:.3})\n\
              mean classifier confidence:  {:.3}\n\
@@ -150,7 +175,21 @@ impl Scores {
             self.histogram.len(),
             self.confidence,
             self.histogram
-        )
+        );
+        if !self.categories.is_empty() {
+            let each: Vec<String> = (self.categories.iter().enumerate())
+                .map(|(k, (c, share))| format!("{k}→{c} {:.0}%", 100.0 * share))
+                .collect();
+            let mut digits: Vec<usize> = self.categories.iter().map(|(c, _)| *c).collect();
+            digits.sort_unstable();
+            digits.dedup();
+            text += &format!(
+                "category → class (share):   {} ({} distinct classes)\n",
+                each.join(", "),
+                digits.len()
+            );
+        }
+        text
     }
 }
 
@@ -178,5 +217,8 @@ mod tests {
         assert_eq!(p[1].0, 1);
         assert!((p[1].1 - e[1] / e.iter().sum::<f64>()).abs() < 1e-6);
         assert_eq!(o.accuracy(&[0, 2]), 0.5);
+        // Both images asked for category 1, classified 0 and 1: 1 -> class 0 (ties: the
+        // first), half of them; category 0 has no images.
+        assert_eq!(category_classes(&o, &[1, 1], 2), vec![(0, 0.0), (0, 0.5)]);
     }
 }

@@ -155,9 +155,13 @@ pub fn evaluate(
         .map(|i| (i % classes.max(1)) as u8)
         .collect();
     // InfoGAN's categories are digits in an order of its own making.
-    let requested = cfg.labels_are_classes().then_some(requested.as_slice());
+    let labels = cfg.labels_are_classes().then_some(requested.as_slice());
+    let mut scores = score(&real, &fake, labels);
+    if classes > 0 && labels.is_none() {
+        scores.categories = crate::eval::category_classes(&fake, &requested, classes);
+    }
     Ok(EvalReport {
-        scores: score(&real, &fake, requested),
+        scores,
         real_count: real.count,
         classifier_path: path,
         classifier: c,

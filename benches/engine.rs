@@ -451,7 +451,7 @@ fn process_cpu_seconds() -> Option<f64> {
 
 /// One conv layer of `--model dcgan` at batch 64: a label and a one-layer forward program
 /// (lowered to im2col/col2im + matmul by the builders, exactly as training records it).
-fn conv_cases() -> Vec<(&'static str, Program)> {
+fn conv_cases() -> Vec<(String, Program)> {
     use wgpu_gan::cpu::conv2d::Conv2dGeometry;
     use wgpu_gan::cpu::conv_transpose2d::ConvTranspose2dGeometry;
     use wgpu_gan::ops::conv;
@@ -477,42 +477,58 @@ fn conv_cases() -> Vec<(&'static str, Program)> {
         stride: 2,
         pad: 1,
     };
+    // (layer, pass) -> one program; passes: forward, input gradient, weight gradient.
     let mut cases = Vec::new();
-    for (name, g) in [
+    let passes = ["forward", "input grad", "weight grad"];
+    for (layer, g) in [
         ("D down1 conv 1->64 28->14", down(1, 28, 64)),
         ("D down2 conv 64->128 14->7", down(64, 14, 128)),
     ] {
-        let mut p = Program::new();
-        let (x, w, y) = (
-            p.tensor("x", g.x_len()),
-            p.tensor("w", g.w_len()),
-            p.tensor("y", g.y_len()),
-        );
-        conv::conv2d_forward(&mut p, g, x, w, None, y, name).expect("conv shape");
-        cases.push((name, p));
+        for pass in passes {
+            let mut p = Program::new();
+            let (x, w, y) = (
+                p.tensor("x", g.x_len()),
+                p.tensor("w", g.w_len()),
+                p.tensor("y", g.y_len()),
+            );
+            match pass {
+                "forward" => conv::conv2d_forward(&mut p, g, x, w, None, y, layer),
+                "input grad" => conv::conv2d_input_grad(&mut p, g, y, w, x, layer),
+                _ => conv::conv2d_weight_grad(&mut p, g, x, y, w, 0, layer),
+            }
+            .expect("conv shape");
+            cases.push((format!("{layer} {pass}"), p));
+        }
     }
-    for (name, g) in [
+    for (layer, g) in [
         ("G up1 convT 128->64 7->14", up(128, 7, 64)),
         ("G up2 convT 64->1 14->28", up(64, 14, 1)),
     ] {
-        let mut p = Program::new();
-        let (x, w, y) = (
-            p.tensor("x", g.x_len()),
-            p.tensor("w", g.w_len()),
-            p.tensor("y", g.y_len()),
-        );
-        conv::conv_transpose2d_forward(&mut p, g, x, w, None, y, name).expect("conv shape");
-        cases.push((name, p));
+        for pass in passes {
+            let mut p = Program::new();
+            let (x, w, y) = (
+                p.tensor("x", g.x_len()),
+                p.tensor("w", g.w_len()),
+                p.tensor("y", g.y_len()),
+            );
+            match pass {
+                "forward" => conv::conv_transpose2d_forward(&mut p, g, x, w, None, y, layer),
+                "input grad" => conv::conv_transpose2d_input_grad(&mut p, g, y, w, x, layer),
+                _ => conv::conv_transpose2d_weight_grad(&mut p, g, x, y, w, 0, layer),
+            }
+            .expect("conv shape");
+            cases.push((format!("{layer} {pass}"), p));
+        }
     }
     cases
 }
 
 /// GFLOP/s of each DCGAN conv shape (forward, batch 64) on the adapter and the CPU path.
 fn conv_section(bench: &Bench) {
-    println!("\n== conv forward, --model dcgan shapes at batch 64 (im2col + matmul) ==");
+    println!("\n== conv passes, --model dcgan shapes at batch 64 (im2col / col2im + matmul) ==");
     println!(
-        "{:<30} {:>12} {:>12}",
-        "layer", "GPU GFLOP/s", "CPU GFLOP/s"
+        "{:<42} {:>12} {:>12}",
+        "layer and pass", "GPU GFLOP/s", "CPU GFLOP/s"
     );
     for (name, prog) in conv_cases() {
         let flops: f64 = prog.ops.iter().filter_map(wgpu_gan::profile::flops).sum();
@@ -528,7 +544,7 @@ fn conv_section(bench: &Bench) {
         let cpu = seconds_per_rep(|reps| cpu_exec.run(all.clone(), reps).expect("cpu run"));
         let rate = |s: f64| format!("{:.1}", flops / s / 1e9);
         println!(
-            "{name:<30} {:>12} {:>12}",
+            "{name:<42} {:>12} {:>12}",
             gpu.map_or("-".into(), rate),
             rate(cpu)
         );

@@ -55,7 +55,10 @@ enum Command {
   wgpu-gan train --dataset fashion --device cpu   # Debian's Fashion-MNIST on the CPU path
   wgpu-gan train --model dcgan                    # DCGAN on MNIST: batch 64, 2,000 steps
   wgpu-gan train --model cgan                     # the MLP GAN conditioned on the digit
-  wgpu-gan train --loss lsgan                     # least-squares loss (any model)
+  wgpu-gan train --model acgan                    # conditioned G; D also classifies the digit
+  wgpu-gan train --model infogan                  # categorical + continuous codes; code sweeps
+  wgpu-gan train --model wgan-gp                  # critic, 5 critic steps, gradient penalty
+  wgpu-gan train --loss lsgan                     # least-squares loss (any model but wgan-gp)
   wgpu-gan train --model dcgan64 --data-folder ~/faces --channels 3   # 64x64 colour images")]
     Train(Box<TrainArgs>),
     /// Generate images from a checkpoint (or a run directory: its latest checkpoint).
@@ -77,7 +80,8 @@ enum Command {
     /// Score a generator: Fréchet classifier distance, class entropy, classifier confidence.
     #[command(after_help = "Examples:
   wgpu-gan eval --checkpoint runs/mlp-20261123-101500             # 10,000 samples
-  wgpu-gan eval --checkpoint runs/x --count 2000 --classifier my.safetensors")]
+  wgpu-gan eval --checkpoint runs/x --count 2000 --classifier my.safetensors
+  wgpu-gan eval --checkpoint runs/acgan-20261123-101500           # + accuracy on the requested digit")]
     Eval(eval_args::EvalArgs),
 }
 

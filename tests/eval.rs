@@ -251,11 +251,24 @@ fn conditioned_and_categorical_generators_are_scored_by_their_labels() {
             log_every: 20,
             sample_every: 20,
             checkpoint_every: 20,
+            eval_every: 20,
+            eval_count: 200,
+            classifier: Some(shared().1.to_path_buf()),
             ..TrainConfig::for_model(model)
         };
         let run = dir.path().join(format!("{model:?}"));
         let mut t = Trainer::new(cfg, &run, &GpuOptions::default()).unwrap();
         t.train().unwrap();
+        // --eval-every's columns: the scores, and class accuracy for given classes only.
+        let csv = std::fs::read_to_string(run.join("losses.csv")).unwrap();
+        let (head, row) = (csv.lines().next().unwrap(), csv.lines().last().unwrap());
+        let col = |name: &str| {
+            let i = head.split(',').position(|h| h == name).unwrap();
+            row.split(',').nth(i).unwrap().parse::<f64>().unwrap()
+        };
+        assert!(col("fcd").is_finite(), "{csv}");
+        let acc = col("class_accuracy");
+        assert_eq!(acc.is_finite(), model == ModelKind::Acgan, "{csv}");
         let s = eval_at(&run.join("checkpoints/step_000020.safetensors"));
         let report = s.report();
         if model == ModelKind::Acgan {

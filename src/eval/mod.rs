@@ -10,6 +10,7 @@ pub mod frechet;
 pub mod monitor;
 mod run;
 
+pub use monitor::GeneratorInputs;
 pub use run::{check_classifier, evaluate, load_or_train, Classify, EvalOptions, EvalReport};
 
 use nalgebra::{DMatrix, DVector};

@@ -26,24 +26,36 @@ pub struct MonitorOps {
     counters: View,
     /// Conditioned generators: the requested classes (host-written once) and their count.
     labels: Option<(View, usize)>,
+    /// Whether those are categories of the generator's own (InfoGAN), not given classes.
+    categorical: bool,
     count: usize,
+}
+
+/// What a generator reads besides z: `classes` one-hot classes (0: none), `codes` continuous
+/// codes uniform in [-1, 1] (InfoGAN), and whether the classes are categories of its own.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GeneratorInputs {
+    pub classes: usize,
+    pub codes: usize,
+    pub categorical: bool,
 }
 
 impl MonitorOps {
     /// Appends the generator `g` on `count` noise vectors (a batch at a time) and the
-    /// classifier on its output to `prog`. A generator conditioned on `classes` classes (0:
-    /// none) reads [z, one_hot(y)] and row r of every batch asks for class r mod `classes`.
+    /// classifier on its output to `prog`. G reads [z, codes, one_hot(y)] (`inputs`); row r of
+    /// every batch asks for class r mod `classes`.
     pub fn record(
         prog: &mut Program,
         g: &Net,
         classifier: &Classifier,
-        (count, classes): (usize, usize),
+        (count, inputs): (usize, GeneratorInputs),
         seed: u64,
     ) -> ops::Result<Self> {
+        let (classes, codes) = (inputs.classes, inputs.codes);
         let batch = EVAL_BATCH.min(count).max(1);
         let g_acts = g.acts(prog, batch, "eval");
         let counters = prog.tensor("eval.counters", 1);
-        let z = prog.tensor("eval.noise", batch * (g.in_features - classes));
+        let z = prog.tensor("eval.noise", batch * (g.in_features - classes - codes));
         let labels = (classes > 0).then(|| prog.tensor("eval.labels", batch));
         prog.set_phase("eval");
         let start = prog.ops.len();
@@ -54,6 +66,18 @@ impl MonitorOps {
             slot: 0,
         };
         ops::normal_fill(prog, rs, counters, z, 0.0, 1.0, "eval noise");
+        let mut z = z;
+        if codes > 0 {
+            let c = prog.tensor("eval.codes", batch * codes);
+            let rs = RandomStream {
+                stream: EVAL_STREAM + 1,
+                ..rs
+            };
+            ops::uniform_fill(prog, rs, counters, c, -1.0, 1.0, "eval codes");
+            let zc = prog.tensor("eval.noise_codes", z.len + c.len);
+            ops::columns::concat_columns(prog, z, c, batch, zc, "eval [z, codes]")?;
+            z = zc;
+        }
         let g_in = match labels {
             Some(y) => {
                 let g_in = prog.tensor("eval.g_input", batch * g.in_features);
@@ -72,6 +96,7 @@ impl MonitorOps {
             generate,
             counters,
             labels: labels.map(|v| (v, classes)),
+            categorical: inputs.categorical,
             count,
         })
     }
@@ -127,7 +152,11 @@ impl Monitor {
             o.fwd.read_into(exec, rows, &mut fake)?;
             requested.extend(o.requested(rows));
         }
-        let requested = o.labels.is_some().then_some(requested.as_slice());
-        Ok(score(&self.real, &fake, requested))
+        let given = (o.labels.is_some() && !o.categorical).then_some(requested.as_slice());
+        let mut scores = score(&self.real, &fake, given);
+        if let (Some((_, classes)), true) = (o.labels, o.categorical) {
+            scores.categories = super::category_classes(&fake, &requested, classes);
+        }
+        Ok(scores)
     }
 }

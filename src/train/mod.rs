@@ -197,14 +197,12 @@ fn eval_ops(
     let explicit = cfg.classifier.as_deref();
     let (c, path) = crate::eval::load_or_train(&cfg.data, explicit, cfg.device, gpu, &mut log)?;
     crate::eval::check_classifier(&c, &path, cfg.image_shape())?;
-    let sizes = (cfg.eval_count, cfg.classes());
-    if cfg.aux().codes() > 0 {
-        return Err(TrainError::Config(
-            "--eval-every does not support infogan yet (its G reads continuous codes); score its \
-             checkpoints with `wgpu-gan eval`"
-                .into(),
-        ));
-    }
+    let inputs = crate::eval::GeneratorInputs {
+        classes: cfg.classes(),
+        codes: cfg.aux().codes(),
+        categorical: cfg.classes() > 0 && !cfg.labels_are_classes(),
+    };
+    let sizes = (cfg.eval_count, inputs);
     let ops = MonitorOps::record(&mut gan.prog, &gan.g_sample, &c, sizes, cfg.seed)?;
     Ok(Some((ops, c)))
 }

@@ -3,6 +3,7 @@
 pub mod checkpoint;
 mod config;
 mod outputs;
+mod recipe;
 pub mod resume;
 pub mod schedule;
 pub mod speed;

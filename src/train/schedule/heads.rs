@@ -2,9 +2,63 @@
 //! Q head (extra columns of D's output, sharing D's body), and the WGAN-GP critic step.
 
 use super::fills::InputKind;
-use super::{no_grad, Aux, Batch, Builder, AUX, CODES, D_FAKE, D_REAL, PENALTY};
+use super::{no_grad, Batch, Builder, AUX, CODES, D_FAKE, D_REAL, PENALTY};
 use crate::ops::{self, columns, Head};
 use crate::program::View;
+
+/// What D's output carries besides the real/fake column, and what G reads besides z.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Aux {
+    None,
+    /// ACGAN: G reads [z, one_hot(y)]; D outputs [logit, class logits]; the class head's
+    /// cross-entropy, times `weight`, trains D on reals and fakes and G on its fakes.
+    Classes {
+        classes: usize,
+        weight: f32,
+    },
+    /// InfoGAN: G reads [z, c (continuous codes, uniform in [-1, 1]), one_hot(k)]; D outputs
+    /// [logit, Q's categorical logits, Q's code means]. The information loss (cross-entropy on
+    /// k times `cat_weight`, MSE on c times `cont_weight`) trains Q (D's body and its head
+    /// columns) on fakes, and G.
+    Info {
+        categories: usize,
+        continuous: usize,
+        cat_weight: f32,
+        cont_weight: f32,
+    },
+}
+
+impl Aux {
+    /// Columns of D's output after the real/fake one.
+    pub fn width(self) -> usize {
+        match self {
+            Self::None => 0,
+            Self::Classes { classes, .. } => classes,
+            Self::Info {
+                categories,
+                continuous,
+                ..
+            } => categories + continuous,
+        }
+    }
+
+    /// Classes of the one-hot code G reads.
+    pub fn g_classes(self) -> usize {
+        match self {
+            Self::None => 0,
+            Self::Classes { classes, .. } => classes,
+            Self::Info { categories, .. } => categories,
+        }
+    }
+
+    /// Continuous codes G reads.
+    pub fn codes(self) -> usize {
+        match self {
+            Self::Info { continuous, .. } => continuous,
+            _ => 0,
+        }
+    }
+}
 
 impl Builder<'_> {
     /// The extra heads' losses on D's output `logit` for `batch`, into the columns of

@@ -7,6 +7,8 @@ mod fills;
 mod heads;
 mod recipes;
 
+pub use heads::Aux;
+
 use crate::nn::{Layer, Net, NetActs};
 use crate::ops::{self, AdamConfig, Loss};
 use crate::program::{Program, View};
@@ -44,60 +46,6 @@ pub enum ScheduleKind {
     /// WGAN-GP: `d_steps` critic steps, each on the Wasserstein loss of a real and a fake batch
     /// plus the gradient penalty at random interpolates, then one G step on fresh fakes.
     Wgan,
-}
-
-/// What D's output carries besides the real/fake column, and what G reads besides z.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Aux {
-    None,
-    /// ACGAN: G reads [z, one_hot(y)]; D outputs [logit, class logits]; the class head's
-    /// cross-entropy, times `weight`, trains D on reals and fakes and G on its fakes.
-    Classes {
-        classes: usize,
-        weight: f32,
-    },
-    /// InfoGAN: G reads [z, c (continuous codes, uniform in [-1, 1]), one_hot(k)]; D outputs
-    /// [logit, Q's categorical logits, Q's code means]. The information loss (cross-entropy on
-    /// k times `cat_weight`, MSE on c times `cont_weight`) trains Q (D's body and its head
-    /// columns) on fakes, and G.
-    Info {
-        categories: usize,
-        continuous: usize,
-        cat_weight: f32,
-        cont_weight: f32,
-    },
-}
-
-impl Aux {
-    /// Columns of D's output after the real/fake one.
-    pub fn width(self) -> usize {
-        match self {
-            Self::None => 0,
-            Self::Classes { classes, .. } => classes,
-            Self::Info {
-                categories,
-                continuous,
-                ..
-            } => categories + continuous,
-        }
-    }
-
-    /// Classes of the one-hot code G reads.
-    pub fn g_classes(self) -> usize {
-        match self {
-            Self::None => 0,
-            Self::Classes { classes, .. } => classes,
-            Self::Info { categories, .. } => categories,
-        }
-    }
-
-    /// Continuous codes G reads.
-    pub fn codes(self) -> usize {
-        match self {
-            Self::Info { continuous, .. } => continuous,
-            _ => 0,
-        }
-    }
 }
 
 #[derive(Clone, Debug)]

@@ -69,11 +69,12 @@ enum Command {
     Sample(SampleArgs),
     /// List the GPU adapters wgpu sees, with the features and limits the engine uses.
     Info,
-    /// Time one training iteration of a recipe per op and per phase on the GPU.
+    /// Time one training iteration of a recipe per op and per phase, on the GPU or the CPU path.
     #[command(after_help = "Examples:
   wgpu-gan profile                                # 3 warm-up + 10 timed iterations
   wgpu-gan profile --iterations 50 --trace t.json # also write a Chrome trace (open in Perfetto)
-  wgpu-gan profile --model wgan-gp                # any recipe on the embedded MNIST")]
+  wgpu-gan profile --model wgan-gp                # any recipe on the embedded MNIST
+  wgpu-gan profile --model dcgan --device cpu     # the CPU path, op by op")]
     Profile(ProfileArgs),
     /// The classifier behind `eval` and `train --eval-every`.
     #[command(subcommand)]
@@ -272,6 +273,9 @@ struct ProfileArgs {
     /// [default: the model's, 32 for mlp]
     #[arg(long)]
     batch_size: Option<usize>,
+    /// gpu: timestamp queries on the adapter; cpu: the CPU path, op by op (wall clock).
+    #[arg(long, value_enum, default_value_t = DeviceKind::Gpu)]
+    device: DeviceKind,
     /// Write a Chrome trace JSON of one mean iteration here.
     #[arg(long)]
     trace: Option<PathBuf>,
@@ -284,6 +288,7 @@ fn profile(a: &ProfileArgs, gpu: &GpuArgs) -> Result<()> {
     let base = TrainConfig::for_model(a.model);
     let cfg = TrainConfig {
         batch_size: a.batch_size.unwrap_or(base.batch_size),
+        device: a.device,
         ..base
     };
     cfg.validate()?;

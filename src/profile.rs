@@ -65,7 +65,8 @@ pub struct Profile {
     pub iterations: usize,
 }
 
-/// Runs `warmup` iterations, then times `iterations` with timestamp queries and the host clock.
+/// Runs `warmup` iterations, then times `iterations`: on the GPU with timestamp queries and the
+/// host clock; on the CPU path (`cfg.device`) op by op with the wall clock.
 pub fn profile(
     cfg: &TrainConfig,
     gpu: &GpuOptions,
@@ -74,6 +75,10 @@ pub fn profile(
 ) -> Result<(Profile, crate::train::schedule::GanProgram), TrainError> {
     let ds = cfg.data.load()?;
     let gan = cfg.program(ds.count, ds.image_len())?;
+    if cfg.device == crate::train::DeviceKind::Cpu {
+        let p = profile_cpu(cfg, &gan, &ds, warmup, iterations)?;
+        return Ok((p, gan));
+    }
     let ctx = Arc::new(Context::new(gpu)?);
     let mut exec = GpuExec::new(Arc::clone(&ctx), &gan.prog)?;
     upload_initial_state(&mut exec, &gan, &ds, cfg);
@@ -126,6 +131,41 @@ pub fn profile(
         },
         gan,
     ))
+}
+
+/// The CPU path, one op at a time: each op's mean wall time; the host line holds the whole
+/// iteration as "wait".
+fn profile_cpu(
+    cfg: &TrainConfig,
+    gan: &crate::train::schedule::GanProgram,
+    ds: &crate::data::Dataset,
+    warmup: usize,
+    iterations: usize,
+) -> Result<Profile, TrainError> {
+    let mut exec = crate::exec::CpuExec::new(&gan.prog);
+    upload_initial_state(&mut exec, gan, ds, cfg);
+    exec.run(gan.iteration.clone(), warmup)?;
+    let mut op_ms: Vec<(usize, f64)> = gan.iteration.clone().map(|i| (i, 0.0)).collect();
+    let start = Instant::now();
+    for _ in 0..iterations {
+        for (i, ms) in op_ms.iter_mut() {
+            let t = Instant::now();
+            exec.run(*i..*i + 1, 1)?;
+            *ms += t.elapsed().as_secs_f64() * 1e3;
+        }
+    }
+    let n = iterations.max(1) as f64;
+    op_ms.iter_mut().for_each(|(_, ms)| *ms /= n);
+    Ok(Profile {
+        adapter: exec.describe(),
+        op_ms,
+        kernels: gan.prog.ops.iter().map(|op| op.kernel).collect(),
+        host: HostTimes {
+            wait_ms: start.elapsed().as_secs_f64() * 1e3 / n,
+            ..HostTimes::default()
+        },
+        iterations,
+    })
 }
 
 /// Sums rows by a key: (key, total ms, total flops or None).

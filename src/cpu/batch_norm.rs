@@ -19,31 +19,20 @@ pub struct BatchNormParams {
 pub const UPDATE_RUNNING: u32 = 1;
 pub const ACCUMULATE: u32 = 2;
 
-/// Per-channel sums of f(i, ch) over (b, s), visiting memory in order. Each channel's terms are
-/// still added in (b, s) order, exactly as the shader's per-channel loop adds them.
-fn channel_sums(p: &BatchNormParams, mut f: impl FnMut(usize, usize) -> f32) -> Vec<f32> {
+/// The (b, ch) rows of HW values of `v`, in memory order, with their channel. The twins walk
+/// these rows with iterators (no bounds checks, so the elementwise loops vectorize) and add each
+/// channel's terms in (b, s) order, exactly as the shader's per-channel loop adds them.
+fn rows<'a>(p: &BatchNormParams, v: &'a [f32]) -> impl Iterator<Item = (usize, &'a [f32])> {
     let (c, hw) = (p.c as usize, p.hw as usize);
-    let mut sums = vec![0.0f32; c];
-    for b in 0..p.n as usize {
-        for (ch, sum) in sums.iter_mut().enumerate() {
-            let base = (b * c + ch) * hw;
-            for i in base..base + hw {
-                *sum += f(i, ch);
-            }
-        }
-    }
-    sums
+    v[..p.n as usize * c * hw]
+        .chunks_exact(hw.max(1))
+        .enumerate()
+        .map(move |(j, row)| (j % c, row))
 }
 
-/// Applies f(i, ch) to every element in memory order.
-fn for_each(p: &BatchNormParams, mut f: impl FnMut(usize, usize)) {
+fn rows_mut<'a>(p: &BatchNormParams, v: &'a mut [f32]) -> impl Iterator<Item = &'a mut [f32]> {
     let (c, hw) = (p.c as usize, p.hw as usize);
-    for b in 0..p.n as usize {
-        for ch in 0..c {
-            let base = (b * c + ch) * hw;
-            (base..base + hw).for_each(|i| f(i, ch));
-        }
-    }
+    v[..p.n as usize * c * hw].chunks_exact_mut(hw.max(1))
 }
 
 pub fn batch_norm_forward_train(
@@ -56,18 +45,26 @@ pub fn batch_norm_forward_train(
 ) {
     let c = p.c as usize;
     let count = (p.n * p.hw) as f32;
-    let mean: Vec<f32> = channel_sums(p, |i, _| x[i])
-        .iter()
-        .map(|s| s / count)
-        .collect();
-    let sq = channel_sums(p, |i, ch| (x[i] - mean[ch]) * (x[i] - mean[ch]));
+    let mut mean = vec![0.0f32; c];
+    for (ch, row) in rows(p, x) {
+        mean[ch] = row.iter().fold(mean[ch], |acc, &v| acc + v);
+    }
+    mean.iter_mut().for_each(|m| *m /= count);
+    let mut sq = vec![0.0f32; c];
+    for (ch, row) in rows(p, x) {
+        let m = mean[ch];
+        sq[ch] = row.iter().fold(sq[ch], |acc, &v| acc + (v - m) * (v - m));
+    }
     let invstd: Vec<f32> = sq
         .iter()
         .map(|s| 1.0 / (s / count + p.eps).sqrt())
         .collect();
-    for_each(p, |i, ch| {
-        y[i] = (x[i] - mean[ch]) * invstd[ch] * gamma_beta[ch] + gamma_beta[c + ch]
-    });
+    for ((ch, xr), yr) in rows(p, x).zip(rows_mut(p, y)) {
+        let (m, s, g, b) = (mean[ch], invstd[ch], gamma_beta[ch], gamma_beta[c + ch]);
+        for (y, &x) in yr.iter_mut().zip(xr) {
+            *y = (x - m) * s * g + b;
+        }
+    }
     for ch in 0..c {
         if p.flags & UPDATE_RUNNING != 0 {
             let var_biased = sq[ch] / count;
@@ -91,11 +88,13 @@ pub fn batch_norm_forward_eval(
     running: &[f32],
     y: &mut [f32],
 ) {
-    let (c, hw) = (p.c as usize, p.hw as usize);
-    for i in 0..p.n as usize * c * hw {
-        let ch = (i / hw) % c;
+    let c = p.c as usize;
+    for ((ch, xr), yr) in rows(p, x).zip(rows_mut(p, y)) {
         let invstd = 1.0 / (running[c + ch] + p.eps).sqrt();
-        y[i] = (x[i] - running[ch]) * invstd * gamma_beta[ch] + gamma_beta[c + ch];
+        let (m, g, b) = (running[ch], gamma_beta[ch], gamma_beta[c + ch]);
+        for (y, &x) in yr.iter_mut().zip(xr) {
+            *y = (x - m) * invstd * g + b;
+        }
     }
 }
 
@@ -111,13 +110,23 @@ pub fn batch_norm_backward(
     let c = p.c as usize;
     let count = (p.n * p.hw) as f32;
     let (mean, invstd) = saved.split_at(c);
-    let sum_dy = channel_sums(p, |i, _| dy[i]);
-    let sum_dy_xhat = channel_sums(p, |i, ch| dy[i] * (x[i] - mean[ch]) * invstd[ch]);
-    for_each(p, |i, ch| {
-        let k = gamma_beta[ch] * invstd[ch] / count;
-        let xhat = (x[i] - mean[ch]) * invstd[ch];
-        dx[i] = k * (count * dy[i] - sum_dy[ch] - xhat * sum_dy_xhat[ch]);
-    });
+    let mut sum_dy = vec![0.0f32; c];
+    let mut sum_dy_xhat = vec![0.0f32; c];
+    for ((ch, xr), (_, dyr)) in rows(p, x).zip(rows(p, dy)) {
+        let (m, s) = (mean[ch], invstd[ch]);
+        sum_dy[ch] = dyr.iter().fold(sum_dy[ch], |acc, &d| acc + d);
+        let terms = dyr.iter().zip(xr);
+        sum_dy_xhat[ch] = terms.fold(sum_dy_xhat[ch], |acc, (&d, &x)| acc + d * (x - m) * s);
+    }
+    for (((ch, xr), (_, dyr)), dxr) in rows(p, x).zip(rows(p, dy)).zip(rows_mut(p, dx)) {
+        let (m, s) = (mean[ch], invstd[ch]);
+        let k = gamma_beta[ch] * s / count;
+        let (sd, sdx) = (sum_dy[ch], sum_dy_xhat[ch]);
+        for ((dx, &x), &d) in dxr.iter_mut().zip(xr).zip(dyr) {
+            let xhat = (x - m) * s;
+            *dx = k * (count * d - sd - xhat * sdx);
+        }
+    }
     let accumulate = p.flags & ACCUMULATE != 0;
     for ch in 0..c {
         let keep = |old: f32| if accumulate { old } else { 0.0 };

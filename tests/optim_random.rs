@@ -57,34 +57,38 @@ fn adam_step_rejects_a_length_that_is_not_a_multiple_of_4() {
     assert!(ops::adam_step(&mut prog, ADAM, p, g, m, v, c, 0, (c, 0), "adam").is_err());
 }
 
+/// Small arenas, and one large enough for the CPU twin to split across threads (the bad
+/// gradient in the last part).
 #[test]
 fn adam_step_flags_a_non_finite_gradient() {
-    let (prog, [p, g, _, _, c]) = adam_program(8);
-    let flags = View {
-        len: 2,
-        ..prog.ops.last().unwrap().bindings[5].0
-    };
-    for (bad, want) in [
-        (None, 0.0),
-        (Some(f32::NAN), 1.0),
-        (Some(f32::INFINITY), 1.0),
-    ] {
-        let mut grads = vec![0.1f32; 8];
-        if let Some(b) = bad {
-            grads[5] = b;
-        }
-        let inputs = [(p, bits(&[1.0; 8])), (g, bits(&grads)), (c, vec![0; 4])];
-        assert_eq!(
-            floats(&run_cpu(&prog, &inputs, &[flags])[0])[1],
-            want,
-            "cpu, {bad:?}"
-        );
-        if let Some(ctx) = gpu() {
+    for n in [8, 200_000] {
+        let (prog, [p, g, _, _, c]) = adam_program(n);
+        let flags = View {
+            len: 2,
+            ..prog.ops.last().unwrap().bindings[5].0
+        };
+        for (bad, want) in [
+            (None, 0.0),
+            (Some(f32::NAN), 1.0),
+            (Some(f32::INFINITY), 1.0),
+        ] {
+            let mut grads = vec![0.1f32; n];
+            if let Some(b) = bad {
+                grads[n - 3] = b;
+            }
+            let inputs = [(p, bits(&vec![1.0; n])), (g, bits(&grads)), (c, vec![0; 4])];
             assert_eq!(
-                floats(&run_gpu(&ctx, &prog, &inputs, &[flags])[0])[1],
+                floats(&run_cpu(&prog, &inputs, &[flags])[0])[1],
                 want,
-                "gpu, {bad:?}"
+                "cpu, n {n}, {bad:?}"
             );
+            if let Some(ctx) = gpu() {
+                assert_eq!(
+                    floats(&run_gpu(&ctx, &prog, &inputs, &[flags])[0])[1],
+                    want,
+                    "gpu, n {n}, {bad:?}"
+                );
+            }
         }
     }
 }

@@ -17,6 +17,9 @@ pub struct AdamParams {
     pub flag_slot: u32,
 }
 
+/// Elements below which one thread does the whole update (spawning costs tens of µs).
+const PARALLEL_WORDS: usize = 1 << 16;
+
 #[allow(clippy::too_many_arguments)]
 pub fn adam_step(
     p: &AdamParams,
@@ -27,18 +30,49 @@ pub fn adam_step(
     v: &mut [f32],
     nonfinite: &mut [f32],
 ) {
-    if grads[..p.n as usize].iter().any(|g| !g.is_finite()) {
-        nonfinite[p.flag_slot as usize] = 1.0;
-    }
+    let n = p.n as usize;
     let t = counters[p.t_slot as usize] as f32;
     let step_size = p.lr / (1.0 - p.beta1.powf(t));
     let bias_correction2_sqrt = (1.0 - p.beta2.powf(t)).sqrt();
-    for i in 0..p.n as usize {
-        let g = grads[i];
-        m[i] = p.beta1 * m[i] + (1.0 - p.beta1) * g;
-        v[i] = p.beta2 * v[i] + (1.0 - p.beta2) * g * g;
-        let denom = v[i].sqrt() / bias_correction2_sqrt + p.eps;
-        params[i] -= step_size * m[i] / denom;
+    // Element by element, so the result does not depend on how the range is split.
+    let update = |g: &[f32], params: &mut [f32], m: &mut [f32], v: &mut [f32]| {
+        let mut finite = true;
+        for (((&g, p_), m), v) in g.iter().zip(params).zip(m).zip(v) {
+            finite &= g.is_finite();
+            *m = p.beta1 * *m + (1.0 - p.beta1) * g;
+            *v = p.beta2 * *v + (1.0 - p.beta2) * g * g;
+            let denom = v.sqrt() / bias_correction2_sqrt + p.eps;
+            *p_ -= step_size * *m / denom;
+        }
+        finite
+    };
+    let threads = if n < PARALLEL_WORDS {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |t| t.get())
+    };
+    let per = n.div_ceil(threads).max(1);
+    let finite = if threads == 1 {
+        update(&grads[..n], &mut params[..n], &mut m[..n], &mut v[..n])
+    } else {
+        let parts = grads[..n]
+            .chunks(per)
+            .zip(params[..n].chunks_mut(per))
+            .zip(m[..n].chunks_mut(per).zip(v[..n].chunks_mut(per)));
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = parts
+                .map(|((g, pa), (m, v))| scope.spawn(move || update(g, pa, m, v)))
+                .collect();
+            // Join every thread before folding, so none is left running.
+            let results: Vec<bool> = handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or(false))
+                .collect();
+            results.into_iter().all(|f| f)
+        })
+    };
+    if !finite {
+        nonfinite[p.flag_slot as usize] = 1.0;
     }
 }
 

@@ -56,6 +56,8 @@ pub struct HostTimes {
 
 pub struct Profile {
     pub adapter: String,
+    /// Timed on the GPU (timestamp queries), or on the CPU path (wall clock per op).
+    pub on_gpu: bool,
     /// (op index, mean GPU ms) over the iteration's ops.
     pub op_ms: Vec<(usize, f64)>,
     /// The kernel each op of the program ran as: its own or the device's variant
@@ -124,6 +126,7 @@ pub fn profile(
     Ok((
         Profile {
             adapter: ctx.describe(),
+            on_gpu: true,
             op_ms,
             kernels,
             host,
@@ -158,6 +161,7 @@ fn profile_cpu(
     op_ms.iter_mut().for_each(|(_, ms)| *ms /= n);
     Ok(Profile {
         adapter: exec.describe(),
+        on_gpu: false,
         op_ms,
         kernels: gan.prog.ops.iter().map(|op| op.kernel).collect(),
         host: HostTimes {
@@ -196,9 +200,10 @@ fn group(
 pub fn table(p: &Profile, ops: &[OpCall]) -> String {
     let total: f64 = p.op_ms.iter().map(|r| r.1).sum();
     let mut out = String::new();
+    let clock = if p.on_gpu { "GPU" } else { "CPU" };
     let _ = writeln!(
         out,
-        "adapter: {}\nGPU time per iteration: {total:.2} ms (mean of {} iterations)\n",
+        "adapter: {}\n{clock} time per iteration: {total:.2} ms (mean of {} iterations)\n",
         p.adapter, p.iterations
     );
     for (title, rows) in [
@@ -213,7 +218,7 @@ pub fn table(p: &Profile, ops: &[OpCall]) -> String {
             out,
             "{:<28} {:>10} {:>7} {:>9}",
             format!("per {title}"),
-            "GPU ms",
+            format!("{clock} ms"),
             "share",
             "GFLOP/s"
         );
@@ -228,6 +233,14 @@ pub fn table(p: &Profile, ops: &[OpCall]) -> String {
         out.push('\n');
     }
     let h = p.host;
+    if !p.on_gpu {
+        let _ = writeln!(
+            out,
+            "wall per iteration: {:.3} ms, one op at a time with a clock read around each",
+            h.wait_ms
+        );
+        return out;
+    }
     let _ = writeln!(
         out,
         "host per iteration: encode {:.3} ms, submit {:.3} ms, wait {:.3} ms (wall {:.3} ms)",

@@ -113,3 +113,37 @@ fn profile_refuses_zero_iterations_in_one_line() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("--iterations must be at least 1"), "{err}");
 }
+
+/// The CPU path, op by op: the same table from the wall clock, on any machine.
+#[test]
+fn profile_on_the_cpu_path_times_every_phase() {
+    let out = bin()
+        .args([
+            "profile",
+            "--device",
+            "cpu",
+            "--warmup",
+            "1",
+            "--iterations",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("CPU time per iteration"), "{text}");
+    let by_phase = section(&text, "phase");
+    for p in ["inputs", "G predict", "D real", "D fake", "G 1", "G 2"] {
+        assert!(
+            by_phase.iter().any(|(n, _, _)| n == p),
+            "no phase {p}\n{text}"
+        );
+    }
+    let share: f64 = section(&text, "op").iter().map(|r| r.2).sum();
+    assert!((share - 100.0).abs() < 1.0, "shares sum to {share}\n{text}");
+    assert!(text.contains("wall per iteration"), "{text}");
+}

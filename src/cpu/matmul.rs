@@ -80,12 +80,17 @@ pub fn matmul_at(p: &MatmulParams, a: &[f32], b: &[f32], bias: &[f32], out: &mut
 }
 
 /// out (m,n) = a (m,k) · bᵀ (+ bias[n]), with b (n,k): PyTorch's `linear` with weight b.
-/// Computed as outᵀ = b · aᵀ: the GEMM packs its left operand along rows, and b's rows are
-/// contiguous, where packing bᵀ as the right operand walked it across rows (39 → 95 GFLOP/s
-/// for the seed's forward products at batch 32).
+/// The GEMM packs its right operand walking across rows when that operand is transposed, so
+/// the smaller of a and b goes there: for n >= m the product is computed as outᵀ = b · aᵀ
+/// (39 → 95 GFLOP/s for the seed's forward products at batch 32); for a one-wide output
+/// (D's logit) as a · bᵀ.
 pub fn matmul_bt(p: &MatmulParams, a: &[f32], b: &[f32], bias: &[f32], out: &mut [f32]) {
     let (m, n, k) = (p.m as isize, p.n as isize, p.k as isize);
-    gemm_into(p, b, (k, 1), a, (1, k), out, (1, n), (n, m));
+    if n >= m {
+        gemm_into(p, b, (k, 1), a, (1, k), out, (1, n), (n, m));
+    } else {
+        gemm(p, a, (k, 1), b, (1, k), out);
+    }
     add_bias(p, bias, out);
 }
 

@@ -90,25 +90,16 @@ pub fn sample(
         slot: 0,
     };
     ops::normal_fill(&mut prog, rs, counters, z, 0.0, 1.0, "noise");
-    let mut z = z;
-    if codes > 0 {
-        // InfoGAN's continuous codes, drawn as in training.
+    // InfoGAN's continuous codes, drawn as in training.
+    let code_view = (codes > 0).then(|| {
         let c = prog.tensor("codes", batch * codes);
         let rs = RandomStream { stream: 1, ..rs };
         ops::uniform_fill(&mut prog, rs, counters, c, -1.0, 1.0, "codes");
-        let zc = prog.tensor("noise.codes", batch * (cfg.latent_dim + codes));
-        ops::columns::concat_columns(&mut prog, z, c, batch, zc, "[z, codes]")?;
-        z = zc;
-    }
-    let (g_in, y_view) = match classes {
-        0 => (z, None),
-        c => {
-            let y_view = prog.tensor("labels", batch);
-            let g_in = prog.tensor("g.input", z.len + batch * c);
-            ops::condition::concat_one_hot_forward(&mut prog, z, y_view, c, g_in, "one-hot")?;
-            (g_in, Some(y_view))
-        }
-    };
+        c
+    });
+    let y_view = (classes > 0).then(|| prog.tensor("labels", batch));
+    let labels = y_view.map(|y| (y, classes));
+    let g_in = ops::condition::generator_input(&mut prog, "g.input", batch, z, code_view, labels)?;
     let out = g.forward(&mut prog, &acts, g_in, false)?;
     let mut exec = executor(device, gpu, &prog)?;
     ckpt.restore_net(exec.as_mut(), &g, false)?;

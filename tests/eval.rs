@@ -10,7 +10,7 @@ use std::process::Command;
 use std::sync::{Arc, OnceLock};
 use wgpu_gan::data::Dataset;
 use wgpu_gan::eval::classifier::{self, Classifier, ClassifierForward, ClassifierTraining};
-use wgpu_gan::eval::{score, Classify, EvalOptions, RealStats};
+use wgpu_gan::eval::{score, Classify, EvalOptions, RealStats, Requested};
 use wgpu_gan::exec::{CpuExec, Executor, GpuExec};
 use wgpu_gan::gpu::GpuOptions;
 use wgpu_gan::program::Program;
@@ -74,8 +74,8 @@ fn real_vs_real_scores_near_zero_and_noise_far_worse() {
     let noise = rand_vec(half, 8, -1.0, 1.0);
     let noise = cls.run(&noise).unwrap();
     let real = RealStats::new(&first);
-    let rr = score(&real, &second, None);
-    let rn = score(&real, &noise, None);
+    let rr = score(&real, &second, Requested::Nothing);
+    let rn = score(&real, &noise, Requested::Nothing);
     eprintln!("real vs real: {rr:?}\nreal vs noise: {rn:?}");
     assert!(
         rr.fcd * 50.0 < rn.fcd,
@@ -87,7 +87,7 @@ fn real_vs_real_scores_near_zero_and_noise_far_worse() {
     assert!(rn.class_entropy < rr.class_entropy);
     assert!(rr.confidence > rn.confidence);
     // The same images score exactly 0 (up to rounding).
-    assert!(score(&real, &first, None).fcd < 1e-6 * rn.fcd);
+    assert!(score(&real, &first, Requested::Nothing).fcd < 1e-6 * rn.fcd);
 }
 
 #[test]

@@ -101,9 +101,20 @@ pub struct Scores {
     pub categories: Vec<(usize, f64)>,
 }
 
-/// Scores `fake` against `real`. `requested` is the class each generated image was asked for
-/// (conditional generators; None for the unconditional ones wgpu-gan trains today).
-pub fn score(real: &RealStats, fake: &Outputs, requested: Option<&[u8]>) -> Scores {
+/// What each generated image was asked for.
+#[derive(Clone, Copy, Debug)]
+pub enum Requested<'a> {
+    /// Nothing: an unconditional generator.
+    Nothing,
+    /// A given class (cgan, acgan): scored by the share classified as that class.
+    Classes(&'a [u8]),
+    /// One of the generator's own `n` categories (InfoGAN): scored by each category's most
+    /// frequent class.
+    Categories(&'a [u8], usize),
+}
+
+/// Scores `fake` against `real`, with what each image was asked for.
+pub fn score(real: &RealStats, fake: &Outputs, requested: Requested) -> Scores {
     let (mean, cov) = frechet::gaussian(&fake.features, fake.feature_len);
     let fcd = frechet::frechet_distance(&real.mean, &real.cov, &mean, &cov);
     let predictions = fake.predictions();
@@ -116,10 +127,16 @@ pub fn score(real: &RealStats, fake: &Outputs, requested: Option<&[u8]>) -> Scor
         fcd,
         class_entropy: entropy(&histogram),
         confidence: predictions.iter().map(|(_, p)| p).sum::<f64>() / n,
-        class_accuracy: requested.map(|labels| fake.accuracy(labels)),
+        class_accuracy: match requested {
+            Requested::Classes(labels) => Some(fake.accuracy(labels)),
+            _ => None,
+        },
         histogram,
         count: predictions.len(),
-        categories: Vec::new(),
+        categories: match requested {
+            Requested::Categories(asked, n) => category_classes(fake, asked, n),
+            _ => Vec::new(),
+        },
     }
 }
 

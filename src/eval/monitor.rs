@@ -4,7 +4,7 @@
 //! executor: generated images never leave the device, only features and logits come back.
 
 use super::classifier::{to_unit, Classifier, ClassifierForward, EVAL_BATCH};
-use super::{score, RealStats, Scores};
+use super::{score, RealStats, Requested, Scores};
 use crate::data::Dataset;
 use crate::exec::Executor;
 use crate::gpu::GpuError;
@@ -66,27 +66,17 @@ impl MonitorOps {
             slot: 0,
         };
         ops::normal_fill(prog, rs, counters, z, 0.0, 1.0, "eval noise");
-        let mut z = z;
-        if codes > 0 {
+        let code_view = (codes > 0).then(|| {
             let c = prog.tensor("eval.codes", batch * codes);
             let rs = RandomStream {
                 stream: EVAL_STREAM + 1,
                 ..rs
             };
             ops::uniform_fill(prog, rs, counters, c, -1.0, 1.0, "eval codes");
-            let zc = prog.tensor("eval.noise_codes", z.len + c.len);
-            ops::columns::concat_columns(prog, z, c, batch, zc, "eval [z, codes]")?;
-            z = zc;
-        }
-        let g_in = match labels {
-            Some(y) => {
-                let g_in = prog.tensor("eval.g_input", batch * g.in_features);
-                let label = "eval g input = [z, one_hot(y)]";
-                ops::condition::concat_one_hot_forward(prog, z, y, classes, g_in, label)?;
-                g_in
-            }
-            None => z,
-        };
+            c
+        });
+        let y = labels.map(|y| (y, classes));
+        let g_in = ops::condition::generator_input(prog, "eval.g_input", batch, z, code_view, y)?;
         let images = g.forward(prog, &g_acts, g_in, false)?;
         let generate = start..prog.ops.len();
         let net = classifier.net(prog);
@@ -152,11 +142,11 @@ impl Monitor {
             o.fwd.read_into(exec, rows, &mut fake)?;
             requested.extend(o.requested(rows));
         }
-        let given = (o.labels.is_some() && !o.categorical).then_some(requested.as_slice());
-        let mut scores = score(&self.real, &fake, given);
-        if let (Some((_, classes)), true) = (o.labels, o.categorical) {
-            scores.categories = super::category_classes(&fake, &requested, classes);
-        }
-        Ok(scores)
+        let asked = match (o.labels, o.categorical) {
+            (None, _) => Requested::Nothing,
+            (Some(_), false) => Requested::Classes(&requested),
+            (Some((_, classes)), true) => Requested::Categories(&requested, classes),
+        };
+        Ok(score(&self.real, &fake, asked))
     }
 }

@@ -2,7 +2,7 @@
 //! its dataset, both through the classifier, then the scores.
 
 use super::classifier::{self, default_path, Classifier, ClassifierForward, ClassifierTraining};
-use super::{score, Outputs, RealStats, Scores};
+use super::{score, Outputs, RealStats, Requested, Scores};
 use crate::data::Dataset;
 use crate::exec::Executor;
 use crate::gpu::GpuOptions;
@@ -155,13 +155,13 @@ pub fn evaluate(
         .map(|i| (i % classes.max(1)) as u8)
         .collect();
     // InfoGAN's categories are digits in an order of its own making.
-    let labels = cfg.labels_are_classes().then_some(requested.as_slice());
-    let mut scores = score(&real, &fake, labels);
-    if classes > 0 && labels.is_none() {
-        scores.categories = crate::eval::category_classes(&fake, &requested, classes);
-    }
+    let asked = match (classes, cfg.labels_are_classes()) {
+        (0, _) => Requested::Nothing,
+        (_, true) => Requested::Classes(&requested),
+        (c, false) => Requested::Categories(&requested, c),
+    };
     Ok(EvalReport {
-        scores,
+        scores: score(&real, &fake, asked),
         real_count: real.count,
         classifier_path: path,
         classifier: c,

@@ -45,16 +45,7 @@ pub fn fill_columns(
     value: f32,
     label: &str,
 ) -> Result {
-    let rows = out.len / head.stride.max(1);
-    check(prog, label, out, rows * head.stride)?;
-    if head.offset + width > head.stride {
-        return Err(super::ShapeError {
-            op: label.to_string(),
-            tensor: format!("{} columns", prog.buffer_name(out)),
-            got: head.offset + width,
-            expected: head.stride,
-        });
-    }
+    let rows = super::loss::check_head(prog, label, out, head, width)?;
     let p = ColumnParams {
         batch: rows as u32,
         stride: head.stride as u32,

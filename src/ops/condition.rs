@@ -74,3 +74,42 @@ pub fn concat_one_hot_backward(
     prog.push(Kernel::ConcatOneHotBackward, &words(&p), b, g, label);
     Ok(())
 }
+
+/// G's input for `rows` samples: [z, codes, one_hot(labels, classes)], each part only when
+/// given (InfoGAN's continuous codes; the label of cgan and ACGAN, InfoGAN's category), in new
+/// buffers named after `name`; z itself when there is nothing to append.
+pub fn generator_input(
+    prog: &mut Program,
+    name: &str,
+    rows: usize,
+    z: View,
+    codes: Option<View>,
+    labels: Option<(View, usize)>,
+) -> Result<View> {
+    let mut x = z;
+    if let Some(c) = codes {
+        let out = prog.tensor(&format!("{name}.codes"), z.len + c.len);
+        let label = format!("{name} = [z, codes]");
+        super::columns::concat_columns(prog, z, c, rows, out, &label)?;
+        x = out;
+    }
+    append_one_hot(prog, name, x, labels)
+}
+
+/// [x, one_hot(labels, classes)] in a new buffer `name`; x itself without labels or classes.
+pub fn append_one_hot(
+    prog: &mut Program,
+    name: &str,
+    x: View,
+    labels: Option<(View, usize)>,
+) -> Result<View> {
+    match labels {
+        Some((y, classes)) if classes > 0 => {
+            let out = prog.tensor(name, x.len + y.len * classes);
+            let label = format!("{name} = [x, one_hot(y)]");
+            concat_one_hot_forward(prog, x, y, classes, out, &label)?;
+            Ok(out)
+        }
+        _ => Ok(x),
+    }
+}

@@ -32,7 +32,15 @@ impl Head {
     };
 }
 
-fn check_head(prog: &Program, label: &str, v: View, head: Head, width: usize) -> Result<usize> {
+/// The rows of `v` read as rows of `head.stride` holding a head of `width` columns at
+/// `head.offset`; an error when they do not fit.
+pub(super) fn check_head(
+    prog: &Program,
+    label: &str,
+    v: View,
+    head: Head,
+    width: usize,
+) -> Result<usize> {
     if head.stride == 0 || head.offset + width > head.stride || !v.len.is_multiple_of(head.stride) {
         return Err(ShapeError {
             op: label.to_string(),

@@ -134,11 +134,12 @@ pub fn upload_initial_state(
         exec.write(data.images, &crate::cpu::random::pack_bytes(&ds.images));
         exec.write(data.labels, &crate::cpu::random::pack_bytes(&ds.labels));
     }
-    for (net, salt) in [(&gan.g, 1u64), (&gan.d, 2)] {
+    // G's moving average starts at G's initial weights.
+    for (net, salt, average) in [(&gan.g, 1u64, gan.g_ema), (&gan.d, 2, None)] {
         let (params, state) = cfg.init(net, cfg.seed.wrapping_mul(0x9E37_79B9).wrapping_add(salt));
         exec.write_f32(net.params, &params);
         exec.write_f32(net.state, &state);
-        if let (Some((ema_params, ema_state)), "g") = (gan.g_ema, net.prefix.as_str()) {
+        if let Some((ema_params, ema_state)) = average {
             exec.write_f32(ema_params, &params);
             exec.write_f32(ema_state, &state);
         }

@@ -28,6 +28,12 @@ pub struct LossRow {
 
 pub const CSV_HEADER: &str = "step,d_loss_real,d_loss_fake,d_acc,g_loss,seconds";
 
+/// The mean of accumulator `k` (0 loss, 1 accuracy) of the metric slot at `slot`: its sum over
+/// the count in slot + 2.
+fn average(m: &[f32], slot: usize, k: usize) -> f32 {
+    m[slot + k] / m[slot + 2].max(1.0)
+}
+
 /// The losses.csv columns of a run's extra heads: (name, metric slot, 0 loss or 1 accuracy).
 /// ACGAN's class head and InfoGAN's categorical code average over every pass that trains
 /// them (D on reals and fakes for ACGAN, D on fakes and G for both); cgan's mismatch columns
@@ -49,7 +55,7 @@ pub fn head_columns(cfg: &TrainConfig) -> &'static [(&'static str, usize, usize)
 impl LossRow {
     /// From the metric accumulators: (loss, accuracy, count) for D real, D fake and G.
     pub fn from_metrics(step: usize, m: &[f32], seconds: f64) -> Self {
-        let avg = |slot: usize, k: usize| m[slot + k] / m[slot + 2].max(1.0);
+        let avg = |slot, k| average(m, slot, k);
         Self {
             step,
             d_loss_real: avg(D_REAL, 0),
@@ -63,10 +69,9 @@ impl LossRow {
 
     /// With the averages of the run's extra heads from the same accumulators.
     pub fn with_heads(mut self, cfg: &TrainConfig, m: &[f32]) -> Self {
-        let avg = |slot: usize, k: usize| m[slot + k] / m[slot + 2].max(1.0);
         self.heads = head_columns(cfg)
             .iter()
-            .map(|&(name, slot, k)| (name, avg(slot, k)))
+            .map(|&(name, slot, k)| (name, average(m, slot, k)))
             .collect();
         self
     }

@@ -43,8 +43,7 @@ impl Builder<'_> {
     pub(super) fn noise(&mut self, z_name: &str, y_name: &str) -> Draw {
         let b = self.cfg.batch;
         let z = self.input(z_name, InputKind::Noise, b * self.latent);
-        let classes = self.cfg.classes + self.cfg.aux.g_classes();
-        let y = (classes > 0).then(|| self.input(y_name, InputKind::Labels, b));
+        let y = (self.cfg.g_classes() > 0).then(|| self.input(y_name, InputKind::Labels, b));
         let n = self.cfg.aux.codes();
         let codes = (n > 0).then(|| {
             let name = format!("{z_name}.codes");
@@ -65,7 +64,7 @@ impl Builder<'_> {
         p.ops.clear();
         p.set_phase("inputs");
         ops::counter_increment(&mut p, self.counters, ITERATION, "iteration");
-        let classes = self.cfg.classes + self.cfg.aux.g_classes();
+        let classes = self.cfg.g_classes();
         for (stream, input) in self.inputs.iter().enumerate() {
             let rs = RandomStream {
                 seed: self.cfg.seed,

@@ -79,6 +79,13 @@ pub struct ScheduleConfig {
     pub sample_count: usize,
 }
 
+impl ScheduleConfig {
+    /// Classes of the one-hot code G reads: cgan's labels, ACGAN's, InfoGAN's categories.
+    pub fn g_classes(&self) -> usize {
+        self.classes + self.aux.g_classes()
+    }
+}
+
 /// Where a dataset lives in the program: packed bytes, labels, and their geometry.
 #[derive(Clone, Copy, Debug)]
 pub struct DatasetViews {
@@ -157,38 +164,18 @@ struct Draw {
 }
 
 impl Builder<'_> {
-    /// `x` (rows, F) with one_hot(y) appended, in a new buffer `name`, with `classes` classes;
-    /// `x` itself when `classes` is 0.
-    fn one_hot(&mut self, name: &str, x: View, y: Option<View>, c: usize) -> ops::Result<View> {
-        let Some(y) = y.filter(|_| c > 0) else {
-            return Ok(x);
-        };
-        let out = self.prog.tensor(name, x.len + y.len * c);
-        let label = format!("{name} = [x, one_hot(y)]");
-        ops::condition::concat_one_hot_forward(&mut self.prog, x, y, c, out, &label)?;
-        Ok(out)
-    }
-
     /// D's input for images `x` with labels `y`: [x, one_hot(y)] for cgan, else x.
     fn condition(&mut self, name: &str, x: View, y: Option<View>) -> ops::Result<View> {
-        self.one_hot(name, x, y, self.cfg.classes)
+        let labels = y.map(|y| (y, self.cfg.classes));
+        ops::condition::append_one_hot(&mut self.prog, name, x, labels)
     }
 
     /// G's input for a draw: z, then the codes (InfoGAN), then the one-hot label (cgan, ACGAN,
     /// InfoGAN's categorical code).
     fn g_input(&mut self, name: &str, d: Draw) -> ops::Result<View> {
-        let mut x = d.z;
-        if let Some(codes) = d.codes {
-            let rows = d.z.len / self.latent.max(1);
-            let out = self
-                .prog
-                .tensor(&format!("{name}.codes"), d.z.len + codes.len);
-            let label = format!("{name} = [z, codes]");
-            ops::columns::concat_columns(&mut self.prog, d.z, codes, rows, out, &label)?;
-            x = out;
-        }
-        let c = self.cfg.classes + self.cfg.aux.g_classes();
-        self.one_hot(name, x, d.y, c)
+        let rows = d.z.len / self.latent.max(1);
+        let labels = d.y.map(|y| (y, self.cfg.g_classes()));
+        ops::condition::generator_input(&mut self.prog, name, rows, d.z, d.codes, labels)
     }
 
     /// The gradient of D's image input `dx`, without the label columns when conditioned.
@@ -334,7 +321,7 @@ pub fn build(
     dataset: Option<(usize, usize)>,
 ) -> ops::Result<GanProgram> {
     let mut prog = Program::new();
-    let g_in = latent + cfg.classes + cfg.aux.g_classes() + cfg.aux.codes();
+    let g_in = latent + cfg.g_classes() + cfg.aux.codes();
     let g = Net::new(&mut prog, "g", g_in, g_layers);
     let image_len = g.out_features();
     let d = Net::new(&mut prog, "d", image_len + cfg.classes, d_layers);
@@ -402,8 +389,8 @@ pub fn build(
     }
     let sample_acts = b.g.acts(&mut b.prog, cfg.sample_count, "sample");
     let sample_noise = b.prog.tensor("sample.noise", cfg.sample_count * latent);
-    let g_classes = cfg.classes + cfg.aux.g_classes();
-    let sample_labels = (g_classes > 0).then(|| b.prog.tensor("sample.labels", cfg.sample_count));
+    let sample_labels =
+        (cfg.g_classes() > 0).then(|| b.prog.tensor("sample.labels", cfg.sample_count));
     let codes = cfg.aux.codes();
     let sample_codes = (codes > 0).then(|| b.prog.tensor("sample.codes", cfg.sample_count * codes));
     b.prog.set_phase("sample");

@@ -51,17 +51,24 @@ fn mlp_program() -> GanProgram {
         bn_eps: 1e-3,
         bn_momentum: 0.3,
     };
+    let sched = golden_schedule(ScheduleKind::Seed, 2, 1e-7);
+    schedule::build(&sched, 8, cfg.generator(), cfg.discriminator(), None).expect("build")
+}
+
+/// The golden iterations' schedule: batch 4, one D step, `g_steps` G steps, BCE, Adam(2e-4,
+/// 0.5, 0.999, `eps`) for both nets, inputs supplied by the test.
+fn golden_schedule(kind: ScheduleKind, g_steps: usize, eps: f32) -> ScheduleConfig {
     let adam = AdamConfig {
         lr: 2e-4,
         beta1: 0.5,
         beta2: 0.999,
-        eps: 1e-7,
+        eps,
     };
-    let sched = ScheduleConfig {
-        kind: ScheduleKind::Seed,
+    ScheduleConfig {
+        kind,
         batch: 4,
         d_steps: 1,
-        g_steps: 2,
+        g_steps,
         adam_d: adam,
         adam_g: adam,
         loss: Loss::BceWithLogits,
@@ -73,8 +80,7 @@ fn mlp_program() -> GanProgram {
         seed: 0,
         generated: false,
         sample_count: 1,
-    };
-    schedule::build(&sched, 8, cfg.generator(), cfg.discriminator(), None).expect("build")
+    }
 }
 
 fn load_net(exec: &mut dyn Executor, gold: &Golden, net: &Net) {
@@ -209,29 +215,7 @@ fn dcgan_program() -> GanProgram {
         g_act: Activation::LeakyRelu(0.2),
         ..DcganConfig::mnist(4, 8, 4)
     };
-    let adam = AdamConfig {
-        lr: 2e-4,
-        beta1: 0.5,
-        beta2: 0.999,
-        eps: 1e-8,
-    };
-    let sched = ScheduleConfig {
-        kind: ScheduleKind::Dcgan,
-        batch: 4,
-        d_steps: 1,
-        g_steps: 1,
-        adam_d: adam,
-        adam_g: adam,
-        loss: Loss::BceWithLogits,
-        classes: 0,
-        aux: Aux::None,
-        mismatch: false,
-        g_ema: 0.0,
-        gp_weight: 0.0,
-        seed: 0,
-        generated: false,
-        sample_count: 1,
-    };
+    let sched = golden_schedule(ScheduleKind::Dcgan, 1, 1e-8);
     schedule::build(&sched, 4, cfg.generator(), cfg.discriminator(), None).expect("build")
 }
 

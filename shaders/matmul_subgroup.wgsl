@@ -1,26 +1,35 @@
-// The vec4 products of matmul.wgsl for devices with subgroups: the same bindings, parameters,
-// shape conditions and 32x64 workgroup tile, so src/gpu/variants.rs can swap
+// The vec4 products of matmul.wgsl for devices with subgroups and 64-bit integers: the same
+// bindings, parameters and shape conditions, plus n % 8 == 0, so src/gpu/variants.rs can swap
 //   matmul_vec4 -> matmul_subgroup, matmul_at_vec4 -> matmul_at_subgroup,
 //   matmul_bt_vec4 -> matmul_bt_subgroup
-// at plan time, on devices with the SUBGROUP feature whose subgroups have at least 8 invocations.
-// Each binds a(1) b(2) out(3) bias(4); flags: 1 = add bias (n), 2 = accumulate into out.
+// at plan time, on devices with the SUBGROUP and SHADER_INT64 features whose subgroups have at
+// least 8 invocations. Each binds a(1) b(2) out(3) bias(4); flags: 1 = add bias (n),
+// 2 = accumulate into out.
 //
 // Strategy: a workgroup is 8 invocations, hence exactly one subgroup (of lanes 0..7 when the
 // hardware's subgroups are wider). Invocation i owns columns 8i .. 8i+8 of the workgroup's 64 and
-// all 32 rows. The 32 rows' a values are loaded once per subgroup, lane l holding rows l, l+8,
-// l+16 and l+24, and handed to every invocation by subgroupBroadcast; the vec4 kernels instead
-// load all 16 rows of their own tile in every invocation. On lavapipe (8 lanes per SIMD step)
-// that halves the loads per FMA and doubles GFLOP/s.
+// all its rows (32, or 64 for matmul_at_subgroup). The rows' a values are loaded once per
+// subgroup, lane l holding rows l, l+8, l+16, ..., and handed to every invocation by
+// subgroupBroadcast; the vec4 kernels instead load all 16 rows of their own tile in every
+// invocation. On lavapipe (8 lanes per SIMD step) that halves the loads per FMA and doubles
+// GFLOP/s.
+// Lavapipe runs every load and store as a loop over the 8 lanes, taken or not, whatever its
+// width: so out is written as vec4<u64>, eight floats per store (`pack8`), and the flags are a
+// pipeline constant (`FLAGS`), so that a product without bias or accumulation has no such loops.
 // Control flow is uniform until the stores: subgroup operations need every lane. Loads are
-// clamped in bounds and stores masked, so any shape the vec4 kernels accept works here.
+// clamped in bounds and stores masked, so any shape the variants are given works here.
 
 struct Params { m: u32, n: u32, k: u32, flags: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b4: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> out4: array<vec4<f32>>;
+// Eight floats of a row of out, as pairs of bits (n % 8 == 0).
+@group(0) @binding(3) var<storage, read_write> out8: array<vec4<u64>>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
+
+// p.flags, fixed when the pipeline is created (`gpu::variants::specialization`).
+override FLAGS: u32;
 
 const HAS_BIAS: u32 = 1u;
 const ACCUMULATE: u32 = 2u;
@@ -79,10 +88,10 @@ fn lane_rows(row0: u32, lane: u32, stride: u32) -> vec4<u32> {
     return min(vec4(row0 + lane % 8u) + vec4(0u, 8u, 16u, 24u), vec4(p.m - 1u)) * stride;
 }
 
-// bias[col0 .. col0 + 8] (zeros without HAS_BIAS; col0 + 8 <= n or col0 >= n, as n % 4 == 0).
+// bias[col0 .. col0 + 8] (zeros without HAS_BIAS; col0 + 8 <= n or col0 >= n, as n % 8 == 0).
 fn bias8(col0: u32) -> Row8 {
     var r: Row8;
-    if (p.flags & HAS_BIAS) != 0u {
+    if (FLAGS & HAS_BIAS) != 0u {
         for (var j = 0u; j < 8u; j++) {
             r[j / 4u][j % 4u] = bias[min(col0 + j, p.n - 1u)];
         }
@@ -90,41 +99,59 @@ fn bias8(col0: u32) -> Row8 {
     return r;
 }
 
-// out (row, col .. col+4) = v (+ out); col is a multiple of 4, skipped when >= n.
-fn store4(row: u32, col: u32, v: vec4<f32>) {
-    if col >= p.n {
-        return;
-    }
-    let o = (row * p.n + col) / 4u;
-    var r = v;
-    if (p.flags & ACCUMULATE) != 0u {
-        r += out4[o];
-    }
-    out4[o] = r;
+// The bits of eight floats, two to a u64, and back.
+fn pack8(r: Row8) -> vec4<u64> {
+    let u = bitcast<vec4<u32>>(r[0]);
+    let v = bitcast<vec4<u32>>(r[1]);
+    let lo = vec4<u64>(vec4(u.x, u.z, v.x, v.z));
+    let hi = vec4<u64>(vec4(u.y, u.w, v.y, v.w));
+    return lo | (hi << vec4(32u));
 }
 
-// Rows row0 .. row0+8 of columns col0 .. col0+8, masked to m and n.
-fn store_rows8(row0: u32, col0: u32, acc: Rows8) {
-    let b = bias8(col0);
-    for (var r = 0u; r < 8u; r++) {
-        if row0 + r < p.m {
-            store4(row0 + r, col0, acc[r][0] + b[0]);
-            store4(row0 + r, col0 + 4u, acc[r][1] + b[1]);
+fn unpack8(w: vec4<u64>) -> Row8 {
+    let lo = vec4<u32>(w);
+    let hi = vec4<u32>(w >> vec4(32u));
+    return Row8(
+        bitcast<vec4<f32>>(vec4(lo.x, hi.x, lo.y, hi.y)),
+        bitcast<vec4<f32>>(vec4(lo.z, hi.z, lo.w, hi.w)),
+    );
+}
+
+// out (row, col0 .. col0+8) = v + b (+ out); col0 is a multiple of 8, skipped when >= n.
+fn store8(row: u32, col0: u32, v: Row8, b: Row8) {
+    if row < p.m && col0 < p.n {
+        let o = (row * p.n + col0) / 8u;
+        var r = Row8(v[0] + b[0], v[1] + b[1]);
+        if (FLAGS & ACCUMULATE) != 0u {
+            let old = unpack8(out8[o]);
+            r = Row8(r[0] + old[0], r[1] + old[1]);
         }
+        out8[o] = pack8(r);
     }
+}
+
+// Rows row0 .. row0+8 of columns col0 .. col0+8 (+ bias b), masked to m and n.
+fn store_rows8(row0: u32, col0: u32, acc: Rows8, b: Row8) {
+    store8(row0, col0, acc[0], b);
+    store8(row0 + 1u, col0, acc[1], b);
+    store8(row0 + 2u, col0, acc[2], b);
+    store8(row0 + 3u, col0, acc[3], b);
+    store8(row0 + 4u, col0, acc[4], b);
+    store8(row0 + 5u, col0, acc[5], b);
+    store8(row0 + 6u, col0, acc[6], b);
+    store8(row0 + 7u, col0, acc[7], b);
 }
 
 // The 32x8 tile of one invocation, as four blocks of eight rows.
 fn store_tile(row0: u32, col0: u32, c0: Rows8, c1: Rows8, c2: Rows8, c3: Rows8) {
-    if col0 < p.n {
-        store_rows8(row0, col0, c0);
-        store_rows8(row0 + 8u, col0, c1);
-        store_rows8(row0 + 16u, col0, c2);
-        store_rows8(row0 + 24u, col0, c3);
-    }
+    let b = bias8(col0);
+    store_rows8(row0, col0, c0, b);
+    store_rows8(row0 + 8u, col0, c1, b);
+    store_rows8(row0 + 16u, col0, c2, b);
+    store_rows8(row0 + 24u, col0, c3, b);
 }
 
-// a (m,k), b (n,k): both read along k (k % 4 == 0, n % 4 == 0).
+// a (m,k), b (n,k): both read along k (k % 4 == 0, n % 8 == 0).
 @compute @workgroup_size(8)
 fn matmul_bt_subgroup(
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -152,7 +179,7 @@ fn matmul_bt_subgroup(
     store_tile(row0, col0, c0, c1, c2, c3);
 }
 
-// a (m,k), b (k,n): a read along k, b along n (k % 4 == 0, n % 4 == 0).
+// a (m,k), b (k,n): a read along k, b along n (k % 4 == 0, n % 8 == 0).
 @compute @workgroup_size(8)
 fn matmul_subgroup(
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -184,32 +211,43 @@ fn matmul_subgroup(
     store_tile(row0, col0, c0, c1, c2, c3);
 }
 
-// a (k,m), b (k,n): both read along their rows (m % 4 == 0, n % 4 == 0); lane l holds a's
-// columns row0 + 4l .. row0 + 4l + 4 of each k.
+// a (k,m), b (k,n): both read along their rows (m % 4 == 0, n % 8 == 0). A 64-row tile, so
+// that each b load feeds 64 rows (k is the batch in weight gradients: short loops, whose stores
+// weigh more): lane l holds a's columns row0 + 4l .. row0 + 4l + 4 (lo) and 32 further (hi).
 @compute @workgroup_size(8)
 fn matmul_at_subgroup(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(local_invocation_index) i: u32,
     @builtin(subgroup_invocation_id) lane: u32,
 ) {
-    let row0 = wg.y * 32u;
+    let row0 = wg.y * 64u;
     let col0 = wg.x * 64u + i * 8u;
     let m4 = p.m / 4u;
     let n4 = p.n / 4u;
-    let ca = min(row0 / 4u + lane % 8u, m4 - 1u);
+    let ca = min(vec2(row0 / 4u + lane % 8u) + vec2(0u, 8u), vec2(m4 - 1u));
     let cb = min(vec2(col0 / 4u) + vec2(0u, 1u), vec2(n4 - 1u));
     var c0: Rows8;
     var c1: Rows8;
     var c2: Rows8;
     var c3: Rows8;
+    var c4: Rows8;
+    var c5: Rows8;
+    var c6: Rows8;
+    var c7: Rows8;
     for (var kk = 0u; kk < p.k; kk++) {
-        let mine = a4[kk * m4 + ca];
+        let lo = a4[kk * m4 + ca.x];
+        let hi = a4[kk * m4 + ca.y];
         let rb = kk * n4;
         let brow = Row8(b4[rb + cb.x], b4[rb + cb.y]);
-        c0 = axpy_rows8(c0, subgroupBroadcast(mine, 0u), subgroupBroadcast(mine, 1u), brow);
-        c1 = axpy_rows8(c1, subgroupBroadcast(mine, 2u), subgroupBroadcast(mine, 3u), brow);
-        c2 = axpy_rows8(c2, subgroupBroadcast(mine, 4u), subgroupBroadcast(mine, 5u), brow);
-        c3 = axpy_rows8(c3, subgroupBroadcast(mine, 6u), subgroupBroadcast(mine, 7u), brow);
+        c0 = axpy_rows8(c0, subgroupBroadcast(lo, 0u), subgroupBroadcast(lo, 1u), brow);
+        c1 = axpy_rows8(c1, subgroupBroadcast(lo, 2u), subgroupBroadcast(lo, 3u), brow);
+        c2 = axpy_rows8(c2, subgroupBroadcast(lo, 4u), subgroupBroadcast(lo, 5u), brow);
+        c3 = axpy_rows8(c3, subgroupBroadcast(lo, 6u), subgroupBroadcast(lo, 7u), brow);
+        c4 = axpy_rows8(c4, subgroupBroadcast(hi, 0u), subgroupBroadcast(hi, 1u), brow);
+        c5 = axpy_rows8(c5, subgroupBroadcast(hi, 2u), subgroupBroadcast(hi, 3u), brow);
+        c6 = axpy_rows8(c6, subgroupBroadcast(hi, 4u), subgroupBroadcast(hi, 5u), brow);
+        c7 = axpy_rows8(c7, subgroupBroadcast(hi, 6u), subgroupBroadcast(hi, 7u), brow);
     }
     store_tile(row0, col0, c0, c1, c2, c3);
+    store_tile(row0 + 32u, col0, c4, c5, c6, c7);
 }

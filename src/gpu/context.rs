@@ -56,6 +56,7 @@ pub fn wanted_features() -> wgpu::Features {
     wgpu::Features::TIMESTAMP_QUERY
         | wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES
         | wgpu::Features::SUBGROUP
+        | wgpu::Features::SHADER_INT64
 }
 
 pub fn instance(opts: &GpuOptions) -> wgpu::Instance {
@@ -92,7 +93,7 @@ pub struct Context {
     pub features: wgpu::Features,
     pub limits: wgpu::Limits,
     modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
-    pipelines: Mutex<HashMap<Kernel, wgpu::ComputePipeline>>,
+    pipelines: Mutex<HashMap<(Kernel, Option<u32>), wgpu::ComputePipeline>>,
     /// The first device error not caught by an error scope, or the device loss; wgpu's default
     /// handler would panic, so these are kept and returned by `check`.
     fault: Arc<Mutex<Option<GpuError>>>,
@@ -168,7 +169,8 @@ impl Context {
 
     /// Whether programs planned on this device use the subgroup kernels (`gpu::variants`).
     pub fn subgroup_kernels(&self) -> bool {
-        self.features.contains(wgpu::Features::SUBGROUP)
+        self.features
+            .contains(wgpu::Features::SUBGROUP | wgpu::Features::SHADER_INT64)
             && self.info.subgroup_min_size >= super::variants::MIN_SUBGROUP_SIZE
     }
 
@@ -196,13 +198,19 @@ impl Context {
         )
     }
 
-    /// The compute pipeline of `kernel`, compiled on first use and cached.
-    pub fn pipeline(&self, kernel: Kernel) -> Result<wgpu::ComputePipeline, GpuError> {
+    /// The compute pipeline of `kernel`, with its `FLAGS` pipeline constant when it has one
+    /// (`variants::pipeline_flags`), compiled on first use and cached.
+    pub fn pipeline(
+        &self,
+        kernel: Kernel,
+        flags: Option<u32>,
+    ) -> Result<wgpu::ComputePipeline, GpuError> {
         let mut cache = self.pipelines.lock().map_err(|_| GpuError::Poisoned)?;
-        if let Some(p) = cache.get(&kernel) {
+        if let Some(p) = cache.get(&(kernel, flags)) {
             return Ok(p.clone());
         }
         let module = self.module(kernel.shader())?;
+        let constants: Vec<(&str, f64)> = flags.iter().map(|&f| ("FLAGS", f64::from(f))).collect();
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let pipeline = self
             .device
@@ -211,7 +219,10 @@ impl Context {
                 layout: None,
                 module: &module,
                 entry_point: Some(kernel.entry()),
-                compilation_options: Default::default(),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants: &constants,
+                    ..Default::default()
+                },
                 cache: None,
             });
         if let Some(e) = pollster::block_on(scope.pop()) {
@@ -220,7 +231,7 @@ impl Context {
                 message: format!("entry point {}: {e}", kernel.entry()),
             });
         }
-        cache.insert(kernel, pipeline.clone());
+        cache.insert((kernel, flags), pipeline.clone());
         Ok(pipeline)
     }
 

@@ -50,7 +50,8 @@ impl GpuProgram {
             // The device's own variant of the kernel, if any (same bindings and parameters).
             let (kernel, workgroups) =
                 super::variants::adapter_kernel(ctx, op.kernel, &op.params, op.workgroups);
-            let pipeline = ctx.pipeline(kernel)?;
+            let flags = super::variants::pipeline_flags(kernel, &op.params);
+            let pipeline = ctx.pipeline(kernel, flags)?;
             let mut entries = vec![wgpu::BindGroupEntry {
                 binding: 0,
                 resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {

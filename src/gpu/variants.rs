@@ -3,9 +3,11 @@
 //! the same buffers at the same numbers, takes the same parameters and has the same CPU twin,
 //! so the program, its CPU run and its results do not depend on the choice.
 //!
-//! Today: the subgroup matmuls (`shaders/matmul_subgroup.wgsl`) replace the `_vec4` ones on
-//! devices with the SUBGROUP feature whose subgroups hold at least 8 invocations (one
-//! workgroup). `GpuOptions::portable_kernels` or `WGPU_GAN_PORTABLE_KERNELS=1` turns this off.
+//! Today: the subgroup matmuls (`shaders/matmul_subgroup.wgsl`) replace the `_vec4` ones for
+//! products whose out rows are a multiple of 8 long, on devices with the SUBGROUP and
+//! SHADER_INT64 features whose subgroups hold at least 8 invocations (one workgroup). Their
+//! pipelines are compiled per value of the product's flags ([`pipeline_flags`]).
+//! `GpuOptions::portable_kernels` or `WGPU_GAN_PORTABLE_KERNELS=1` turns this off.
 
 use super::Context;
 use crate::cpu::matmul::MatmulParams;
@@ -37,6 +39,23 @@ pub fn adapter_kernel(
     else {
         return (kernel, workgroups);
     };
+    // They write out eight floats at a time.
+    if p.n % 8 != 0 {
+        return (kernel, workgroups);
+    }
     let grid = tiling::matmul_grid(variant, p.m as usize, p.n as usize);
     (variant, grid)
+}
+
+/// The value of the `FLAGS` pipeline constant of `kernel` run with `params`, for kernels that
+/// declare one: their pipeline is compiled per flags, so that the compiler drops what a product
+/// does not use (on lavapipe, every load and store is a loop over the lanes, taken or not).
+pub fn pipeline_flags(kernel: Kernel, params: &[u32]) -> Option<u32> {
+    match kernel {
+        Kernel::MatmulSubgroup | Kernel::MatmulAtSubgroup | Kernel::MatmulBtSubgroup => {
+            let p = bytemuck::try_pod_read_unaligned::<MatmulParams>(bytemuck::cast_slice(params));
+            p.ok().map(|p| p.flags)
+        }
+        _ => None,
+    }
 }

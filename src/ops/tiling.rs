@@ -40,8 +40,10 @@ pub fn matmul_tile(kernel: Kernel) -> (usize, usize) {
         // 8 invocations (one llvmpipe SIMD step) of 16x16 outputs each, 2 down and 4 across:
         // small enough that a 32-row batch still gives both CPU threads work.
         Kernel::MatmulVec4 | Kernel::MatmulAtVec4 | Kernel::MatmulBtVec4 => (32, 64),
-        // Their adapter-specific twins (`gpu::variants`): 8 invocations of 32x8 outputs.
-        Kernel::MatmulSubgroup | Kernel::MatmulAtSubgroup | Kernel::MatmulBtSubgroup => (32, 64),
+        // Their adapter-specific twins (`gpu::variants`): 8 invocations of 32x8 outputs, or of
+        // 64x8 for the weight gradients' short products.
+        Kernel::MatmulSubgroup | Kernel::MatmulBtSubgroup => (32, 64),
+        Kernel::MatmulAtSubgroup => (64, 64),
         // 8x8 invocations of 4x4 outputs.
         _ => (32, 32),
     }

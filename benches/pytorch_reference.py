@@ -142,7 +142,7 @@ def main():
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--iterations", type=int, default=200)
     ap.add_argument("--warmup", type=int, default=20)
-    ap.add_argument("--models", default="mlp,dcgan")
+    ap.add_argument("--models", default="mlp,dcgan", help="comma-separated; empty for the matmul table only")
     ap.add_argument("--batches", default="32,64,256")
     ap.add_argument("--no-matmul", action="store_true", help="skip the matmul GFLOP/s table")
     a = ap.parse_args()
@@ -153,7 +153,7 @@ def main():
         names = {"bt": "matmul_bt", "none": "matmul", "at": "matmul_at"}
         for t, (m, n, k) in matmul_cases():
             print(f"pytorch {names[t]:<10} {m:>5} {n:>5} {k:>5} {matmul_gflops(t, m, n, k, dev):9.2f}")
-    for name in a.models.split(","):
+    for name in filter(None, a.models.split(",")):
         for batch in map(int, a.batches.split(",")):
             its = bench(name, batch, dev, a.iterations, a.warmup)
             print(f"pytorch {name:<6} batch {batch:>4}: {its:8.1f} it/s")

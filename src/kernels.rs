@@ -8,7 +8,8 @@ use crate::program::Access::{self, Read as R, Write as W};
 /// A CPU twin adapter: decodes the uniform words and runs the twin on the bound slices.
 pub type CpuFn = fn(&[u32], &mut CpuIo);
 
-/// Every shader file, embedded so that the binary is self-contained.
+/// Every shader, embedded so that the binary is self-contained: a name and its source, which is
+/// its file with any shared part (a file of functions only, such as philox.wgsl) appended.
 pub const SHADERS: &[(&str, &str)] = &[
     ("matmul", include_str!("../shaders/matmul.wgsl")),
     (
@@ -19,7 +20,13 @@ pub const SHADERS: &[(&str, &str)] = &[
     ("batch_norm", include_str!("../shaders/batch_norm.wgsl")),
     ("loss", include_str!("../shaders/loss.wgsl")),
     ("adam", include_str!("../shaders/adam.wgsl")),
-    ("random", include_str!("../shaders/random.wgsl")),
+    (
+        "random",
+        concat!(
+            include_str!("../shaders/random.wgsl"),
+            include_str!("../shaders/philox.wgsl")
+        ),
+    ),
     ("condition", include_str!("../shaders/condition.wgsl")),
     ("columns", include_str!("../shaders/columns.wgsl")),
     ("conv2d", include_str!("../shaders/conv2d.wgsl")),
@@ -28,7 +35,13 @@ pub const SHADERS: &[(&str, &str)] = &[
         include_str!("../shaders/conv_transpose2d.wgsl"),
     ),
     ("im2col", include_str!("../shaders/im2col.wgsl")),
-    ("augment", include_str!("../shaders/augment.wgsl")),
+    (
+        "augment",
+        concat!(
+            include_str!("../shaders/augment.wgsl"),
+            include_str!("../shaders/philox.wgsl")
+        ),
+    ),
 ];
 
 pub fn shader_source(file: &str) -> Option<&'static str> {

@@ -8,44 +8,8 @@
 // over its terms in a fixed order (forward ci, ky, kx; input grad co, ky, kx; weight grad b, oy,
 // ox; bias grad b, oy, ox), so results are deterministic. The linear index is rebuilt from a 2-D
 // grid when the count exceeds 65,535 workgroups. flags: 1 = add bias, 2 = accumulate into dw/db.
-// Assumes lengths match the params (checked on the host by ops::conv).
 
-struct Params {
-    n: u32, c_in: u32, h: u32, w: u32,
-    c_out: u32, h_out: u32, w_out: u32,
-    kh: u32, kw: u32, stride: u32, pad: u32, flags: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> in_a: array<f32>;
-@group(0) @binding(2) var<storage, read> in_b: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
-
-const HAS_BIAS: u32 = 1u;
-const ACCUMULATE: u32 = 2u;
-
-fn index(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
-    return gid.x + gid.y * groups.x * 64u;
-}
-
-// Taps k in [lo, hi) that put o0 + k inside 0..size, where o0 = o * stride - pad.
-fn taps(o0: i32, k: u32, size: u32) -> vec2<u32> {
-    return vec2<u32>(u32(max(-o0, 0)), u32(clamp(i32(size) - o0, 0, i32(k))));
-}
-
-// Outputs o in [lo, hi) whose tap k lands inside the input: 0 <= o * stride + k - pad < size.
-fn outputs(k: u32, size: u32, out_size: u32) -> vec2<u32> {
-    var lo = 0u;
-    if k < p.pad {
-        lo = (p.pad - k + p.stride - 1u) / p.stride;
-    }
-    var hi = 0u;
-    if size + p.pad > k {
-        hi = min((size + p.pad - k - 1u) / p.stride + 1u, out_size);
-    }
-    return vec2<u32>(lo, hi);
-}
+// Params, bindings, index(), taps() and reach() are appended from conv_common.wgsl.
 
 @compute @workgroup_size(64)
 fn conv2d_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) g: vec3<u32>) {
@@ -122,8 +86,8 @@ fn conv2d_weight_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
     let ky = (i / p.kw) % p.kh;
     let ci = (i / taps_n) % p.c_in;
     let co = i / (taps_n * p.c_in);
-    let ry = outputs(ky, p.h, p.h_out);
-    let rx = outputs(kx, p.w, p.w_out);
+    let ry = reach(ky, p.h, p.h_out);
+    let rx = reach(kx, p.w, p.w_out);
     var acc = 0.0;
     for (var b = 0u; b < p.n; b++) {
         let x_plane = (b * p.c_in + ci) * p.h;

@@ -29,10 +29,19 @@ pub const SHADERS: &[(&str, &str)] = &[
     ),
     ("condition", include_str!("../shaders/condition.wgsl")),
     ("columns", include_str!("../shaders/columns.wgsl")),
-    ("conv2d", include_str!("../shaders/conv2d.wgsl")),
+    (
+        "conv2d",
+        concat!(
+            include_str!("../shaders/conv2d.wgsl"),
+            include_str!("../shaders/conv_common.wgsl")
+        ),
+    ),
     (
         "conv_transpose2d",
-        include_str!("../shaders/conv_transpose2d.wgsl"),
+        concat!(
+            include_str!("../shaders/conv_transpose2d.wgsl"),
+            include_str!("../shaders/conv_common.wgsl")
+        ),
     ),
     ("im2col", include_str!("../shaders/im2col.wgsl")),
     (

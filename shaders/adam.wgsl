@@ -12,6 +12,7 @@
 //   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps),  t = counters[t_slot]
 // The step counter lives on the GPU so several iterations can be recorded without the host.
 // One invocation per 4 elements (vec4 loads); n is a multiple of 4 (arenas are 64-aligned).
+// adam_wide.wgsl has the same step over eight elements per invocation (gpu::variants).
 
 struct Params { n: u32, t_slot: u32, lr: f32, beta1: f32, beta2: f32, eps: f32, flag_slot: u32 }
 
@@ -24,10 +25,7 @@ struct Params { n: u32, t_slot: u32, lr: f32, beta1: f32, beta2: f32, eps: f32, 
 @group(0) @binding(6) var<storage, read_write> counters_rw: array<u32>;
 @group(0) @binding(7) var<storage, read_write> nonfinite: array<f32>;
 
-// WGSL has no isnan/isinf; |x| <= f32 max is false exactly for NaN and the infinities.
-fn all_finite(x: vec4<f32>) -> bool {
-    return all(abs(x) <= vec4<f32>(3.4028235e38));
-}
+// all_finite, Moments and adam_rule are appended from adam_rule.wgsl.
 
 @compute @workgroup_size(64)
 fn adam_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) g: vec3<u32>) {
@@ -38,13 +36,10 @@ fn adam_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     if !all_finite(grad) {
         nonfinite[p.flag_slot] = 1.0;
     }
-    let mi = p.beta1 * m[i] + (1.0 - p.beta1) * grad;
-    let vi = p.beta2 * v[i] + (1.0 - p.beta2) * grad * grad;
-    m[i] = mi;
-    v[i] = vi;
-    let step_size = p.lr / (1.0 - pow(p.beta1, t));
-    let denom = sqrt(vi) / sqrt(1.0 - pow(p.beta2, t)) + p.eps;
-    params[i] -= step_size * mi / denom;
+    let s = adam_rule(Moments(params[i], m[i], v[i]), grad, t);
+    m[i] = s.m;
+    v[i] = s.v;
+    params[i] = s.w;
 }
 
 @compute @workgroup_size(64)

@@ -34,8 +34,7 @@ override FLAGS: u32;
 const HAS_BIAS: u32 = 1u;
 const ACCUMULATE: u32 = 2u;
 
-// Eight consecutive columns of one row, and eight rows of them.
-alias Row8 = array<vec4<f32>, 2>;
+// Eight rows of eight consecutive columns (Row8, pack8 and unpack8 are appended from wide.wgsl).
 alias Rows8 = array<Row8, 8>;
 
 // acc + Σ_t coef[t] * m[t]: one output row of a 4x4 block product.
@@ -97,24 +96,6 @@ fn bias8(col0: u32) -> Row8 {
         }
     }
     return r;
-}
-
-// The bits of eight floats, two to a u64, and back.
-fn pack8(r: Row8) -> vec4<u64> {
-    let u = bitcast<vec4<u32>>(r[0]);
-    let v = bitcast<vec4<u32>>(r[1]);
-    let lo = vec4<u64>(vec4(u.x, u.z, v.x, v.z));
-    let hi = vec4<u64>(vec4(u.y, u.w, v.y, v.w));
-    return lo | (hi << vec4(32u));
-}
-
-fn unpack8(w: vec4<u64>) -> Row8 {
-    let lo = vec4<u32>(w);
-    let hi = vec4<u32>(w >> vec4(32u));
-    return Row8(
-        bitcast<vec4<f32>>(vec4(lo.x, hi.x, lo.y, hi.y)),
-        bitcast<vec4<f32>>(vec4(lo.z, hi.z, lo.w, hi.w)),
-    );
 }
 
 // out (row, col0 .. col0+8) = v + b (+ out); col0 is a multiple of 8, skipped when >= n.

@@ -14,12 +14,29 @@ pub const SHADERS: &[(&str, &str)] = &[
     ("matmul", include_str!("../shaders/matmul.wgsl")),
     (
         "matmul_subgroup",
-        include_str!("../shaders/matmul_subgroup.wgsl"),
+        concat!(
+            include_str!("../shaders/matmul_subgroup.wgsl"),
+            include_str!("../shaders/wide.wgsl")
+        ),
     ),
     ("activation", include_str!("../shaders/activation.wgsl")),
     ("batch_norm", include_str!("../shaders/batch_norm.wgsl")),
     ("loss", include_str!("../shaders/loss.wgsl")),
-    ("adam", include_str!("../shaders/adam.wgsl")),
+    (
+        "adam",
+        concat!(
+            include_str!("../shaders/adam.wgsl"),
+            include_str!("../shaders/adam_rule.wgsl")
+        ),
+    ),
+    (
+        "adam_wide",
+        concat!(
+            include_str!("../shaders/adam_wide.wgsl"),
+            include_str!("../shaders/adam_rule.wgsl"),
+            include_str!("../shaders/wide.wgsl")
+        ),
+    ),
     (
         "random",
         concat!(
@@ -121,6 +138,8 @@ kernels! {
     GradientPenalty => "loss", "gradient_penalty", [1 R, 2 W, 3 W], cpu::loss::gradient_penalty_op;
 
     AdamStep => "adam", "adam_step", [1 R, 2 R, 3 W, 4 W, 5 W, 7 W], cpu::adam::adam_step_op;
+    // Adapter-specific (SHADER_INT64): swapped in by gpu::variants.
+    AdamStepWide => "adam_wide", "adam_step_wide", [1 R, 2 R, 3 W, 4 W, 5 W, 7 W], cpu::adam::adam_step_op;
     CounterIncrement => "adam", "counter_increment", [6 W], cpu::adam::counter_increment_op;
     EmaUpdate => "adam", "ema_update", [1 R, 2 R, 4 W], cpu::adam::ema_update_op;
 

@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use wgpu_gan::cpu::random::philox;
+use wgpu_gan::gpu::{adapters, GpuOptions};
 use wgpu_gan::ops::{self, AdamConfig, RandomStream};
 use wgpu_gan::program::{Program, View};
 
@@ -28,25 +29,59 @@ fn adam_program(n: usize) -> (Program, [View; 5]) {
     (prog, [p, g, m, v, c])
 }
 
+/// Two Adam steps of an n-long arena, GPU (and portable kernels) against the CPU twin.
+fn adam_case(n: usize) {
+    let (prog, [p, g, m, v, c]) = adam_program(n);
+    let inputs = [
+        (p, bits(&rand_vec(n, 1, -1.0, 1.0))),
+        (g, bits(&rand_vec(n, 2, -1e-2, 1e-2))),
+        (m, bits(&rand_vec(n, 3, -1e-3, 1e-3))),
+        (v, bits(&rand_vec(n, 4, 0.0, 1e-4))),
+        (c, vec![0, 0, 5, 0]),
+    ];
+    gpu_matches_cpu(
+        &prog,
+        &inputs,
+        &[("params", p), ("m", m), ("v", v)],
+        1e-7,
+        1e-5,
+    );
+}
+
 #[test]
 fn adam_step_gpu_matches_cpu() {
     for n in [4, 68, 100_004] {
-        let (prog, [p, g, m, v, c]) = adam_program(n);
-        let inputs = [
-            (p, bits(&rand_vec(n, 1, -1.0, 1.0))),
-            (g, bits(&rand_vec(n, 2, -1e-2, 1e-2))),
-            (m, bits(&rand_vec(n, 3, -1e-3, 1e-3))),
-            (v, bits(&rand_vec(n, 4, 0.0, 1e-4))),
-            (c, vec![0, 0, 5, 0]),
-        ];
-        gpu_matches_cpu(
-            &prog,
-            &inputs,
-            &[("params", p), ("m", m), ("v", v)],
-            1e-7,
-            1e-5,
-        );
+        adam_case(n);
     }
+}
+
+/// The wide variant (`gpu::variants`) takes arenas whose length is a multiple of 8 on devices
+/// with 64-bit integers (lavapipe: CI); others keep adam_step.
+#[test]
+fn adam_step_wide_gpu_matches_cpu() {
+    let Some(ctx) = gpu() else { return };
+    if !ctx.features.contains(wgpu::Features::SHADER_INT64) {
+        let turned_off = GpuOptions::default().wants_portable_kernels();
+        let capable = adapters(&GpuOptions::default())
+            .into_iter()
+            .next()
+            .is_some_and(|a| a.features().contains(wgpu::Features::SHADER_INT64));
+        assert!(
+            !capable || turned_off,
+            "{} has 64-bit integers but no wide Adam",
+            ctx.describe()
+        );
+        eprintln!(
+            "\n*** SKIPPING adam_step_wide: no 64-bit integers on {} ***\n",
+            ctx.describe()
+        );
+        return;
+    }
+    for n in [8, 136, 200_000] {
+        assert!(uses_variants(&ctx, &adam_program(n).0), "n {n}");
+        adam_case(n);
+    }
+    assert!(!uses_variants(&ctx, &adam_program(100_004).0));
 }
 
 #[test]
@@ -57,11 +92,11 @@ fn adam_step_rejects_a_length_that_is_not_a_multiple_of_4() {
     assert!(ops::adam_step(&mut prog, ADAM, p, g, m, v, c, 0, (c, 0), "adam").is_err());
 }
 
-/// Small arenas, and one large enough for the CPU twin to split across threads (the bad
-/// gradient in the last part).
+/// Small arenas (the wide variant's and adam_step's), and one large enough for the CPU twin to
+/// split across threads (the bad gradient in the last part).
 #[test]
 fn adam_step_flags_a_non_finite_gradient() {
-    for n in [8, 200_000] {
+    for n in [8, 12, 200_000] {
         let (prog, [p, g, _, _, c]) = adam_program(n);
         let flags = View {
             len: 2,

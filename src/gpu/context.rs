@@ -122,7 +122,7 @@ impl Context {
         let adapter = adapter.ok_or(GpuError::NoAdapter)?;
         let mut features = adapter.features() & wanted_features();
         if opts.wants_portable_kernels() {
-            features.remove(wgpu::Features::SUBGROUP);
+            features.remove(wgpu::Features::SUBGROUP | wgpu::Features::SHADER_INT64);
         }
         let limits = adapter.limits();
         let desc = wgpu::DeviceDescriptor {

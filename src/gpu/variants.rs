@@ -7,12 +7,16 @@
 //! products whose out rows are a multiple of 8 long, on devices with the SUBGROUP and
 //! SHADER_INT64 features whose subgroups hold at least 8 invocations (one workgroup). Their
 //! pipelines are compiled per value of the product's flags ([`pipeline_flags`]).
-//! `GpuOptions::portable_kernels` or `WGPU_GAN_PORTABLE_KERNELS=1` turns this off.
+//! `adam_step_wide` (`shaders/adam_wide.wgsl`) replaces `adam_step` for arenas whose length is
+//! a multiple of 8 on devices with SHADER_INT64.
+//! `GpuOptions::portable_kernels` or `WGPU_GAN_PORTABLE_KERNELS=1` turns all this off.
 
 use super::Context;
+use crate::cpu::adam::AdamParams;
 use crate::cpu::matmul::MatmulParams;
 use crate::kernels::Kernel;
 use crate::ops::tiling;
+use crate::program::grid_1d;
 
 /// Smallest subgroup the subgroup kernels work with: their workgroup of 8 invocations must be
 /// one subgroup, and they broadcast from lanes 0..7.
@@ -26,6 +30,9 @@ pub fn adapter_kernel(
     params: &[u32],
     workgroups: [u32; 3],
 ) -> (Kernel, [u32; 3]) {
+    if kernel == Kernel::AdamStep {
+        return wide_adam(ctx, params).unwrap_or((kernel, workgroups));
+    }
     if !ctx.subgroup_kernels() {
         return (kernel, workgroups);
     }
@@ -45,6 +52,13 @@ pub fn adapter_kernel(
     }
     let grid = tiling::matmul_grid(variant, p.m as usize, p.n as usize);
     (variant, grid)
+}
+
+/// `adam_step_wide` and its workgroups, where the device and the arena's length allow.
+fn wide_adam(ctx: &Context, params: &[u32]) -> Option<(Kernel, [u32; 3])> {
+    let p = bytemuck::try_pod_read_unaligned::<AdamParams>(bytemuck::cast_slice(params)).ok()?;
+    let wide = ctx.features.contains(wgpu::Features::SHADER_INT64) && p.n % 8 == 0;
+    wide.then(|| (Kernel::AdamStepWide, grid_1d(p.n as usize / 8, 64)))
 }
 
 /// The value of the `FLAGS` pipeline constant of `kernel` run with `params`, for kernels that

@@ -83,6 +83,9 @@ def main():
         mine.append(rows)
         torch_runs.append(theirs(a.section, a.python))
     ours_best, torch_best = best(mine), best(torch_runs)
+    if not ours_best or not torch_best:
+        side = "cargo bench" if not ours_best else "pytorch_reference.py"
+        sys.exit(f"no {a.section} figures parsed from {side}'s output (no adapter, or its format changed)")
     print(f"best of {a.rounds} alternating rounds")
     if a.section == "matmul":
         print(f"{'op':<10} {'m':>5} {'n':>5} {'k':>5}  {'kernel':<20} {'wgpu-gan':>9} {'PyTorch':>8}  ratio")

@@ -11,6 +11,7 @@
 // over its terms in a fixed order (forward ci, ky, kx; input grad co, ky, kx; weight grad b, iy,
 // ix), so results are deterministic. The linear index is rebuilt from a 2-D grid when the count
 // exceeds 65,535 workgroups. flags: 1 = add bias, 2 = accumulate into dw.
+// Assumes lengths match the params (checked on the host by ops::conv).
 
 // Params, bindings, index(), taps() and reach() are appended from conv_common.wgsl.
 

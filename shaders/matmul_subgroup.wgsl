@@ -2,15 +2,15 @@
 // bindings, parameters and shape conditions, plus n % 8 == 0, so src/gpu/variants.rs can swap
 //   matmul_vec4 -> matmul_subgroup, matmul_at_vec4 -> matmul_at_subgroup,
 //   matmul_bt_vec4 -> matmul_bt_subgroup
-// at plan time, on devices with the SUBGROUP and SHADER_INT64 features whose subgroups have at
-// least 8 invocations. Each binds a(1) b(2) out(3) bias(4); flags: 1 = add bias (n),
+// at plan time, on CPU adapters (lavapipe) with the SUBGROUP and SHADER_INT64 features whose
+// subgroups have at least 8 invocations. Each binds a(1) b(2) out(3) bias(4); flags: 1 = add bias (n),
 // 2 = accumulate into out.
 //
 // Strategy: a workgroup is 8 invocations, hence exactly one subgroup (of lanes 0..7 when the
 // hardware's subgroups are wider). Invocation i owns columns 8i .. 8i+8 of the workgroup's 64 and
 // all its rows (32, or 64 for matmul_at_subgroup). The rows' a values are loaded once per
-// subgroup, lane l holding rows l, l+8, l+16, ..., and handed to every invocation by
-// subgroupBroadcast; the vec4 kernels instead load all 16 rows of their own tile in every
+// subgroup, lane l holding rows l, l+8, l+16, ... (four consecutive rows per lane in
+// matmul_at_subgroup, below), and handed to every invocation by subgroupBroadcast; the vec4 kernels instead load all 16 rows of their own tile in every
 // invocation. On lavapipe (8 lanes per SIMD step) that halves the loads per FMA and doubles
 // GFLOP/s.
 // Lavapipe runs every load and store as a loop over the 8 lanes, taken or not, whatever its
@@ -28,7 +28,7 @@ struct Params { m: u32, n: u32, k: u32, flags: u32 }
 @group(0) @binding(3) var<storage, read_write> out8: array<vec4<u64>>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 
-// p.flags, fixed when the pipeline is created (`gpu::variants::specialization`).
+// p.flags, fixed when the pipeline is created (`gpu::variants::pipeline_flags`).
 override FLAGS: u32;
 
 const HAS_BIAS: u32 = 1u;

@@ -9,7 +9,8 @@ use crate::program::Access::{self, Read as R, Write as W};
 pub type CpuFn = fn(&[u32], &mut CpuIo);
 
 /// Every shader, embedded so that the binary is self-contained: a name and its source, which is
-/// its file with any shared part (a file of functions only, such as philox.wgsl) appended.
+/// its file with any shared parts appended (philox.wgsl, conv_common.wgsl, wide.wgsl,
+/// adam_rule.wgsl: declarations two or more shaders use; WGSL has no includes).
 pub const SHADERS: &[(&str, &str)] = &[
     ("matmul", include_str!("../shaders/matmul.wgsl")),
     (

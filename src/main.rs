@@ -316,10 +316,11 @@ fn info(gpu: &GpuArgs) -> Result<()> {
         );
         println!("    driver: {} {}", info.driver, info.driver_info);
         println!(
-            "    features: timestamp_query={} timestamp_inside_passes={} subgroup={} shader_f16={}; subgroup size {}..{}",
+            "    features: timestamp_query={} timestamp_inside_passes={} subgroup={} shader_int64={} shader_f16={}; subgroup size {}..{}",
             f.contains(wgpu::Features::TIMESTAMP_QUERY),
             f.contains(wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES),
             f.contains(wgpu::Features::SUBGROUP),
+            f.contains(wgpu::Features::SHADER_INT64),
             f.contains(wgpu::Features::SHADER_F16),
             info.subgroup_min_size,
             info.subgroup_max_size

@@ -8,7 +8,7 @@ use wgpu_gan::cpu;
 use wgpu_gan::cpu::matmul::{MatmulParams, ACCUMULATE};
 use wgpu_gan::gpu::{adapters, variants, GpuOptions, PORTABLE_KERNELS_ENV};
 use wgpu_gan::kernels::Kernel;
-use wgpu_gan::ops::{self, tiling, Activation, Loss, Transpose};
+use wgpu_gan::ops::{self, Activation, Loss, Transpose};
 use wgpu_gan::program::{Program, View};
 
 /// Shapes: degenerate, not multiples of any tile, and the seed MLP GAN's own products. Odd
@@ -130,9 +130,10 @@ fn matmul_bt_vec4_gpu_matches_cpu() {
     matmul_vec4_cases(Transpose::B, Kernel::MatmulBtVec4, &shapes);
 }
 
-/// The subgroup kernels (`gpu::variants`) run wherever the vec4 ones were recorded, on devices
-/// with subgroups of 8 or more (lavapipe on AVX machines: CI). `matmul_case` also runs the
-/// portable kernels on a second context and compares both with the CPU twin.
+/// The subgroup kernels (`gpu::variants`) run where the vec4 ones were recorded and out's rows
+/// are a multiple of 8 long, on CPU adapters with subgroups of 8 or more and 64-bit integers
+/// (lavapipe on AVX machines: CI). `matmul_case` also runs the portable kernels on a second
+/// context and compares both with the CPU twin.
 fn matmul_subgroup_cases(t: Transpose, want: Kernel, shapes: &[(usize, usize, usize)]) {
     let Some(ctx) = gpu() else { return };
     if !ctx.subgroup_kernels() {
@@ -143,6 +144,7 @@ fn matmul_subgroup_cases(t: Transpose, want: Kernel, shapes: &[(usize, usize, us
             a.features()
                 .contains(wgpu::Features::SUBGROUP | wgpu::Features::SHADER_INT64)
                 && a.get_info().subgroup_min_size >= variants::MIN_SUBGROUP_SIZE
+                && a.get_info().device_type == wgpu::DeviceType::Cpu
         });
         assert!(
             !capable || turned_off,
@@ -154,7 +156,7 @@ fn matmul_subgroup_cases(t: Transpose, want: Kernel, shapes: &[(usize, usize, us
             format!("{PORTABLE_KERNELS_ENV} is set")
         } else {
             format!(
-                "{} has no subgroups of {}+ or no 64-bit integers",
+                "{} is not a CPU adapter with subgroups of {}+ and 64-bit integers",
                 ctx.describe(),
                 variants::MIN_SUBGROUP_SIZE
             )
@@ -171,14 +173,17 @@ fn matmul_subgroup_cases(t: Transpose, want: Kernel, shapes: &[(usize, usize, us
         ops::matmul(&mut prog, t, a, b, None, out, s, 0, "matmul").unwrap();
         let op = &prog.ops[0];
         let (kernel, grid) = variants::adapter_kernel(&ctx, op.kernel, &op.params, op.workgroups);
-        if n % 8 != 0 {
+        if n % variants::OUT_FLOATS_PER_STORE as usize != 0 {
             // Their stores are eight floats wide: the vec4 kernel keeps such products.
             assert_eq!((kernel, grid), (op.kernel, op.workgroups), "{t:?} {s:?}");
             assert!(!uses_variants(&ctx, &prog));
             continue;
         }
         assert_eq!(kernel, want, "{t:?} {s:?}");
-        assert_eq!(grid, tiling::matmul_grid(want, m, n), "{t:?} {s:?}");
+        // 32x64 tiles; 64x64 for the weight gradients' kernel.
+        let rows = if t == Transpose::A { 64 } else { 32 };
+        let tile = [n.div_ceil(64) as u32, m.div_ceil(rows) as u32, 1];
+        assert_eq!(grid, tile, "{t:?} {s:?}");
         assert!(uses_variants(&ctx, &prog));
         // Each combination of flags is its own pipeline (`variants::pipeline_flags`).
         matmul_case(t, s, false, 0);

@@ -167,10 +167,20 @@ impl Context {
         }
     }
 
+    /// Whether this device takes the variants (`gpu::variants`), which are tuned for a CPU
+    /// running Vulkan (lavapipe: a loop over the lanes for every load and store, registers
+    /// spilled to a cache that is cheap). Their large register tiles in workgroups of 8 are
+    /// unmeasured on GPUs and likely wrong there, so GPUs keep the portable kernels.
+    pub fn lavapipe_tuned(&self) -> bool {
+        self.info.device_type == wgpu::DeviceType::Cpu
+    }
+
     /// Whether programs planned on this device use the subgroup kernels (`gpu::variants`).
     pub fn subgroup_kernels(&self) -> bool {
-        self.features
-            .contains(wgpu::Features::SUBGROUP | wgpu::Features::SHADER_INT64)
+        self.lavapipe_tuned()
+            && self
+                .features
+                .contains(wgpu::Features::SUBGROUP | wgpu::Features::SHADER_INT64)
             && self.info.subgroup_min_size >= super::variants::MIN_SUBGROUP_SIZE
     }
 

@@ -3,17 +3,20 @@
 //! the same buffers at the same numbers, takes the same parameters and has the same CPU twin,
 //! so the program, its CPU run and its results do not depend on the choice.
 //!
-//! Today: the subgroup matmuls (`shaders/matmul_subgroup.wgsl`) replace the `_vec4` ones for
-//! products whose out rows are a multiple of 8 long, on devices with the SUBGROUP and
-//! SHADER_INT64 features whose subgroups hold at least 8 invocations (one workgroup). Their
-//! pipelines are compiled per value of the product's flags ([`pipeline_flags`]).
-//! `adam_step_wide` (`shaders/adam_wide.wgsl`) replaces `adam_step` for arenas whose length is
-//! a multiple of 8 on devices with SHADER_INT64.
+//! Today, on CPU adapters only (lavapipe; `Context::lavapipe_tuned` says why):
+//! - the subgroup matmuls (`shaders/matmul_subgroup.wgsl`) replace the `_vec4` ones for products
+//!   whose out rows are a multiple of [`OUT_FLOATS_PER_STORE`] long, on devices with the
+//!   SUBGROUP and SHADER_INT64 features whose subgroups hold at least 8 invocations (one
+//!   workgroup); their pipelines are compiled per value of the product's flags
+//!   ([`pipeline_flags`]);
+//! - `adam_step_wide` (`shaders/adam_wide.wgsl`) replaces `adam_step` for arenas whose length
+//!   is a multiple of 8, on devices with SHADER_INT64.
+//!
 //! `GpuOptions::portable_kernels` or `WGPU_GAN_PORTABLE_KERNELS=1` turns all this off.
 
 use super::Context;
 use crate::cpu::adam::AdamParams;
-use crate::cpu::matmul::MatmulParams;
+use crate::cpu::matmul::{MatmulParams, ACCUMULATE, HAS_BIAS};
 use crate::kernels::Kernel;
 use crate::ops::tiling;
 use crate::program::grid_1d;
@@ -21,6 +24,10 @@ use crate::program::grid_1d;
 /// Smallest subgroup the subgroup kernels work with: their workgroup of 8 invocations must be
 /// one subgroup, and they broadcast from lanes 0..7.
 pub const MIN_SUBGROUP_SIZE: u32 = 8;
+
+/// The subgroup matmuls write out this many floats at a time (one vec4<u64>): the length of
+/// out's rows must be a multiple of it.
+pub const OUT_FLOATS_PER_STORE: u32 = 8;
 
 /// The kernel and workgroup counts that run `kernel` with `params` on `ctx`'s device, where
 /// `workgroups` is what the portable kernel would dispatch.
@@ -46,8 +53,7 @@ pub fn adapter_kernel(
     else {
         return (kernel, workgroups);
     };
-    // They write out eight floats at a time.
-    if p.n % 8 != 0 {
+    if !p.n.is_multiple_of(OUT_FLOATS_PER_STORE) {
         return (kernel, workgroups);
     }
     let grid = tiling::matmul_grid(variant, p.m as usize, p.n as usize);
@@ -57,7 +63,9 @@ pub fn adapter_kernel(
 /// `adam_step_wide` and its workgroups, where the device and the arena's length allow.
 fn wide_adam(ctx: &Context, params: &[u32]) -> Option<(Kernel, [u32; 3])> {
     let p = bytemuck::try_pod_read_unaligned::<AdamParams>(bytemuck::cast_slice(params)).ok()?;
-    let wide = ctx.features.contains(wgpu::Features::SHADER_INT64) && p.n % 8 == 0;
+    let wide = ctx.lavapipe_tuned()
+        && ctx.features.contains(wgpu::Features::SHADER_INT64)
+        && p.n.is_multiple_of(8);
     wide.then(|| (Kernel::AdamStepWide, grid_1d(p.n as usize / 8, 64)))
 }
 
@@ -68,7 +76,7 @@ pub fn pipeline_flags(kernel: Kernel, params: &[u32]) -> Option<u32> {
     match kernel {
         Kernel::MatmulSubgroup | Kernel::MatmulAtSubgroup | Kernel::MatmulBtSubgroup => {
             let p = bytemuck::try_pod_read_unaligned::<MatmulParams>(bytemuck::cast_slice(params));
-            p.ok().map(|p| p.flags)
+            p.ok().map(|p| p.flags & (HAS_BIAS | ACCUMULATE))
         }
         _ => None,
     }

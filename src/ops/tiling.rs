@@ -4,8 +4,9 @@
 //! The choice is made from the shape alone, when the program is built: the `_vec4` kernels read
 //! and write whole vec4s (about 3x the general kernels on lavapipe), so they need every row they
 //! split into vec4s to have a length divisible by 4; views start 256-byte aligned already.
-//! The choice is portable: a device with subgroups swaps in faster twins when it plans the
-//! program (`gpu::variants`), keeping the shape conditions and the tile.
+//! The choice is portable: a CPU adapter with subgroups swaps in faster twins when it plans the
+//! program (`gpu::variants`), for products whose out rows are also a multiple of 8 long, with
+//! their own tiles (`matmul_tile`).
 
 use super::Transpose;
 use crate::kernels::Kernel;

@@ -8,71 +8,83 @@ use crate::program::Access::{self, Read as R, Write as W};
 /// A CPU twin adapter: decodes the uniform words and runs the twin on the bound slices.
 pub type CpuFn = fn(&[u32], &mut CpuIo);
 
-/// Every shader, embedded so that the binary is self-contained: a name and its source, which is
-/// its file with any shared parts appended (philox.wgsl, conv_common.wgsl, wide.wgsl,
-/// adam_rule.wgsl: declarations two or more shaders use; WGSL has no includes).
-pub const SHADERS: &[(&str, &str)] = &[
-    ("matmul", include_str!("../shaders/matmul.wgsl")),
-    (
-        "matmul_subgroup",
-        concat!(
-            include_str!("../shaders/matmul_subgroup.wgsl"),
-            include_str!("../shaders/wide.wgsl")
-        ),
-    ),
-    ("activation", include_str!("../shaders/activation.wgsl")),
-    ("batch_norm", include_str!("../shaders/batch_norm.wgsl")),
-    ("loss", include_str!("../shaders/loss.wgsl")),
-    (
-        "adam",
-        concat!(
-            include_str!("../shaders/adam.wgsl"),
-            include_str!("../shaders/adam_rule.wgsl")
-        ),
-    ),
-    (
-        "adam_wide",
-        concat!(
-            include_str!("../shaders/adam_wide.wgsl"),
-            include_str!("../shaders/adam_rule.wgsl"),
-            include_str!("../shaders/wide.wgsl")
-        ),
-    ),
-    (
-        "random",
-        concat!(
-            include_str!("../shaders/random.wgsl"),
-            include_str!("../shaders/philox.wgsl")
-        ),
-    ),
-    ("condition", include_str!("../shaders/condition.wgsl")),
-    ("columns", include_str!("../shaders/columns.wgsl")),
-    (
-        "conv2d",
-        concat!(
-            include_str!("../shaders/conv2d.wgsl"),
-            include_str!("../shaders/conv_common.wgsl")
-        ),
-    ),
-    (
-        "conv_transpose2d",
-        concat!(
-            include_str!("../shaders/conv_transpose2d.wgsl"),
-            include_str!("../shaders/conv_common.wgsl")
-        ),
-    ),
-    ("im2col", include_str!("../shaders/im2col.wgsl")),
-    (
-        "augment",
-        concat!(
-            include_str!("../shaders/augment.wgsl"),
-            include_str!("../shaders/philox.wgsl")
-        ),
-    ),
+/// One embedded shader: its file under `shaders/` with any shared parts appended (WGSL has no
+/// includes), and the files it was assembled from, to map a line of the source back to its file.
+pub struct Shader {
+    /// The stem of its own file, `shaders/<name>.wgsl`.
+    pub name: &'static str,
+    /// The source compiled: its file, then each part.
+    pub source: &'static str,
+    /// (stem, text) of each file in `source`, in order, its own first.
+    pub files: &'static [(&'static str, &'static str)],
+}
+
+impl Shader {
+    /// The file (stem) and line, both 1-based, of line `line` of `source`.
+    pub fn locate(&self, line: usize) -> (&'static str, usize) {
+        let mut first = 1;
+        for &(stem, text) in self.files {
+            let lines = text.lines().count();
+            if line < first + lines {
+                return (stem, line - first + 1);
+            }
+            first += lines;
+        }
+        (self.name, line)
+    }
+
+    /// `shaders/<name>.wgsl`, and the parts appended to it.
+    pub fn path(&self) -> String {
+        let parts: Vec<String> = self.files[1..]
+            .iter()
+            .map(|(stem, _)| format!(" + {stem}.wgsl"))
+            .collect();
+        format!("shaders/{}.wgsl{}", self.name, parts.concat())
+    }
+}
+
+macro_rules! shader {
+    ($name:literal $(, $part:literal)*) => {
+        Shader {
+            name: $name,
+            source: concat!(
+                include_str!(concat!("../shaders/", $name, ".wgsl"))
+                $(, include_str!(concat!("../shaders/", $part, ".wgsl")))*
+            ),
+            files: &[
+                ($name, include_str!(concat!("../shaders/", $name, ".wgsl")))
+                $(, ($part, include_str!(concat!("../shaders/", $part, ".wgsl"))))*
+            ],
+        }
+    };
+}
+
+/// Every shader, embedded so that the binary is self-contained. The parts (philox, conv_common,
+/// wide, adam_rule) hold declarations two or more shaders use.
+pub const SHADERS: &[Shader] = &[
+    shader!("matmul"),
+    shader!("matmul_subgroup", "wide"),
+    shader!("activation"),
+    shader!("batch_norm"),
+    shader!("loss"),
+    shader!("adam", "adam_rule"),
+    shader!("adam_wide", "adam_rule", "wide"),
+    shader!("random", "philox"),
+    shader!("condition"),
+    shader!("columns"),
+    shader!("conv2d", "conv_common"),
+    shader!("conv_transpose2d", "conv_common"),
+    shader!("im2col"),
+    shader!("augment", "philox"),
 ];
 
-pub fn shader_source(file: &str) -> Option<&'static str> {
-    SHADERS.iter().find(|(f, _)| *f == file).map(|(_, s)| *s)
+/// The embedded shader of file stem `name`.
+pub fn shader(name: &str) -> Option<&'static Shader> {
+    SHADERS.iter().find(|s| s.name == name)
+}
+
+pub fn shader_source(name: &str) -> Option<&'static str> {
+    shader(name).map(|s| s.source)
 }
 
 macro_rules! kernels {

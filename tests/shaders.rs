@@ -1,10 +1,10 @@
 //! Static checks of the shader set: every embedded shader (a file, plus any shared part appended
-//! to it) parses and validates with naga (so a broken shader fails `cargo test` with its path
-//! and line), every file is embedded, every registered kernel exists, and every kernel has a
-//! GPU-versus-CPU test.
+//! to it) parses and validates with naga (so a broken shader fails `cargo test` with the path and
+//! line of the file at fault), every file is embedded, every registered kernel exists, and every
+//! kernel has a GPU-versus-CPU test.
 
 use std::path::Path;
-use wgpu_gan::kernels::{shader_source, Kernel, SHADERS};
+use wgpu_gan::kernels::{shader, Kernel, Shader, SHADERS};
 
 fn shader_files() -> Vec<std::path::PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
@@ -17,34 +17,60 @@ fn shader_files() -> Vec<std::path::PathBuf> {
     files
 }
 
-fn validate(path: &str, src: &str) -> Result<naga::Module, String> {
-    let module =
-        naga::front::wgsl::parse_str(src).map_err(|e| e.emit_to_string_with_path(src, path))?;
+/// naga's module of `s`; an error names the file and line it is in (a part's own, when it is in
+/// a part), then naga's report on the assembled source.
+fn validate(s: &Shader) -> Result<naga::Module, String> {
+    let path = s.path();
+    let located = |line: Option<u32>, report: String| {
+        let (stem, line) = s.locate(line.unwrap_or(1) as usize);
+        format!("shaders/{stem}.wgsl:{line}: {report}")
+    };
+    let module = naga::front::wgsl::parse_str(s.source).map_err(|e| {
+        let line = e.location(s.source).map(|l| l.line_number);
+        located(line, e.emit_to_string_with_path(s.source, &path))
+    })?;
     naga::valid::Validator::new(
         naga::valid::ValidationFlags::all(),
         naga::valid::Capabilities::all(),
     )
     .validate(&module)
-    .map_err(|e| e.emit_to_string_with_path(src, path))?;
+    .map_err(|e| {
+        let line = e.location(s.source).map(|l| l.line_number);
+        located(line, e.emit_to_string_with_path(s.source, &path))
+    })?;
     Ok(module)
 }
 
 #[test]
 fn every_shader_parses_and_validates_with_naga() {
     assert!(!SHADERS.is_empty());
-    let mut errors = Vec::new();
-    for (name, src) in SHADERS {
-        if let Err(e) = validate(&format!("shaders/{name}.wgsl"), src) {
-            errors.push(e);
-        }
-    }
+    let errors: Vec<String> = SHADERS.iter().filter_map(|s| validate(s).err()).collect();
     assert!(errors.is_empty(), "invalid shaders:\n{}", errors.join("\n"));
 }
 
+const BROKEN: &str = "fn f() {\n  let x: f32 = 1u;\n}\n";
+const PART: &str = "fn g() {}\n\nfn h() {\n  let y: f32 = 1u;\n}\n";
+
 #[test]
 fn a_broken_shader_is_reported_with_its_path_and_line() {
-    let err = validate("shaders/broken.wgsl", "fn f() {\n  let x: f32 = 1u;\n}\n").unwrap_err();
-    assert!(err.contains("shaders/broken.wgsl:2"), "{err}");
+    let broken = Shader {
+        name: "broken",
+        source: BROKEN,
+        files: &[("broken", BROKEN)],
+    };
+    let err = validate(&broken).unwrap_err();
+    assert!(err.starts_with("shaders/broken.wgsl:2: "), "{err}");
+    // In a part: the part's path and its own line.
+    let assembled = Shader {
+        name: "whole",
+        source: concat!(
+            "fn f() {}\n",
+            "fn g() {}\n\nfn h() {\n  let y: f32 = 1u;\n}\n"
+        ),
+        files: &[("whole", "fn f() {}\n"), ("part", PART)],
+    };
+    let err = validate(&assembled).unwrap_err();
+    assert!(err.starts_with("shaders/part.wgsl:4: "), "{err}");
 }
 
 #[test]
@@ -55,17 +81,19 @@ fn every_shader_file_is_embedded() {
         let stem = path.file_stem().unwrap().to_string_lossy().to_string();
         let text = std::fs::read_to_string(&path).expect("read shader");
         // A shader starts with its own file; a shared part is appended to at least two.
-        let starts = SHADERS
+        let own = shader(&stem).is_some_and(|s| s.files[0] == (stem.as_str(), text.as_str()));
+        let uses = SHADERS
             .iter()
-            .any(|(s, src)| *s == stem && src.starts_with(&text));
-        let shared = SHADERS
-            .iter()
-            .filter(|(s, src)| *s != stem && src[1..].contains(&text))
-            .count()
-            >= 2;
+            .filter(|s| s.files[1..].iter().any(|&(p, t)| p == stem && t == text))
+            .count();
         assert!(
-            starts || shared,
-            "shaders/{stem}.wgsl is not in kernels::SHADERS"
+            own || uses >= 2,
+            "shaders/{stem}.wgsl is not in kernels::SHADERS (or only one shader appends it)"
+        );
+        // Line numbers of later parts count on every file ending its last line.
+        assert!(
+            text.ends_with('\n'),
+            "shaders/{stem}.wgsl: no newline at the end"
         );
     }
 }
@@ -73,8 +101,7 @@ fn every_shader_file_is_embedded() {
 #[test]
 fn every_kernel_entry_point_exists_with_its_bindings() {
     for &k in Kernel::ALL {
-        let src = shader_source(k.shader()).expect("embedded");
-        let module = validate(k.shader(), src).expect("valid");
+        let module = validate(shader(k.shader()).expect("embedded")).expect("valid");
         let ep = module
             .entry_points
             .iter()

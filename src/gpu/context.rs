@@ -1,6 +1,6 @@
 //! Adapter choice, device creation and the pipeline cache: built once, reused by every program.
 
-use crate::kernels::{shader_source, Kernel};
+use crate::kernels::{shader, Kernel};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -250,12 +250,12 @@ impl Context {
         if let Some(m) = cache.get(file) {
             return Ok(m.clone());
         }
-        let path = format!("shaders/{file}.wgsl");
-        let source = shader_source(file).ok_or_else(|| GpuError::Shader {
-            file: path.clone(),
+        let shader = shader(file).ok_or_else(|| GpuError::Shader {
+            file: format!("shaders/{file}.wgsl"),
             message: "not embedded in the binary".into(),
         })?;
-        let module = self.compile(&path, source)?;
+        // Named with its parts: wgpu's line numbers count through all of them.
+        let module = self.compile(&shader.path(), shader.source)?;
         cache.insert(file, module.clone());
         Ok(module)
     }

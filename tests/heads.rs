@@ -65,13 +65,7 @@ fn wasserstein_loss_gpu_matches_cpu() {
         let (prog, [pred, grad, metrics]) = head_case(Loss::Wasserstein, n, target);
         let x = rand_vec(n * 4, 11, -3.0, 3.0);
         let inputs = [(pred, bits(&x))];
-        gpu_matches_cpu(
-            &prog,
-            &inputs,
-            &[("grad", grad), ("metrics", metrics)],
-            1e-6,
-            1e-5,
-        );
+        loss_gpu_matches_cpu(&prog, &inputs, grad, metrics);
     }
 }
 
@@ -161,13 +155,7 @@ fn class_head_matches_plain_cross_entropy_and_gpu() {
         0.0,
         0.0,
     );
-    gpu_matches_cpu(
-        &prog,
-        &inputs,
-        &[("grad", grad), ("metrics", metrics)],
-        1e-6,
-        1e-5,
-    );
+    loss_gpu_matches_cpu(&prog, &inputs, grad, metrics);
 }
 
 fn code_case(n: usize) -> (Program, [View; 4]) {
@@ -202,22 +190,10 @@ fn mse_loss_gpu_matches_cpu() {
             (pred, bits(&rand_vec(n * 13, 41, -2.0, 2.0))),
             (targets, bits(&rand_vec(n * 2, 42, -1.0, 1.0))),
         ];
-        gpu_matches_cpu(
-            &prog,
-            &inputs,
-            &[("grad", grad), ("metrics", metrics)],
-            1e-6,
-            1e-5,
-        );
+        loss_gpu_matches_cpu(&prog, &inputs, grad, metrics);
         let (prog, [pred, grad, metrics]) = head_case(Loss::Mse, n, 1.0);
         let inputs = [(pred, bits(&rand_vec(n * 4, 43, -2.0, 2.0)))];
-        gpu_matches_cpu(
-            &prog,
-            &inputs,
-            &[("grad", grad), ("metrics", metrics)],
-            1e-6,
-            1e-5,
-        );
+        loss_gpu_matches_cpu(&prog, &inputs, grad, metrics);
     }
 }
 

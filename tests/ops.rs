@@ -472,13 +472,7 @@ fn loss_gpu_case(kind: Loss) {
     for (n, t) in [(1, 1.0), (32, 0.0), (100, 1.0), (256, 0.9)] {
         let (prog, pred, grad, metrics) = loss_case(kind, n, t);
         let inputs = [(pred, bits(&rand_vec(n, 21, -4.0, 4.0)))];
-        gpu_matches_cpu(
-            &prog,
-            &inputs,
-            &[("grad", grad), ("metrics", metrics)],
-            1e-6,
-            1e-5,
-        );
+        loss_gpu_matches_cpu(&prog, &inputs, grad, metrics);
     }
 }
 

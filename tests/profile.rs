@@ -11,6 +11,14 @@ fn bin() -> Command {
     c
 }
 
+/// The stdout of a run that must succeed (its stderr otherwise).
+#[track_caller]
+fn stdout_of(out: std::process::Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// The rows of the table section titled `per {title}`: (name, GPU ms, share %).
 fn section(out: &str, title: &str) -> Vec<(String, f64, f64)> {
     out.lines()
@@ -60,12 +68,7 @@ fn profile_times_every_phase_and_writes_a_chrome_trace() {
             .arg(&trace)
             .output()
             .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let text = stdout_of(out);
         let ops = section(&text, "op");
         let by_phase = section(&text, "phase");
         for p in phases {
@@ -129,12 +132,7 @@ fn profile_on_the_cpu_path_times_every_phase() {
         ])
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = stdout_of(out);
     assert!(text.contains("CPU time per iteration"), "{text}");
     let by_phase = section(&text, "phase");
     for p in ["inputs", "G predict", "D real", "D fake", "G 1", "G 2"] {

@@ -175,6 +175,19 @@ pub fn gpu_matches_cpu(
     }
 }
 
+/// [`gpu_matches_cpu`] for a loss op: its input gradient and metrics, at the loss tests' common
+/// tolerance.
+#[track_caller]
+pub fn loss_gpu_matches_cpu(
+    prog: &Program,
+    inputs: &[(View, Vec<u32>)],
+    grad: View,
+    metrics: View,
+) {
+    let outputs = [("grad", grad), ("metrics", metrics)];
+    gpu_matches_cpu(prog, inputs, &outputs, 1e-6, 1e-5);
+}
+
 /// Central finite differences of L(x) = Σ f(x)·r against the analytic gradient `dx`
 /// (the backward pass applied to r). f runs in f64 internally via the caller's f32 twin, so
 /// the step is large and the tolerance loose.

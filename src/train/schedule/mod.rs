@@ -248,6 +248,12 @@ impl Builder<'_> {
         let fake = self.g.forward(&mut self.prog, &self.g_acts, g_in, true)?;
         self.records.push((format!("step.g_image_{tag}"), fake));
         let d_in = self.condition(&format!("d.input_g{tag}"), fake, draw.y)?;
+        self.g_update(g_in, d_in, draw, &format!("g{tag}"))
+    }
+
+    /// G's update from its image `d_in` (conditioned as D reads it) made from `g_in`: G's loss
+    /// through D, the image gradient (named `name`) back through G, G's Adam step.
+    fn g_update(&mut self, g_in: View, d_in: View, draw: Draw, name: &str) -> ops::Result {
         let batch = Batch {
             x: d_in,
             y: draw.y,
@@ -256,7 +262,7 @@ impl Builder<'_> {
         let dx = self
             .d_pass(batch, 1.0, G_LOSS, true, false)?
             .ok_or_else(|| no_grad("D"))?;
-        let dfake = self.image_grad(dx, &format!("g{tag}"))?;
+        let dfake = self.image_grad(dx, name)?;
         self.g.backward(
             &mut self.prog,
             &self.g_acts,

@@ -2,7 +2,7 @@
 //! infogan's) and pytorch/examples' DCGAN loop.
 
 use super::fills::InputKind;
-use super::{no_grad, Batch, Builder, AUX, D_FAKE, D_REAL, G_LOSS};
+use super::{Batch, Builder, AUX, D_FAKE, D_REAL};
 use crate::ops;
 
 impl Builder<'_> {
@@ -80,18 +80,6 @@ impl Builder<'_> {
             s.d_adam()
         })?;
         self.records.push(("step.fake".into(), fake));
-        self.phase("G", |s| {
-            let batch = Batch {
-                x: d_fake,
-                y: draw.y,
-                codes: draw.codes,
-            };
-            let dx = s
-                .d_pass(batch, 1.0, G_LOSS, true, false)?
-                .ok_or_else(|| no_grad("D"))?;
-            let dfake = s.image_grad(dx, "g")?;
-            s.g.backward(&mut s.prog, &s.g_acts, g_in, dfake, true, false, false)?;
-            s.g_adam()
-        })
+        self.phase("G", |s| s.g_update(g_in, d_fake, draw, "g"))
     }
 }

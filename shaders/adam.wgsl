@@ -14,18 +14,14 @@
 // One invocation per 4 elements (vec4 loads); n is a multiple of 4 (arenas are 64-aligned).
 // adam_wide.wgsl has the same step over eight elements per invocation (gpu::variants).
 
-struct Params { n: u32, t_slot: u32, lr: f32, beta1: f32, beta2: f32, eps: f32, flag_slot: u32 }
+// Params, p, counters(2), nonfinite(7), all_finite, Moments and adam_rule are appended from
+// adam_rule.wgsl.
 
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> grads: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> counters: array<u32>;
 @group(0) @binding(3) var<storage, read_write> params: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> m: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> v: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> counters_rw: array<u32>;
-@group(0) @binding(7) var<storage, read_write> nonfinite: array<f32>;
-
-// all_finite, Moments and adam_rule are appended from adam_rule.wgsl.
 
 @compute @workgroup_size(64)
 fn adam_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) g: vec3<u32>) {

@@ -1,5 +1,11 @@
-// Adam's update rule, shared by adam.wgsl and adam_wide.wgsl (kernels::SHADERS appends it to
-// both); they declare the uniform `p` (lr, beta1, beta2, eps) it reads.
+// Adam's parameters, step counters, non-finite flag and update rule, shared by adam.wgsl and
+// adam_wide.wgsl (kernels::SHADERS appends this part to both).
+
+struct Params { n: u32, t_slot: u32, lr: f32, beta1: f32, beta2: f32, eps: f32, flag_slot: u32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(2) var<storage, read> counters: array<u32>;
+@group(0) @binding(7) var<storage, read_write> nonfinite: array<f32>;
 
 // WGSL has no isnan/isinf; |x| <= f32 max is false exactly for NaN and the infinities.
 fn all_finite(x: vec4<f32>) -> bool {

@@ -3,15 +3,13 @@
 // whose length is a multiple of 8. Same bindings, parameters, CPU twin and rule (adam_rule.wgsl).
 //   adam_step_wide  grads(1) counters(2) -> params(3) m(4) v(5) nonfinite(7)
 
-struct Params { n: u32, t_slot: u32, lr: f32, beta1: f32, beta2: f32, eps: f32, flag_slot: u32 }
+// Params, p, counters(2), nonfinite(7), all_finite, Moments and adam_rule are appended from
+// adam_rule.wgsl; Row8, pack8 and unpack8 from wide.wgsl.
 
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> grads: array<vec4<u64>>;
-@group(0) @binding(2) var<storage, read> counters: array<u32>;
 @group(0) @binding(3) var<storage, read_write> params: array<vec4<u64>>;
 @group(0) @binding(4) var<storage, read_write> m: array<vec4<u64>>;
 @group(0) @binding(5) var<storage, read_write> v: array<vec4<u64>>;
-@group(0) @binding(7) var<storage, read_write> nonfinite: array<f32>;
 
 @compute @workgroup_size(64)
 fn adam_step_wide(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) g: vec3<u32>) {

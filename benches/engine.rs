@@ -16,7 +16,7 @@ use wgpu_gan::gpu::variants::adapter_kernel;
 use wgpu_gan::gpu::{Context, GpuOptions, GpuProgram};
 use wgpu_gan::kernels::Kernel;
 use wgpu_gan::ops::{tiling, Transpose};
-use wgpu_gan::program::{Access, Program};
+use wgpu_gan::program::{Access, Program, View};
 use wgpu_gan::train::{upload_initial_state, ModelKind, TrainConfig};
 
 /// Seconds of timed work per measurement (split into three batches; the best one counts).
@@ -485,19 +485,12 @@ fn conv_cases() -> Vec<(String, Program)> {
         ("D down2 conv 64->128 14->7", down(64, 14, 128)),
     ] {
         for pass in passes {
-            let mut p = Program::new();
-            let (x, w, y) = (
-                p.tensor("x", g.x_len()),
-                p.tensor("w", g.w_len()),
-                p.tensor("y", g.y_len()),
-            );
-            match pass {
-                "forward" => conv::conv2d_forward(&mut p, g, x, w, None, y, layer),
-                "input grad" => conv::conv2d_input_grad(&mut p, g, y, w, x, layer),
-                _ => conv::conv2d_weight_grad(&mut p, g, x, y, w, 0, layer),
-            }
-            .expect("conv shape");
-            cases.push((format!("{layer} {pass}"), p));
+            let lens = (g.x_len(), g.w_len(), g.y_len());
+            cases.push(conv_case(layer, pass, lens, |p, x, w, y| match pass {
+                "forward" => conv::conv2d_forward(p, g, x, w, None, y, layer),
+                "input grad" => conv::conv2d_input_grad(p, g, y, w, x, layer),
+                _ => conv::conv2d_weight_grad(p, g, x, y, w, 0, layer),
+            }));
         }
     }
     for (layer, g) in [
@@ -505,22 +498,32 @@ fn conv_cases() -> Vec<(String, Program)> {
         ("G up2 convT 64->1 14->28", up(64, 14, 1)),
     ] {
         for pass in passes {
-            let mut p = Program::new();
-            let (x, w, y) = (
-                p.tensor("x", g.x_len()),
-                p.tensor("w", g.w_len()),
-                p.tensor("y", g.y_len()),
-            );
-            match pass {
-                "forward" => conv::conv_transpose2d_forward(&mut p, g, x, w, None, y, layer),
-                "input grad" => conv::conv_transpose2d_input_grad(&mut p, g, y, w, x, layer),
-                _ => conv::conv_transpose2d_weight_grad(&mut p, g, x, y, w, 0, layer),
-            }
-            .expect("conv shape");
-            cases.push((format!("{layer} {pass}"), p));
+            let lens = (g.x_len(), g.w_len(), g.y_len());
+            cases.push(conv_case(layer, pass, lens, |p, x, w, y| match pass {
+                "forward" => conv::conv_transpose2d_forward(p, g, x, w, None, y, layer),
+                "input grad" => conv::conv_transpose2d_input_grad(p, g, y, w, x, layer),
+                _ => conv::conv_transpose2d_weight_grad(p, g, x, y, w, 0, layer),
+            }));
         }
     }
     cases
+}
+
+/// One pass of one conv layer: tensors x, w, y of lengths `lens`, and `record` the op.
+fn conv_case(
+    layer: &str,
+    pass: &str,
+    (x_len, w_len, y_len): (usize, usize, usize),
+    record: impl FnOnce(&mut Program, View, View, View) -> wgpu_gan::ops::Result,
+) -> (String, Program) {
+    let mut p = Program::new();
+    let (x, w, y) = (
+        p.tensor("x", x_len),
+        p.tensor("w", w_len),
+        p.tensor("y", y_len),
+    );
+    record(&mut p, x, w, y).expect("conv shape");
+    (format!("{layer} {pass}"), p)
 }
 
 /// GFLOP/s of each DCGAN conv shape (forward, batch 64) on the adapter and the CPU path.

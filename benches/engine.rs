@@ -14,9 +14,10 @@ use wgpu_gan::cpu::{self, words};
 use wgpu_gan::exec::{CpuExec, Executor, GpuExec};
 use wgpu_gan::gpu::variants::adapter_kernel;
 use wgpu_gan::gpu::{Context, GpuOptions, GpuProgram};
+use wgpu_gan::kernels::Access;
 use wgpu_gan::kernels::Kernel;
 use wgpu_gan::ops::{tiling, Transpose};
-use wgpu_gan::program::{Access, Program, View};
+use wgpu_gan::program::{Program, View};
 use wgpu_gan::train::{upload_initial_state, ModelKind, TrainConfig};
 
 /// Seconds of timed work per measurement (split into three batches; the best one counts).

@@ -4,10 +4,11 @@ use crate::train_args::DatasetName;
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
+use wgpu_gan::data::DataSource;
 use wgpu_gan::eval::classifier::{self, default_path, ClassifierTraining};
-use wgpu_gan::eval::EvalOptions;
+use wgpu_gan::exec::DeviceKind;
 use wgpu_gan::gpu::GpuOptions;
-use wgpu_gan::train::{DataSource, DeviceKind};
+use wgpu_gan::score::EvalOptions;
 
 #[derive(Subcommand)]
 pub enum ClassifierCommand {
@@ -105,7 +106,7 @@ pub fn eval(a: &EvalArgs, gpu: &GpuOptions) -> Result<()> {
         device: a.device,
         classifier: a.classifier.clone(),
     };
-    let r = wgpu_gan::eval::evaluate(&path, &opts, gpu, &mut |line| eprintln!("{line}"))?;
+    let r = wgpu_gan::score::evaluate(&path, &opts, gpu, &mut |line| eprintln!("{line}"))?;
     let step = r.step.map_or(String::new(), |s| format!(" (step {s})"));
     println!("checkpoint: {}{step}", path.display());
     println!(

@@ -3,7 +3,14 @@
 //! `Kernel::ALL`, so no op is forgotten.
 
 use crate::cpu::{self, CpuIo};
-use crate::program::Access::{self, Read as R, Write as W};
+use Access::{Read as R, Write as W};
+
+/// How a kernel touches one of its storage bindings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
 
 /// A CPU twin adapter: decodes the uniform words and runs the twin on the bound slices.
 pub type CpuFn = fn(&[u32], &mut CpuIo);

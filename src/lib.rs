@@ -1,6 +1,7 @@
 //! wgpu-gan: GAN training where every tensor op is a WGSL compute shader run through wgpu, with a
 //! CPU twin for each shader that the tests hold it to.
 
+pub mod checkpoint;
 pub mod cpu;
 pub mod data;
 pub mod eval;
@@ -14,4 +15,5 @@ pub mod ops;
 pub mod profile;
 pub mod program;
 pub mod sample;
+pub mod score;
 pub mod train;

@@ -4,8 +4,9 @@ use anyhow::{bail, Context as _, Result};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use train_args::{model_name, TrainArgs};
+use wgpu_gan::exec::DeviceKind;
 use wgpu_gan::gpu::{BackendChoice, GpuOptions};
-use wgpu_gan::train::{DeviceKind, ModelKind, TrainConfig, Trainer};
+use wgpu_gan::train::{ModelKind, TrainConfig, Trainer};
 
 mod eval_args;
 mod train_args;

@@ -1,9 +1,9 @@
 //! A program is a recorded list of kernel calls on named buffers. The model and the training
 //! schedule are written once against this list; `gpu::GpuProgram` replays it as WGSL dispatches
-//! and `cpu::CpuProgram` replays it with the CPU twins (the vello pattern: one recording, two
+//! and `exec::CpuProgram` replays it with the CPU twins (the vello pattern: one recording, two
 //! executors). Building a program allocates nothing on a device.
 
-use crate::kernels::Kernel;
+use crate::kernels::{Access, Kernel};
 
 /// Storage-binding offsets must be 256-byte aligned on every backend, so every view starts at a
 /// multiple of 64 words.
@@ -30,13 +30,6 @@ pub struct BufferDesc {
     pub name: String,
     /// Length in 32-bit words.
     pub words: usize,
-}
-
-/// How a kernel touches one of its storage bindings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
-    Read,
-    Write,
 }
 
 #[derive(Clone, Debug)]

@@ -1,11 +1,12 @@
 //! `wgpu-gan sample`: a generator from a checkpoint, fed on-device noise.
 
+use crate::checkpoint::Checkpoint;
+use crate::exec::{executor, DeviceKind};
 use crate::gpu::GpuOptions;
 use crate::nn::Net;
 use crate::ops::{self, RandomStream};
 use crate::program::Program;
-use crate::train::checkpoint::Checkpoint;
-use crate::train::{executor, DeviceKind, TrainConfig, TrainError};
+use crate::train::{TrainConfig, TrainError};
 use std::path::Path;
 
 /// Images generated per program run.

@@ -4,7 +4,9 @@
 use anyhow::{bail, Result};
 use clap::Args;
 use std::path::PathBuf;
-use wgpu_gan::train::{DataSource, DeviceKind, LossKind, ModelKind, OnNan, TrainConfig};
+use wgpu_gan::data::DataSource;
+use wgpu_gan::exec::DeviceKind;
+use wgpu_gan::train::{LossKind, ModelKind, OnNan, TrainConfig};
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum DatasetName {

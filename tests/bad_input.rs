@@ -230,10 +230,9 @@ fn a_checkpoint_of_another_shape_names_the_tensor_and_both_shapes() {
         .output()
         .unwrap();
     assert!(ok.status.success());
-    let ckpt = wgpu_gan::train::checkpoint::Checkpoint::load(
-        &run.join("checkpoints/step_000001.safetensors"),
-    )
-    .unwrap();
+    let ckpt =
+        wgpu_gan::checkpoint::Checkpoint::load(&run.join("checkpoints/step_000001.safetensors"))
+            .unwrap();
     let err = ckpt
         .get("g.fc1.weight", &[256, 100])
         .unwrap_err()

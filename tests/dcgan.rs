@@ -141,7 +141,7 @@ fn short_dcgan_run_writes_every_output_and_samples() {
     let grid = image::open(run_dir.join("samples/step_000004.png")).unwrap();
     assert!(grid.width() > 100 && grid.height() > 100);
     let ckpt = run_dir.join("checkpoints/step_000004.safetensors");
-    let loaded = wgpu_gan::train::checkpoint::Checkpoint::load(&ckpt).unwrap();
+    let loaded = wgpu_gan::checkpoint::Checkpoint::load(&ckpt).unwrap();
     assert!(loaded.get("g.up1.weight", &[32, 16, 4, 4]).is_ok());
     assert!(loaded.get("d.down2.weight", &[32, 16, 4, 4]).is_ok());
     assert!(loaded.get("d.bn2.running_var", &[32]).is_ok());

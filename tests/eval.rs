@@ -10,11 +10,13 @@ use std::process::Command;
 use std::sync::{Arc, OnceLock};
 use wgpu_gan::data::Dataset;
 use wgpu_gan::eval::classifier::{self, Classifier, ClassifierForward, ClassifierTraining};
-use wgpu_gan::eval::{score, Classify, EvalOptions, RealStats, Requested};
+use wgpu_gan::eval::{score, Classify, RealStats, Requested};
+use wgpu_gan::exec::DeviceKind;
 use wgpu_gan::exec::{CpuExec, Executor, GpuExec};
 use wgpu_gan::gpu::GpuOptions;
 use wgpu_gan::program::Program;
-use wgpu_gan::train::{DeviceKind, ModelKind, TrainConfig, Trainer};
+use wgpu_gan::score::EvalOptions;
+use wgpu_gan::train::{ModelKind, TrainConfig, Trainer};
 
 /// Long enough for ~95% held-out accuracy on the embedded sample, short enough for a test.
 const TEST_STEPS: usize = 300;
@@ -117,7 +119,7 @@ fn eval_at(ckpt: &Path) -> wgpu_gan::eval::Scores {
         device: DeviceKind::Cpu,
         classifier: Some(shared().1.to_path_buf()),
     };
-    let r = wgpu_gan::eval::evaluate(ckpt, &opts, &GpuOptions::default(), &mut |_| {}).unwrap();
+    let r = wgpu_gan::score::evaluate(ckpt, &opts, &GpuOptions::default(), &mut |_| {}).unwrap();
     assert_eq!((r.scores.count, r.real_count), (1000, 1000));
     r.scores
 }

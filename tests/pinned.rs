@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
-use wgpu_gan::train::checkpoint::Checkpoint;
+use wgpu_gan::checkpoint::Checkpoint;
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pinned_30.txt");
 

@@ -4,7 +4,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use wgpu_gan::train::checkpoint::Checkpoint;
+use wgpu_gan::checkpoint::Checkpoint;
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_wgpu-gan"));

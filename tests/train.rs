@@ -88,7 +88,7 @@ fn lockstep_iteration(cfg: TrainConfig) {
         gpu.run(i..i + 1, 1).unwrap();
         cpu.run(i..i + 1, 1).unwrap();
         for (v, access) in &op.bindings {
-            if *access == wgpu_gan::program::Access::Write {
+            if *access == wgpu_gan::kernels::Access::Write {
                 let (g, c) = (gpu.read_f32(*v).unwrap(), cpu.read_f32(*v).unwrap());
                 let what = format!("{:?} op {i} {} [{}]", cfg.model, op.label, op.phase);
                 assert_close(&what, &g, &c, 1e-5, 1e-4);
@@ -235,7 +235,7 @@ fn short_run(device: &str) {
         assert!(img.width() > 100 && img.height() > 100, "{f}");
     }
     let ckpt = run.join("checkpoints/step_000006.safetensors");
-    let loaded = wgpu_gan::train::checkpoint::Checkpoint::load(&ckpt).unwrap();
+    let loaded = wgpu_gan::checkpoint::Checkpoint::load(&ckpt).unwrap();
     assert_eq!(loaded.counters[0], 6, "iteration counter");
     assert_eq!(
         loaded.get("g.fc1.weight", &[256, 100]).unwrap().len(),

@@ -5,8 +5,8 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, Output};
+use wgpu_gan::checkpoint::Checkpoint;
 use wgpu_gan::io::png::GridLayout;
-use wgpu_gan::train::checkpoint::Checkpoint;
 use wgpu_gan::train::CSV_HEADER;
 
 fn bin() -> Command {

@@ -253,3 +253,36 @@ fn read_file(path: &Path) -> Result<Vec<u8>, DataError> {
         source,
     })
 }
+
+/// Where the training images come from.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum DataSource {
+    /// The 10,000 MNIST digits embedded in the binary.
+    Embedded,
+    /// A directory of MNIST-style IDX files (plain or .gz).
+    IdxDir(PathBuf),
+    /// Debian's dataset-fashion-mnist.
+    Fashion,
+    /// A directory of PNG and JPEG images, resized and center-cropped to `size` x `size` with
+    /// `channels` (1 gray, 3 RGB).
+    Folder {
+        dir: PathBuf,
+        channels: usize,
+        size: usize,
+    },
+}
+
+impl DataSource {
+    pub fn load(&self) -> Result<Dataset, DataError> {
+        match self {
+            Self::Embedded => embedded_mnist(),
+            Self::IdxDir(dir) => load_idx_dir(dir),
+            Self::Fashion => fashion_mnist(),
+            Self::Folder {
+                dir,
+                channels,
+                size,
+            } => folder::load_folder(dir, *channels, *size),
+        }
+    }
+}

@@ -2,15 +2,16 @@
 //! (`ClassifierForward`), its training as a recorded program (gather a labelled batch on the
 //! device, forward, softmax cross-entropy, backward, Adam), and its safetensors file.
 
+use super::EvalError;
 use super::Outputs;
 use crate::data::Dataset;
 use crate::exec::Executor;
+use crate::exec::{executor, DeviceKind};
 use crate::gpu::{GpuError, GpuOptions};
 use crate::models::{classifier_init, ClassifierConfig, FEATURE_LAYER};
 use crate::nn::{Net, NetActs};
 use crate::ops::{self, AdamConfig, RandomStream};
 use crate::program::{Program, View};
-use crate::train::{executor, DeviceKind, TrainError};
 use std::ops::Range;
 use std::time::Instant;
 
@@ -264,20 +265,20 @@ pub fn train(
     t: &ClassifierTraining,
     gpu: &GpuOptions,
     mut log: impl FnMut(&str),
-) -> Result<Classifier, TrainError> {
+) -> Result<Classifier, EvalError> {
     let config = ClassifierConfig {
         channels: ds.channels,
         image_size: ds.height,
         ..t.config.clone()
     };
-    config.validate().map_err(TrainError::Config)?;
+    config.validate().map_err(EvalError::Config)?;
     crate::data::check_shape(ds, config.image_size, config.image_size)?;
     let t = &ClassifierTraining {
         config: config.clone(),
         ..t.clone()
     };
     if t.steps == 0 || t.batch == 0 || t.log_every == 0 {
-        return Err(TrainError::Config(
+        return Err(EvalError::Config(
             "--steps and --batch-size must be at least 1".into(),
         ));
     }
@@ -285,7 +286,7 @@ pub fn train(
     let held = held_out_count(t, ds.count);
     let count = ds.count - held;
     if held == 0 || count < t.batch {
-        return Err(TrainError::Config(format!(
+        return Err(EvalError::Config(format!(
             "{}: {} images are too few to train and hold out a classifier's test split",
             ds.name, ds.count
         )));
@@ -325,7 +326,7 @@ fn run_steps(
     ops: &TrainOps,
     t: &ClassifierTraining,
     log: &mut impl FnMut(&str),
-) -> Result<(), TrainError> {
+) -> Result<(), EvalError> {
     let start = Instant::now();
     let decay_step = (t.steps as f64 * t.decay_at).round() as usize;
     let mut step = 0;
@@ -343,7 +344,7 @@ fn run_steps(
             exec.write_f32(ops.metrics, &[0.0; METRICS]);
             let (loss, acc) = (m[0] / m[2].max(1.0), m[1] / m[2].max(1.0));
             if !loss.is_finite() || m[NONFINITE] != 0.0 {
-                return Err(TrainError::Config(format!(
+                return Err(EvalError::Config(format!(
                     "classifier step {step}: the loss or a gradient went NaN or infinite"
                 )));
             }

@@ -2,11 +2,11 @@
 //! (`c.conv1.weight` (32, 1, 4, 4), `c.fc1.weight` (128, 3136), ...), with the layer sizes, the
 //! dataset, the steps and the held-out accuracy in the metadata.
 
+use crate::checkpoint::CheckpointError;
+use crate::data::DataSource;
 use crate::models::ClassifierConfig;
 use crate::nn::{Net, TensorKind};
 use crate::program::Program;
-use crate::train::checkpoint::CheckpointError;
-use crate::train::DataSource;
 use safetensors::tensor::{Dtype, TensorView};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

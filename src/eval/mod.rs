@@ -11,9 +11,24 @@ pub mod monitor;
 mod run;
 
 pub use monitor::GeneratorInputs;
-pub use run::{check_classifier, evaluate, load_or_train, Classify, EvalOptions, EvalReport};
+pub use run::{check_classifier, load_or_train, Classify};
 
 use nalgebra::{DMatrix, DVector};
+
+/// What can go wrong loading, training or running the eval classifier.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error("{0}")]
+    Config(String),
+    #[error(transparent)]
+    Data(#[from] crate::data::DataError),
+    #[error(transparent)]
+    Device(#[from] crate::gpu::GpuError),
+    #[error(transparent)]
+    Shape(#[from] crate::ops::ShapeError),
+    #[error(transparent)]
+    Checkpoint(#[from] crate::checkpoint::CheckpointError),
+}
 
 /// Below this class entropy (nats; the maximum for 10 classes is ln 10 = 2.30) a generator
 /// makes few kinds of image: `--eval-every` warns of mode collapse.

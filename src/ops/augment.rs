@@ -3,8 +3,9 @@
 use super::{check, RandomStream, Result};
 use crate::cpu::augment::AugmentParams;
 use crate::cpu::words;
+use crate::kernels::Access::{Read as R, Write as W};
 use crate::kernels::Kernel;
-use crate::program::{grid_1d, Access::Read as R, Access::Write as W, Program, View};
+use crate::program::{grid_1d, Program, View};
 
 /// out (N, C, S, S) = x moved by a random whole-pixel (dy, dx) in [-max_shift, max_shift]² per
 /// image, filled with -1.

@@ -3,8 +3,9 @@
 use super::{check, Head, Result};
 use crate::cpu::columns::ColumnParams;
 use crate::cpu::words;
+use crate::kernels::Access::{Read as R, Write as W};
 use crate::kernels::Kernel;
-use crate::program::{grid_1d, Access::Read as R, Access::Write as W, Program, View};
+use crate::program::{grid_1d, Program, View};
 
 /// out (B, F + E) = [a (B, F), b (B, E)].
 pub fn concat_columns(

@@ -4,8 +4,9 @@
 use super::{check, RandomStream, Result};
 use crate::cpu::condition::ConditionParams;
 use crate::cpu::words;
+use crate::kernels::Access::{Read as R, Write as W};
 use crate::kernels::Kernel;
-use crate::program::{grid_1d, Access::Read as R, Access::Write as W, Program, View};
+use crate::program::{grid_1d, Program, View};
 
 /// out (n) = classes drawn uniformly from [0, classes), as f32 (the fakes' labels).
 pub fn uniform_labels(

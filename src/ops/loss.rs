@@ -5,8 +5,9 @@
 use super::{check, Result, ShapeError};
 use crate::cpu::loss::LossParams;
 use crate::cpu::words;
+use crate::kernels::Access::{Read as R, Write as W};
 use crate::kernels::Kernel;
-use crate::program::{grid_1d, Access::Read as R, Access::Write as W, Program, View};
+use crate::program::{grid_1d, Program, View};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Loss {

@@ -7,8 +7,9 @@ use crate::cpu::batch_norm::BatchNormParams;
 use crate::cpu::matmul::MatmulParams;
 use crate::cpu::random::RandomParams;
 use crate::cpu::words;
+use crate::kernels::Access::{Read as R, Write as W};
 use crate::kernels::Kernel;
-use crate::program::{grid_1d, Access::Read as R, Access::Write as W, Program, View};
+use crate::program::{grid_1d, Program, View};
 
 pub mod augment;
 pub mod columns;

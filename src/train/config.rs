@@ -2,7 +2,8 @@
 //! checkpoint (missing fields of older checkpoints take the defaults).
 
 use super::TrainError;
-use crate::data::Dataset;
+use crate::data::DataSource;
+use crate::exec::DeviceKind;
 use crate::models::{Dcgan64Config, DcganConfig, MlpConfig};
 use crate::ops::{AdamConfig, Loss};
 use std::path::PathBuf;
@@ -28,26 +29,6 @@ pub enum ModelKind {
     /// WGAN-GP: an MLP critic without sigmoid, 5 critic steps per G step, gradient penalty 10.
     #[serde(rename = "wgan-gp")]
     WganGp,
-}
-
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
-    clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum DeviceKind {
-    /// The wgpu adapter (falls back to the CPU when none exists).
-    #[default]
-    Gpu,
-    /// The CPU twins of every shader.
-    Cpu,
 }
 
 /// The GAN loss on D's raw output.
@@ -76,39 +57,6 @@ impl LossKind {
         match self {
             Self::Bce => Loss::BceWithLogits,
             Self::Lsgan => Loss::Mse,
-        }
-    }
-}
-
-/// Where the training images come from.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum DataSource {
-    /// The 10,000 MNIST digits embedded in the binary.
-    Embedded,
-    /// A directory of MNIST-style IDX files (plain or .gz).
-    IdxDir(PathBuf),
-    /// Debian's dataset-fashion-mnist.
-    Fashion,
-    /// A directory of PNG and JPEG images, resized and center-cropped to `size` x `size` with
-    /// `channels` (1 gray, 3 RGB).
-    Folder {
-        dir: PathBuf,
-        channels: usize,
-        size: usize,
-    },
-}
-
-impl DataSource {
-    pub fn load(&self) -> Result<Dataset, crate::data::DataError> {
-        match self {
-            Self::Embedded => crate::data::embedded_mnist(),
-            Self::IdxDir(dir) => crate::data::load_idx_dir(dir),
-            Self::Fashion => crate::data::fashion_mnist(),
-            Self::Folder {
-                dir,
-                channels,
-                size,
-            } => crate::data::folder::load_folder(dir, *channels, *size),
         }
     }
 }

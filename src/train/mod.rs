@@ -1,6 +1,5 @@
 //! Training: the schedule as a program, the loop, checkpoints and outputs.
 
-pub mod checkpoint;
 mod config;
 mod outputs;
 mod recipe;
@@ -8,17 +7,17 @@ pub mod resume;
 pub mod schedule;
 pub mod speed;
 
+use crate::checkpoint;
 use crate::eval::classifier::Classifier;
 use crate::eval::monitor::{Monitor, MonitorOps};
-use crate::exec::{CpuExec, Executor, GpuExec};
-use crate::gpu::{Context, GpuError, GpuOptions};
+use crate::exec::{executor, Executor};
+use crate::gpu::{GpuError, GpuOptions};
 use schedule::GanProgram;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
-pub use config::{DataSource, DeviceKind, LossKind, ModelKind, OnNan, TrainConfig};
+pub use config::{LossKind, ModelKind, OnNan, TrainConfig};
 pub use outputs::{resolve_checkpoint, LossRow, CSV_HEADER};
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +34,8 @@ pub enum TrainError {
     Checkpoint(#[from] checkpoint::CheckpointError),
     #[error(transparent)]
     Output(#[from] crate::io::IoError),
+    #[error(transparent)]
+    Eval(#[from] crate::eval::EvalError),
     #[error(
         "step {step}: {what} went NaN or infinite; stopped, keeping the last good checkpoint. \
          Resume with `wgpu-gan train --resume <run dir>` (perhaps with a lower --lr), or train \
@@ -99,28 +100,6 @@ pub fn run(mut t: Trainer, gpu: &GpuOptions) -> Result<Option<LossRow>, TrainErr
 
 /// Side length of the fixed sample grid.
 pub const GRID: usize = 5;
-
-/// The executor for `device`: the GPU, or the CPU twins when asked or when no adapter exists.
-pub fn executor(
-    device: DeviceKind,
-    gpu: &GpuOptions,
-    program: &crate::program::Program,
-) -> Result<Box<dyn Executor>, TrainError> {
-    if device == DeviceKind::Cpu {
-        return Ok(Box::new(CpuExec::new(program)));
-    }
-    match Context::new(gpu) {
-        Ok(ctx) => Ok(Box::new(GpuExec::new(Arc::new(ctx), program)?)),
-        Err(GpuError::NoAdapter) => {
-            eprintln!(
-                "warning: {}; training on the CPU instead",
-                GpuError::NoAdapter
-            );
-            Ok(Box::new(CpuExec::new(program)))
-        }
-        Err(e) => Err(e.into()),
-    }
-}
 
 /// Uploads the dataset, the initial weights (deterministic in `cfg.seed`) and the fixed sample
 /// noise into a freshly planned training program.

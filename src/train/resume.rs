@@ -2,7 +2,7 @@
 //! keeping the last K checkpoints, and rewinding losses.csv to the checkpoint's step so that a
 //! resumed run continues without duplicate or missing rows.
 
-use super::checkpoint::{Checkpoint, CheckpointError};
+use crate::checkpoint::{Checkpoint, CheckpointError};
 use std::path::{Path, PathBuf};
 
 /// The checkpoint files of a run directory, newest first.

@@ -1,6 +1,7 @@
 //! Timed training iterations, for `cargo bench` (iterations/s of any model on either path).
 
-use super::{executor, upload_initial_state, TrainConfig, TrainError};
+use super::{upload_initial_state, TrainConfig, TrainError};
+use crate::exec::executor;
 use crate::gpu::GpuOptions;
 use std::time::Instant;
 

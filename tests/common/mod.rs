@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::sync::{Arc, OnceLock};
-use wgpu_gan::cpu::CpuProgram;
+use wgpu_gan::exec::CpuProgram;
 use wgpu_gan::gpu::variants::adapter_kernel;
 use wgpu_gan::gpu::{Context, GpuOptions, GpuProgram};
 use wgpu_gan::program::{Program, View};

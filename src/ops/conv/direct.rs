@@ -6,9 +6,10 @@
 use crate::cpu::conv2d::{Conv2dGeometry, ConvParams, ACCUMULATE, HAS_BIAS};
 use crate::cpu::conv_transpose2d::ConvTranspose2dGeometry;
 use crate::cpu::words;
+use crate::kernels::Access::{Read as R, Write as W};
 use crate::kernels::Kernel;
 use crate::ops::{check, Result, ShapeError};
-use crate::program::{grid_1d, Access::Read as R, Access::Write as W, Program, View};
+use crate::program::{grid_1d, Program, View};
 
 /// What a builder needs from either geometry, taken once it is known to be valid.
 pub(super) struct Shape {

@@ -18,9 +18,10 @@ use crate::cpu::conv2d::{Conv2dGeometry, ConvParams, ACCUMULATE, HAS_BIAS};
 use crate::cpu::conv_transpose2d::ConvTranspose2dGeometry;
 use crate::cpu::matmul::ACCUMULATE as MATMUL_ACCUMULATE;
 use crate::cpu::words;
+use crate::kernels::Access::{self, Read as R, Write as W};
 use crate::kernels::Kernel;
 use crate::ops::{check, matmul, tiling, Result, ShapeError, Transpose};
-use crate::program::{Access, Access::Read as R, Access::Write as W, BufId, OpCall, Program, View};
+use crate::program::{BufId, OpCall, Program, View};
 
 /// Scratch words per buffer: WebGPU's default `max_storage_buffer_binding_size` (128 MiB).
 const MAX_SCRATCH: usize = 1 << 25;

@@ -1,7 +1,11 @@
-//! One interface over the two executors, so the trainer is written once.
+//! One interface over the two executors, so the trainer is written once, and the choice between
+//! them.
 
-use crate::cpu::CpuProgram;
-use crate::gpu::{Context, GpuError, GpuProgram};
+mod cpu;
+
+pub use cpu::CpuProgram;
+
+use crate::gpu::{Context, GpuError, GpuOptions, GpuProgram};
 use crate::program::{Program, View};
 use std::ops::Range;
 use std::sync::Arc;
@@ -118,5 +122,47 @@ impl Executor for CpuExec {
             "CPU reference path ({} threads)",
             std::thread::available_parallelism().map_or(1, |n| n.get())
         )
+    }
+}
+
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceKind {
+    /// The wgpu adapter (falls back to the CPU when none exists).
+    #[default]
+    Gpu,
+    /// The CPU twins of every shader.
+    Cpu,
+}
+
+/// The executor for `device`: the GPU, or the CPU twins when asked or when no adapter exists.
+pub fn executor(
+    device: DeviceKind,
+    gpu: &GpuOptions,
+    program: &Program,
+) -> Result<Box<dyn Executor>, GpuError> {
+    if device == DeviceKind::Cpu {
+        return Ok(Box::new(CpuExec::new(program)));
+    }
+    match Context::new(gpu) {
+        Ok(ctx) => Ok(Box::new(GpuExec::new(Arc::new(ctx), program)?)),
+        Err(GpuError::NoAdapter) => {
+            eprintln!(
+                "warning: {}; training on the CPU instead",
+                GpuError::NoAdapter
+            );
+            Ok(Box::new(CpuExec::new(program)))
+        }
+        Err(e) => Err(e),
     }
 }

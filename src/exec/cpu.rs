@@ -1,0 +1,116 @@
+//! The CPU executor: a program's buffers in host memory, and the replay of its ops with the CPU
+//! twins (`kernels::Kernel::cpu`).
+
+use crate::cpu::{CpuIo, Slot};
+use crate::kernels::{Access, CpuFn};
+use crate::program::{BufId, Program, View};
+
+/// A program's buffers in host memory, and the replay of its ops with the CPU twins.
+pub struct CpuProgram {
+    pub storage: Vec<Vec<u32>>,
+}
+
+impl CpuProgram {
+    pub fn new(program: &Program) -> Self {
+        let storage = program
+            .buffers
+            .iter()
+            .map(|b| vec![0u32; b.words])
+            .collect();
+        Self { storage }
+    }
+
+    pub fn write(&mut self, view: View, data: &[u32]) {
+        assert_eq!(view.len, data.len(), "write size mismatch");
+        self.storage[view.buf.0][view.offset..view.offset + view.len].copy_from_slice(data);
+    }
+
+    pub fn write_f32(&mut self, view: View, data: &[f32]) {
+        self.write(view, bytemuck::cast_slice(data));
+    }
+
+    pub fn read(&self, view: View) -> Vec<u32> {
+        self.storage[view.buf.0][view.offset..view.offset + view.len].to_vec()
+    }
+
+    pub fn read_f32(&self, view: View) -> Vec<f32> {
+        bytemuck::cast_slice(&self.read(view)).to_vec()
+    }
+
+    /// Runs every op of `program` in order.
+    pub fn run(&mut self, program: &Program) {
+        self.run_range(program, 0..program.ops.len());
+    }
+
+    pub fn run_range(&mut self, program: &Program, range: std::ops::Range<usize>) {
+        for op in &program.ops[range] {
+            self.run_op(op.kernel.cpu(), &op.params, &op.bindings);
+        }
+    }
+
+    fn run_op(&mut self, f: CpuFn, params: &[u32], bindings: &[(View, Access)]) {
+        // Take every written buffer out of storage so that reads can borrow the rest.
+        let mut written: Vec<(BufId, Vec<u32>)> = Vec::new();
+        for (v, a) in bindings {
+            if *a == Access::Write && !written.iter().any(|(b, _)| *b == v.buf) {
+                written.push((v.buf, std::mem::take(&mut self.storage[v.buf.0])));
+            }
+        }
+        // A read of a buffer that is also written (disjoint regions) reads from a copy.
+        let copies: Vec<Option<Vec<u32>>> = bindings
+            .iter()
+            .map(|(v, a)| {
+                (*a == Access::Read)
+                    .then(|| written.iter().find(|(b, _)| *b == v.buf))
+                    .flatten()
+                    .map(|(_, data)| data[v.offset..v.offset + v.len].to_vec())
+            })
+            .collect();
+        {
+            let mut write_slices = split_writes(&mut written, bindings);
+            let slots = bindings
+                .iter()
+                .enumerate()
+                .map(|(i, (v, a))| match (a, &copies[i]) {
+                    (Access::Read, Some(c)) => Slot::Read(c.as_slice()),
+                    (Access::Read, None) => {
+                        Slot::Read(&self.storage[v.buf.0][v.offset..v.offset + v.len])
+                    }
+                    (Access::Write, _) => Slot::Write(write_slices[i].take().expect("write slice")),
+                })
+                .collect();
+            f(params, &mut CpuIo::new(slots));
+        }
+        for (b, data) in written {
+            self.storage[b.0] = data;
+        }
+    }
+}
+
+/// Disjoint mutable slices for every write binding, indexed like `bindings`.
+fn split_writes<'a>(
+    written: &'a mut [(BufId, Vec<u32>)],
+    bindings: &[(View, Access)],
+) -> Vec<Option<&'a mut [u32]>> {
+    let mut out: Vec<Option<&'a mut [u32]>> = (0..bindings.len()).map(|_| None).collect();
+    for (buf, data) in written.iter_mut() {
+        let mut regions: Vec<(usize, View)> = bindings
+            .iter()
+            .enumerate()
+            .filter(|(_, (v, a))| *a == Access::Write && v.buf == *buf)
+            .map(|(i, (v, _))| (i, *v))
+            .collect();
+        regions.sort_by_key(|(_, v)| v.offset);
+        let mut rest: &'a mut [u32] = data.as_mut_slice();
+        let mut base = 0;
+        for (i, v) in regions {
+            assert!(v.offset >= base, "overlapping write bindings in one op");
+            let (_, tail) = rest.split_at_mut(v.offset - base);
+            let (mine, tail) = tail.split_at_mut(v.len);
+            out[i] = Some(mine);
+            rest = tail;
+            base = v.offset + v.len;
+        }
+    }
+    out
+}

@@ -1,6 +1,6 @@
 // Adam over one flat parameter buffer (every tensor of a network; padding between tensors has
 // zero gradients and stays zero), and the step counters it reads.
-//   adam_step          grads(1) counters(2) -> params(3) m(4) v(5) nonfinite(7)
+//   adam_step          grads(1) counters(2) lrs(8) -> params(3) m(4) v(5) nonfinite(7)
 //     nonfinite[flag_slot] is set to 1 when any gradient is NaN or infinite (every writer
 //     stores the same value, so the result does not depend on order).
 //   counter_increment  counters(6)[slot] += 1
@@ -14,7 +14,8 @@
 // One invocation per 4 elements (vec4 loads); n is a multiple of 4 (arenas are 64-aligned).
 // adam_wide.wgsl has the same step over eight elements per invocation (gpu::variants).
 
-// Params, p, counters(2), nonfinite(7), all_finite, Moments and adam_rule are appended from
+// Params, p, counters(2), nonfinite(7), lrs(8), learning_rate, all_finite, Moments and adam_rule
+// are appended from
 // adam_rule.wgsl.
 
 @group(0) @binding(1) var<storage, read> grads: array<vec4<f32>>;
@@ -32,7 +33,7 @@ fn adam_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     if !all_finite(grad) {
         nonfinite[p.flag_slot] = 1.0;
     }
-    let s = adam_rule(Moments(params[i], m[i], v[i]), grad, t);
+    let s = adam_rule(Moments(params[i], m[i], v[i]), grad, t, learning_rate());
     m[i] = s.m;
     v[i] = s.v;
     params[i] = s.w;

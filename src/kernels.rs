@@ -83,6 +83,7 @@ pub const SHADERS: &[Shader] = &[
     shader!("conv_transpose2d", "conv_common"),
     shader!("im2col"),
     shader!("augment", "philox"),
+    shader!("elementwise"),
 ];
 
 /// The embedded shader of file stem `name`.
@@ -157,9 +158,9 @@ kernels! {
     WassersteinLoss => "loss", "wasserstein_loss", [1 R, 2 W, 3 W], cpu::loss::wasserstein_loss_op;
     GradientPenalty => "loss", "gradient_penalty", [1 R, 2 W, 3 W], cpu::loss::gradient_penalty_op;
 
-    AdamStep => "adam", "adam_step", [1 R, 2 R, 3 W, 4 W, 5 W, 7 W], cpu::adam::adam_step_op;
+    AdamStep => "adam", "adam_step", [1 R, 2 R, 3 W, 4 W, 5 W, 7 W, 8 R], cpu::adam::adam_step_op;
     // Adapter-specific (SHADER_INT64): swapped in by gpu::variants.
-    AdamStepWide => "adam_wide", "adam_step_wide", [1 R, 2 R, 3 W, 4 W, 5 W, 7 W], cpu::adam::adam_step_op;
+    AdamStepWide => "adam_wide", "adam_step_wide", [1 R, 2 R, 3 W, 4 W, 5 W, 7 W, 8 R], cpu::adam::adam_step_op;
     CounterIncrement => "adam", "counter_increment", [6 W], cpu::adam::counter_increment_op;
     EmaUpdate => "adam", "ema_update", [1 R, 2 R, 4 W], cpu::adam::ema_update_op;
 
@@ -186,6 +187,8 @@ kernels! {
     Col2im => "im2col", "col2im", [1 R, 2 R, 3 W], cpu::im2col::col2im_op;
     NchwToCnhw => "im2col", "nchw_to_cnhw", [1 R, 3 W], cpu::im2col::nchw_to_cnhw_op;
     CnhwToNchw => "im2col", "cnhw_to_nchw", [1 R, 2 R, 3 W], cpu::im2col::cnhw_to_nchw_op;
+    // Residual adds and summed gradients (ops::axpby).
+    Axpby => "elementwise", "axpby", [1 R, 2 R, 3 W], cpu::elementwise::axpby_op;
     // Data augmentation for the classifier (ops::augment).
     RandomShift => "augment", "random_shift", [1 R, 2 R, 3 W], cpu::augment::random_shift_op;
 }

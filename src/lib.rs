@@ -9,6 +9,7 @@ pub mod exec;
 pub mod gpu;
 pub mod io;
 pub mod kernels;
+pub mod lr;
 pub mod models;
 pub mod nn;
 pub mod ops;

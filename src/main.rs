@@ -210,7 +210,7 @@ fn train(a: &TrainArgs, given: &[String], gpu: &GpuArgs) -> Result<()> {
     eprintln!("{}", trainer.describe());
     let out = trainer.out.clone();
     eprintln!("writing to {}", out.display());
-    let last = match wgpu_gan::train::run(trainer, &options) {
+    let last = match wgpu_gan::train::run(trainer) {
         Err(e @ wgpu_gan::train::TrainError::Device(_)) => bail!(
             "{e}; the checkpoints in {0} are kept: resume with `wgpu-gan train --resume {0}`",
             out.display()

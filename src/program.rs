@@ -30,6 +30,9 @@ pub struct BufferDesc {
     pub name: String,
     /// Length in 32-bit words.
     pub words: usize,
+    /// Contents at plan time, a prefix of the buffer (the rest is zero): both executors start
+    /// the buffer with it.
+    pub init: Vec<u32>,
 }
 
 #[derive(Clone, Debug)]
@@ -66,6 +69,7 @@ impl Program {
         self.buffers.push(BufferDesc {
             name: name.to_string(),
             words: len.max(1),
+            init: Vec::new(),
         });
         View {
             buf,
@@ -74,12 +78,21 @@ impl Program {
         }
     }
 
+    /// A new buffer holding `data` from plan time on (uniform-like values a kernel reads from
+    /// storage, such as a fixed learning rate).
+    pub fn constant(&mut self, name: &str, data: &[u32]) -> View {
+        let v = self.tensor(name, data.len());
+        self.buffers[v.buf.0].init = data.to_vec();
+        v
+    }
+
     /// A buffer that tensors are carved from with `Arena::take`; its size is fixed by `finish`.
     pub fn arena(&mut self, name: &str) -> Arena {
         let buf = BufId(self.buffers.len());
         self.buffers.push(BufferDesc {
             name: name.to_string(),
             words: 0,
+            init: Vec::new(),
         });
         Arena { buf, used: 0 }
     }

@@ -6,6 +6,7 @@ use clap::Args;
 use std::path::PathBuf;
 use wgpu_gan::data::DataSource;
 use wgpu_gan::exec::DeviceKind;
+use wgpu_gan::lr::LrSchedule;
 use wgpu_gan::train::{LossKind, ModelKind, OnNan, TrainConfig};
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -14,6 +15,13 @@ pub enum DatasetName {
     Embedded,
     /// Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist).
     Fashion,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScheduleName {
+    Constant,
+    Step,
+    Linear,
 }
 
 #[derive(Args, Clone)]
@@ -35,9 +43,31 @@ pub struct TrainArgs {
     /// Length of z [default: 100; 62 for infogan, whose G also reads 10 + 2 codes].
     #[arg(long)]
     latent_dim: Option<usize>,
-    /// [default: 0.0002; 0.0001 for wgan-gp]
+    /// The learning rate of both nets [default: 0.0002; 0.0001 for wgan-gp].
     #[arg(long, allow_negative_numbers = true)]
     lr: Option<f32>,
+    /// G's own learning rate (the two time-scale update rule, TTUR) [default: --lr].
+    #[arg(long, allow_negative_numbers = true)]
+    lr_g: Option<f32>,
+    /// D's own learning rate [default: --lr].
+    #[arg(long, allow_negative_numbers = true)]
+    lr_d: Option<f32>,
+    /// How the learning rates change over the run: constant; step (multiplied by --lr-gamma at
+    /// each --lr-decay-at iteration, PyTorch's MultiStepLR); linear (constant, then down to 0
+    /// over the last --lr-decay-iters iterations, CycleGAN's LambdaLR rule).
+    #[arg(long, value_enum, default_value_t = ScheduleName::Constant)]
+    lr_schedule: ScheduleName,
+    /// step: the iterations at which the rates are multiplied by --lr-gamma, comma-separated
+    /// [default: half of --steps].
+    #[arg(long, value_delimiter = ',')]
+    lr_decay_at: Vec<usize>,
+    /// step: the factor at each --lr-decay-at iteration.
+    #[arg(long, default_value_t = 0.1)]
+    lr_gamma: f32,
+    /// linear: the iterations at the end of the run over which the rates fall to 0 [default:
+    /// half of --steps].
+    #[arg(long)]
+    lr_decay_iters: Option<usize>,
     /// [default: 0.5; 0 for wgan-gp]
     #[arg(long)]
     beta1: Option<f32>,
@@ -191,6 +221,39 @@ impl TrainArgs {
         Ok(())
     }
 
+    /// The learning-rate schedule the flags ask for, over a run of `steps` iterations.
+    fn lr_schedule(&self, steps: usize) -> Result<LrSchedule> {
+        let step = self.lr_schedule == ScheduleName::Step;
+        if !step && !self.lr_decay_at.is_empty() {
+            bail!("--lr-decay-at applies to --lr-schedule step");
+        }
+        let linear = self.lr_schedule == ScheduleName::Linear;
+        if !linear && self.lr_decay_iters.is_some() {
+            bail!("--lr-decay-iters applies to --lr-schedule linear");
+        }
+        Ok(match self.lr_schedule {
+            ScheduleName::Constant => LrSchedule::Constant,
+            ScheduleName::Step if self.lr_decay_at.is_empty() => LrSchedule::Step {
+                at: vec![steps / 2],
+                gamma: self.lr_gamma,
+            },
+            ScheduleName::Step => LrSchedule::Step {
+                at: self.lr_decay_at.clone(),
+                gamma: self.lr_gamma,
+            },
+            ScheduleName::Linear => {
+                let iters = self.lr_decay_iters.unwrap_or(steps / 2);
+                if iters > steps {
+                    bail!("--lr-decay-iters {iters} is longer than the run (--steps {steps})");
+                }
+                LrSchedule::Linear {
+                    start: steps - iters,
+                    iters,
+                }
+            }
+        })
+    }
+
     /// The saved run's config with the flags that may change applied; any other flag given
     /// must agree with the saved run.
     pub fn resume_config(&self, saved: &TrainConfig, given: &[String]) -> Result<TrainConfig> {
@@ -203,6 +266,7 @@ impl TrainArgs {
         for id in given.iter().filter(|id| !MAY_CHANGE.contains(&id.as_str())) {
             let field = match id.as_str() {
                 "data" | "data_folder" | "dataset" => "data",
+                "lr_decay_at" | "lr_gamma" | "lr_decay_iters" => "lr_schedule",
                 other => other,
             };
             if old.get(field) != new.get(field) {
@@ -253,6 +317,8 @@ impl TrainArgs {
             batch_size: self.batch_size.unwrap_or(base.batch_size),
             latent_dim: self.latent_dim.unwrap_or(base.latent_dim),
             lr: self.lr.unwrap_or(base.lr),
+            lr_g: self.lr_g.or(base.lr_g),
+            lr_d: self.lr_d.or(base.lr_d),
             beta1: self.beta1.unwrap_or(base.beta1),
             beta2: self.beta2.unwrap_or(base.beta2),
             adam_eps: self.adam_eps.unwrap_or(base.adam_eps),
@@ -277,6 +343,7 @@ impl TrainArgs {
             classifier: self.classifier.clone(),
             ..base
         };
+        cfg.lr_schedule = self.lr_schedule(cfg.steps)?;
         let (channels, size, _) = cfg.image_shape();
         cfg.data = match (&self.data_folder, &self.data, self.dataset) {
             (Some(dir), _, _) => DataSource::Folder {

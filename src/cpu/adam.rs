@@ -9,7 +9,9 @@ use bytemuck::{Pod, Zeroable};
 pub struct AdamParams {
     pub n: u32,
     pub t_slot: u32,
-    pub lr: f32,
+    /// The learning rate is lrs[counters[iteration_slot] % lr_period].
+    pub lr_period: u32,
+    pub iteration_slot: u32,
     pub beta1: f32,
     pub beta2: f32,
     pub eps: f32,
@@ -25,6 +27,7 @@ pub fn adam_step(
     p: &AdamParams,
     grads: &[f32],
     counters: &[u32],
+    lrs: &[f32],
     params: &mut [f32],
     m: &mut [f32],
     v: &mut [f32],
@@ -32,7 +35,8 @@ pub fn adam_step(
 ) {
     let n = p.n as usize;
     let t = counters[p.t_slot as usize] as f32;
-    let step_size = p.lr / (1.0 - p.beta1.powf(t));
+    let lr = lrs[counters[p.iteration_slot as usize] as usize % p.lr_period as usize];
+    let step_size = lr / (1.0 - p.beta1.powf(t));
     let bias_correction2_sqrt = (1.0 - p.beta2.powf(t)).sqrt();
     // Element by element, so the result does not depend on how the range is split.
     let update = |g: &[f32], params: &mut [f32], m: &mut [f32], v: &mut [f32]| {
@@ -96,7 +100,16 @@ pub fn counter_increment(p: &AdamParams, counters: &mut [u32]) {
 
 pub fn adam_step_op(w: &[u32], io: &mut CpuIo) {
     let (params_, m, v, flags) = (io.f32_mut(2), io.f32_mut(3), io.f32_mut(4), io.f32_mut(5));
-    adam_step(&params(w), io.f32(0), io.u32(1), params_, m, v, flags);
+    adam_step(
+        &params(w),
+        io.f32(0),
+        io.u32(1),
+        io.f32(6),
+        params_,
+        m,
+        v,
+        flags,
+    );
 }
 
 pub fn counter_increment_op(w: &[u32], io: &mut CpuIo) {

@@ -10,6 +10,7 @@ pub mod columns;
 pub mod condition;
 pub mod conv2d;
 pub mod conv_transpose2d;
+pub mod elementwise;
 pub mod im2col;
 pub mod loss;
 pub mod matmul;

@@ -8,6 +8,7 @@ use crate::data::Dataset;
 use crate::exec::Executor;
 use crate::exec::{executor, DeviceKind};
 use crate::gpu::{GpuError, GpuOptions};
+use crate::lr::{self, LrSchedule, LR_TABLE};
 use crate::models::{classifier_init, ClassifierConfig, FEATURE_LAYER};
 use crate::nn::{Net, NetActs};
 use crate::ops::{self, AdamConfig, RandomStream};
@@ -147,10 +148,11 @@ impl Default for ClassifierTraining {
 const METRICS: usize = 4;
 const NONFINITE: usize = 3;
 
-/// One training iteration over a packed training split, recorded once per learning rate.
+/// One training iteration over a packed training split; its learning rate is read from `lrs`
+/// (`crate::lr`), which the host writes before each submission.
 struct TrainOps {
-    /// At the learning rate, then at the decayed one.
-    iterations: [Range<usize>; 2],
+    iteration: Range<usize>,
+    lrs: View,
     metrics: View,
     images: View,
     labels: View,
@@ -191,15 +193,10 @@ fn record_training(
         y: prog.tensor("input.labels", batch),
         grad_logits: prog.tensor("c.grad_logits", batch * classes),
     };
-    let decayed = AdamConfig {
-        lr: t.adam.lr * t.decay,
-        ..t.adam
-    };
+    let lrs = prog.constant("c.lrs", &[t.adam.lr.to_bits(); LR_TABLE]);
     Ok(TrainOps {
-        iterations: [
-            record_iteration(prog, net, &b, t, t.adam)?,
-            record_iteration(prog, net, &b, t, decayed)?,
-        ],
+        iteration: record_iteration(prog, net, &b, t, lrs)?,
+        lrs,
         metrics: b.metrics,
         images: b.images,
         labels: b.labels,
@@ -212,7 +209,7 @@ fn record_iteration(
     net: &Net,
     b: &TrainBuffers,
     t: &ClassifierTraining,
-    adam: AdamConfig,
+    lrs: View,
 ) -> ops::Result<Range<usize>> {
     let start = prog.ops.len();
     prog.set_phase("inputs");
@@ -249,7 +246,17 @@ fn record_iteration(
     let ce = "cross entropy";
     ops::softmax_cross_entropy(prog, logits, y, classes, grad, b.metrics, 0, 1.0, ce)?;
     net.backward(prog, &b.acts, x, grad, true, false, false)?;
-    net.adam_step(prog, adam, b.counters, 1, (b.metrics, NONFINITE))?;
+    let lr = ops::LrSource {
+        table: lrs,
+        iteration_slot: 0,
+    };
+    net.adam_step(
+        prog,
+        (t.adam, Some(lr)),
+        b.counters,
+        1,
+        (b.metrics, NONFINITE),
+    )?;
     Ok(start..prog.ops.len())
 }
 
@@ -328,16 +335,17 @@ fn run_steps(
     log: &mut impl FnMut(&str),
 ) -> Result<(), EvalError> {
     let start = Instant::now();
-    let decay_step = (t.steps as f64 * t.decay_at).round() as usize;
+    let schedule = LrSchedule::Step {
+        at: vec![(t.steps as f64 * t.decay_at).round() as usize],
+        gamma: t.decay,
+    };
     let mut step = 0;
     while step < t.steps {
-        let (phase, end) = if step < decay_step {
-            (0, decay_step)
-        } else {
-            (1, t.steps)
-        };
-        let n = (t.log_every - step % t.log_every).min(end - step).min(50);
-        exec.run(ops.iterations[phase].clone(), n)?;
+        let n = (t.log_every - step % t.log_every)
+            .min(t.steps - step)
+            .min(LR_TABLE);
+        lr::write_rates(exec, ops.lrs, 0, &schedule, t.adam.lr, (step, n));
+        exec.run(ops.iteration.clone(), n)?;
         step += n;
         if step.is_multiple_of(t.log_every) || step == t.steps {
             let m = exec.read_f32(ops.metrics)?;

@@ -15,7 +15,11 @@ impl CpuProgram {
         let storage = program
             .buffers
             .iter()
-            .map(|b| vec![0u32; b.words])
+            .map(|b| {
+                let mut data = vec![0u32; b.words];
+                data[..b.init.len()].copy_from_slice(&b.init);
+                data
+            })
             .collect();
         Self { storage }
     }

@@ -34,6 +34,12 @@ pub struct GpuProgram {
 impl GpuProgram {
     pub fn new(ctx: &Context, program: &Program) -> Result<Self, GpuError> {
         let buffers = create_buffers(ctx, program)?;
+        for (buffer, desc) in buffers.iter().zip(&program.buffers) {
+            if !desc.init.is_empty() {
+                ctx.queue
+                    .write_buffer(buffer, 0, bytemuck::cast_slice(&desc.init));
+            }
+        }
         let uniform_size = (program.ops.len().max(1) as u64) * UNIFORM_STRIDE;
         let uniforms = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("op parameters"),

@@ -299,28 +299,32 @@ impl Net {
     }
 
     /// One Adam step over the whole network; counters[t_slot] is its step count, and
-    /// nonfinite.0[nonfinite.1] is set when a gradient is not finite.
+    /// nonfinite.0[nonfinite.1] is set when a gradient is not finite. The learning rate is read
+    /// from `lr`, or is `cfg.lr` throughout.
     pub fn adam_step(
         &self,
         prog: &mut Program,
-        cfg: crate::ops::AdamConfig,
+        (cfg, lr): (crate::ops::AdamConfig, Option<crate::ops::LrSource>),
         counters: View,
         t_slot: usize,
         nonfinite: (View, usize),
     ) -> crate::ops::Result {
         let label = format!("{}.adam", self.prefix);
-        crate::ops::adam_step(
-            prog,
-            cfg,
-            self.params,
-            self.grads,
-            self.adam_m,
-            self.adam_v,
-            counters,
-            t_slot,
-            nonfinite,
-            &label,
-        )
+        let lr = match lr {
+            Some(lr) => lr,
+            None => crate::ops::LrSource {
+                table: prog.constant(&format!("{label}.lr"), &[cfg.lr.to_bits()]),
+                iteration_slot: t_slot,
+            },
+        };
+        let arenas = crate::ops::AdamArenas {
+            params: self.params,
+            grads: self.grads,
+            m: self.adam_m,
+            v: self.adam_v,
+        };
+        let c = (counters, t_slot);
+        crate::ops::adam_step_from(prog, cfg, lr, arenas, c, nonfinite, &label)
     }
 
     pub fn find(&self, name: &str) -> Option<&NamedTensor> {

@@ -2,7 +2,6 @@
 //! boundary (house rule 5); the shaders assume them valid.
 
 use crate::cpu::activation::ActivationParams;
-use crate::cpu::adam::AdamParams;
 use crate::cpu::batch_norm::BatchNormParams;
 use crate::cpu::matmul::MatmulParams;
 use crate::cpu::random::RandomParams;
@@ -11,13 +10,17 @@ use crate::kernels::Access::{Read as R, Write as W};
 use crate::kernels::Kernel;
 use crate::program::{grid_1d, Program, View};
 
+mod adam;
 pub mod augment;
 pub mod columns;
 pub mod condition;
 pub mod conv;
+mod elementwise;
 mod loss;
 pub mod tiling;
 
+pub use adam::*;
+pub use elementwise::*;
 pub use loss::*;
 
 /// A shape mismatch found while building a program: names the tensor and both sizes.
@@ -267,110 +270,6 @@ pub fn batch_norm_backward(
     let g = grid_1d(p.c as usize, 64);
     prog.push(Kernel::BatchNormBackward, &words(&p), b, g, label);
     Ok(())
-}
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct AdamConfig {
-    pub lr: f32,
-    pub beta1: f32,
-    pub beta2: f32,
-    pub eps: f32,
-}
-
-/// One Adam step over flat buffers; the step count is counters[t_slot], which this call
-/// increments first.
-#[allow(clippy::too_many_arguments)]
-pub fn adam_step(
-    prog: &mut Program,
-    cfg: AdamConfig,
-    params: View,
-    grads: View,
-    m: View,
-    v: View,
-    counters: View,
-    t_slot: usize,
-    nonfinite: (View, usize),
-    label: &str,
-) -> Result {
-    if nonfinite.1 >= nonfinite.0.len {
-        return Err(ShapeError {
-            op: label.to_string(),
-            tensor: prog.buffer_name(nonfinite.0).to_string(),
-            got: nonfinite.0.len,
-            expected: nonfinite.1 + 1,
-        });
-    }
-    for t in [grads, m, v] {
-        check(prog, label, t, params.len)?;
-    }
-    // The shader works in vec4s: a length that is not a multiple of 4 would drop its tail.
-    check(prog, label, params, params.len.next_multiple_of(4))?;
-    counter_increment(prog, counters, t_slot, label);
-    let p = AdamParams {
-        n: params.len as u32,
-        t_slot: t_slot as u32,
-        lr: cfg.lr,
-        beta1: cfg.beta1,
-        beta2: cfg.beta2,
-        eps: cfg.eps,
-        flag_slot: nonfinite.1 as u32,
-    };
-    let b = vec![
-        (grads, R),
-        (counters, R),
-        (params, W),
-        (m, W),
-        (v, W),
-        (nonfinite.0, W),
-    ];
-    prog.push(
-        Kernel::AdamStep,
-        &words(&p),
-        b,
-        grid_1d(params.len / 4, 64),
-        label,
-    );
-    Ok(())
-}
-
-/// ema = beta·ema + (1 - beta)·values with beta = min(decay, (1 + t)/(10 + t)), t =
-/// counters[t_slot] (the step count of the optimizer that updates `values`).
-pub fn ema_update(
-    prog: &mut Program,
-    values: View,
-    ema: View,
-    decay: f32,
-    (counters, t_slot): (View, usize),
-    label: &str,
-) -> Result {
-    check(prog, label, ema, values.len)?;
-    // vec4s, as Adam's.
-    check(prog, label, values, values.len.next_multiple_of(4))?;
-    let p = AdamParams {
-        n: values.len as u32,
-        t_slot: t_slot as u32,
-        beta1: decay,
-        ..AdamParams::default()
-    };
-    let b = vec![(values, R), (counters, R), (ema, W)];
-    let g = grid_1d(values.len / 4, 64);
-    prog.push(Kernel::EmaUpdate, &words(&p), b, g, label);
-    Ok(())
-}
-
-pub fn counter_increment(prog: &mut Program, counters: View, slot: usize, label: &str) {
-    let p = AdamParams {
-        n: slot as u32,
-        ..Default::default()
-    };
-    let l = format!("{label} / step counter");
-    prog.push(
-        Kernel::CounterIncrement,
-        &words(&p),
-        vec![(counters, W)],
-        [1, 1, 1],
-        &l,
-    );
 }
 
 /// Seed and stream of a counter-based random op; `slot` names the counter that advances the

@@ -4,6 +4,7 @@
 use super::TrainError;
 use crate::data::DataSource;
 use crate::exec::DeviceKind;
+use crate::lr::LrSchedule;
 use crate::models::{Dcgan64Config, DcganConfig, MlpConfig};
 use crate::ops::{AdamConfig, Loss};
 use std::path::PathBuf;
@@ -70,7 +71,12 @@ pub struct TrainConfig {
     pub steps: usize,
     pub batch_size: usize,
     pub latent_dim: usize,
+    /// The learning rate of both nets, unless `lr_g` or `lr_d` gives one its own.
     pub lr: f32,
+    pub lr_g: Option<f32>,
+    pub lr_d: Option<f32>,
+    /// How the rates change over the iterations (`crate::lr`).
+    pub lr_schedule: LrSchedule,
     pub beta1: f32,
     pub beta2: f32,
     pub adam_eps: f32,
@@ -143,6 +149,9 @@ impl Default for TrainConfig {
             batch_size: 32,
             latent_dim: 100,
             lr: 2e-4,
+            lr_g: None,
+            lr_d: None,
+            lr_schedule: LrSchedule::Constant,
             beta1: 0.5,
             beta2: 0.999,
             adam_eps: 1e-7,
@@ -241,6 +250,8 @@ impl TrainConfig {
         }
         for (name, v) in [
             ("--lr", self.lr),
+            ("--lr-g", self.lr_g()),
+            ("--lr-d", self.lr_d()),
             ("--beta1", self.beta1),
             ("--beta2", self.beta2),
             ("--adam-eps", self.adam_eps),
@@ -251,8 +262,20 @@ impl TrainConfig {
                 )));
             }
         }
-        if self.lr == 0.0 || self.beta1 >= 1.0 || self.beta2 >= 1.0 {
-            return bad("--lr must be positive and --beta1, --beta2 below 1");
+        if self.lr == 0.0 || self.lr_g() == 0.0 || self.lr_d() == 0.0 {
+            return bad("--lr, --lr-g and --lr-d must be positive");
+        }
+        if self.beta1 >= 1.0 || self.beta2 >= 1.0 {
+            return bad("--beta1 and --beta2 must be below 1");
+        }
+        match &self.lr_schedule {
+            LrSchedule::Step { gamma, .. } if !(gamma.is_finite() && *gamma > 0.0) => {
+                return bad("--lr-gamma must be a finite, positive number");
+            }
+            LrSchedule::Linear { iters: 0, .. } => {
+                return bad("--lr-decay-iters must be at least 1");
+            }
+            _ => {}
         }
         if self.d_steps == 0 || self.g_steps == 0 {
             return bad("--d-steps and --g-steps must be at least 1");
@@ -303,13 +326,30 @@ impl TrainConfig {
         v.map_or_else(|| format!("{:?}", self.model), |v| v.get_name().to_string())
     }
 
-    pub fn adam(&self) -> AdamConfig {
+    /// G's and D's base learning rates (before the schedule).
+    pub fn lr_g(&self) -> f32 {
+        self.lr_g.unwrap_or(self.lr)
+    }
+
+    pub fn lr_d(&self) -> f32 {
+        self.lr_d.unwrap_or(self.lr)
+    }
+
+    /// Adam for a net whose base rate is `lr`.
+    pub fn adam(&self, lr: f32) -> AdamConfig {
         AdamConfig {
-            lr: self.lr,
+            lr,
             beta1: self.beta1,
             beta2: self.beta2,
             eps: self.adam_eps,
         }
+    }
+
+    /// Every rate halved (a rollback after a non-finite loss or gradient).
+    pub fn halve_learning_rates(&mut self) {
+        self.lr /= 2.0;
+        self.lr_g = self.lr_g.map(|lr| lr / 2.0);
+        self.lr_d = self.lr_d.map(|lr| lr / 2.0);
     }
 
     pub fn mlp(&self, image_len: usize) -> MlpConfig {

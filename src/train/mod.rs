@@ -12,6 +12,7 @@ use crate::eval::classifier::Classifier;
 use crate::eval::monitor::{Monitor, MonitorOps};
 use crate::exec::{executor, Executor};
 use crate::gpu::{GpuError, GpuOptions};
+use crate::lr;
 use schedule::GanProgram;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -67,8 +68,10 @@ pub fn resume_from(
 }
 
 /// Trains to the end; with `--on-nan rollback`, a non-finite loss or gradient reloads the last
-/// good checkpoint and goes on with the learning rate halved, at most MAX_ROLLBACKS times.
-pub fn run(mut t: Trainer, gpu: &GpuOptions) -> Result<Option<LossRow>, TrainError> {
+/// good checkpoint into the same trainer and goes on with the learning rates halved (the
+/// optimizers read them from the device, so nothing is planned or uploaded again), at most
+/// MAX_ROLLBACKS times.
+pub fn run(mut t: Trainer) -> Result<Option<LossRow>, TrainError> {
     let mut rollbacks = 0;
     loop {
         match t.train() {
@@ -77,25 +80,29 @@ pub fn run(mut t: Trainer, gpu: &GpuOptions) -> Result<Option<LossRow>, TrainErr
             {
                 rollbacks += 1;
                 let ckpt = resume::latest_good(&t.out, |w| eprintln!("{w}"))?;
-                let cfg = TrainConfig {
-                    lr: t.cfg.lr / 2.0,
-                    ..t.cfg.clone()
-                };
+                t.cfg.halve_learning_rates();
                 eprintln!(
                     "warning: step {step}: {what} went NaN or infinite; rolling back to {} with \
                      --lr {} ({rollbacks} of {MAX_ROLLBACKS})",
                     ckpt.path.display(),
-                    cfg.lr
+                    t.cfg.lr
                 );
-                let capture = std::mem::take(&mut t.capture);
-                let out = t.out.clone();
-                drop(t);
-                t = resume_from(cfg, &out, &ckpt, gpu)?;
-                t.capture = capture;
+                t.restore(&ckpt)?;
+                let csv = t.out.join("losses.csv");
+                resume::rewind_csv(&csv, t.step)
+                    .map_err(|source| TrainError::Io { path: csv, source })?;
             }
             other => return other,
         }
     }
+}
+
+/// Trainers planned by this process (a program, an executor, a dataset upload each): a test
+/// hook showing that a rollback plans nothing again.
+static TRAINERS_PLANNED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+pub fn trainers_planned() -> usize {
+    TRAINERS_PLANNED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Side length of the fixed sample grid.
@@ -208,6 +215,7 @@ impl Trainer {
             Some((ops, c)) => Some(ops.start(exec.as_mut(), &c, &ds)?),
             None => None,
         };
+        TRAINERS_PLANNED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Self {
             cfg,
             gan,
@@ -241,8 +249,14 @@ impl Trainer {
         )
     }
 
-    /// Runs `n` iterations, several per submission.
+    /// Runs `n` iterations (at most `lr::LR_TABLE`) in one submission, after writing their
+    /// learning rates.
     pub fn run_iterations(&mut self, n: usize) -> Result<(), TrainError> {
+        let (cfg, exec) = (&self.cfg, self.exec.as_mut());
+        for (row, base) in [(lr::D_LR, cfg.lr_d()), (lr::G_LR, cfg.lr_g())] {
+            let iterations = (self.step, n);
+            lr::write_rates(exec, self.gan.lrs, row, &cfg.lr_schedule, base, iterations);
+        }
         self.exec.run(self.gan.iteration.clone(), n)?;
         self.exec.wait()?;
         self.step += n;

@@ -12,6 +12,8 @@ use std::time::Instant;
 
 /// Most iterations recorded into one submission: keeps the progress bar live.
 const MAX_CHUNK: usize = 20;
+// A submission reads one learning-rate entry per iteration (`lr::entry`).
+const _: () = assert!(MAX_CHUNK <= crate::lr::LR_TABLE);
 
 /// One row of losses.csv: averages over the iterations since the previous row.
 #[derive(Clone, Debug, PartialEq)]

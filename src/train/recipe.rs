@@ -169,8 +169,8 @@ impl TrainConfig {
             batch: self.batch_size,
             d_steps: self.d_steps,
             g_steps: self.g_steps,
-            adam_d: self.adam(),
-            adam_g: self.adam(),
+            adam_d: self.adam(self.lr_d()),
+            adam_g: self.adam(self.lr_g()),
             loss: self.loss_op(),
             // Only cgan's D reads the label.
             classes: if self.model == ModelKind::Cgan {

@@ -9,6 +9,7 @@ mod recipes;
 
 pub use heads::Aux;
 
+use crate::lr::{self, D_LR, G_LR, LR_ROWS, LR_TABLE};
 use crate::nn::{Layer, Net, NetActs};
 use crate::ops::{self, AdamConfig, Loss};
 use crate::program::{Program, View};
@@ -107,6 +108,9 @@ pub struct GanProgram {
     pub d: Net,
     pub counters: View,
     pub metrics: View,
+    /// The optimizers' learning rates (`crate::lr`): rows D_LR and G_LR of LR_TABLE entries,
+    /// each entry the configured rate at plan time.
+    pub lrs: View,
     pub inputs: Vec<fills::Input>,
     pub dataset: Option<DatasetViews>,
     /// Fills plus step: one training iteration.
@@ -135,6 +139,7 @@ struct Builder<'a> {
     d_acts: NetActs,
     counters: View,
     metrics: View,
+    lrs: View,
     inputs: Vec<fills::Input>,
     phases: Vec<(String, Range<usize>)>,
     records: Vec<(String, View)>,
@@ -276,11 +281,20 @@ impl Builder<'_> {
     }
 
     /// G's Adam step, then its moving averages.
+    /// Where the optimizer of table row `row` reads its rate (`crate::lr`).
+    fn lr_source(&self, row: usize) -> ops::LrSource {
+        ops::LrSource {
+            table: lr::row(self.lrs, row),
+            iteration_slot: ITERATION,
+        }
+    }
+
     fn g_adam(&mut self) -> ops::Result {
+        let lr = self.lr_source(G_LR);
         let (p, g) = (&mut self.prog, &self.g);
         g.adam_step(
             p,
-            self.cfg.adam_g,
+            (self.cfg.adam_g, Some(lr)),
             self.counters,
             G_STEP,
             (self.metrics, NONFINITE),
@@ -297,9 +311,10 @@ impl Builder<'_> {
     }
 
     fn d_adam(&mut self) -> ops::Result {
+        let lr = self.lr_source(D_LR);
         self.d.adam_step(
             &mut self.prog,
-            self.cfg.adam_d,
+            (self.cfg.adam_d, Some(lr)),
             self.counters,
             D_STEP,
             (self.metrics, NONFINITE),
@@ -335,6 +350,9 @@ pub fn build(
     let d_acts = d.acts(&mut prog, cfg.batch, "train");
     let counters = prog.tensor("counters", COUNTERS);
     let metrics = prog.tensor("metrics", METRICS);
+    let mut rates = vec![cfg.adam_d.lr.to_bits(); LR_ROWS * LR_TABLE];
+    rates[G_LR * LR_TABLE..(G_LR + 1) * LR_TABLE].fill(cfg.adam_g.lr.to_bits());
+    let lrs = prog.constant("lrs", &rates);
     let dlogit = prog.tensor("d.grad_logit", cfg.batch * d.out_features());
     let g_ema = (cfg.g_ema > 0.0).then(|| {
         let params = prog.tensor("g_ema.params", g.params.len);
@@ -356,6 +374,7 @@ pub fn build(
         d_acts,
         counters,
         metrics,
+        lrs,
         inputs: Vec::new(),
         phases: Vec::new(),
         records: Vec::new(),
@@ -417,6 +436,7 @@ pub fn build(
         d: b.d,
         counters,
         metrics,
+        lrs,
         inputs: b.inputs,
         dataset,
         iteration: 0..nfill + step_len,

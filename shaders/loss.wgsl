@@ -8,6 +8,9 @@
 //   softmax_cross_entropy  logits(1) (n, classes), labels(4) (n) -> grad(2), metrics(3)
 //                                    torch: F.cross_entropy (labels hold class indices as f32;
 //                                    accuracy counts argmax == label)
+//   l1_loss          pred(1), targets(4) (n, classes) -> grad(2), metrics(3)   torch: F.l1_loss
+//                                    (the gradient of |x - t| at x = t is 0, as PyTorch's;
+//                                    accuracy counts |pred - target| < 0.5)
 //   wasserstein_loss  critic(1) -> grad(2), metrics(3)   WGAN: -mean(critic) for target 1
 //                                    (reals, and G's fakes), +mean(critic) for target 0
 //   gradient_penalty  g(1) (n, classes) -> grad(2), metrics(3)   WGAN-GP:
@@ -84,6 +87,34 @@ fn mse_hit(x: f32, t: f32) -> bool {
         return abs(x - t) < 0.5;
     }
     return (x > 0.5) == (t > 0.5);
+}
+
+// d|d|/dd: -1, 0 or 1 (WGSL's sign, and PyTorch's at 0).
+fn l1_grad(d: f32) -> f32 {
+    return sign(d);
+}
+
+@compute @workgroup_size(64)
+fn l1_loss(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.x;
+    if i >= p.n { return; }
+    let count = f32(p.n * p.classes);
+    for (var c = 0u; c < p.classes; c++) {
+        let d = pred[at(i, c)] - labels[i * p.classes + c];
+        grad[at(i, c)] = l1_grad(d) / count * p.scale;
+    }
+    if i == 0u {
+        var loss = 0.0;
+        var correct = 0.0;
+        for (var j = 0u; j < p.n; j++) {
+            for (var c = 0u; c < p.classes; c++) {
+                let d = abs(pred[at(j, c)] - labels[j * p.classes + c]);
+                loss += d;
+                correct += select(0.0, 1.0, d < 0.5);
+            }
+        }
+        record(loss, correct, count);
+    }
 }
 
 @compute @workgroup_size(64)

@@ -155,6 +155,7 @@ kernels! {
     BceWithLogits => "loss", "bce_with_logits", [1 R, 2 W, 3 W], cpu::loss::bce_with_logits_op;
     MseLoss => "loss", "mse_loss", [1 R, 2 W, 3 W, 4 R], cpu::loss::mse_loss_op;
     SoftmaxCrossEntropy => "loss", "softmax_cross_entropy", [1 R, 2 W, 3 W, 4 R], cpu::loss::softmax_cross_entropy_op;
+    L1Loss => "loss", "l1_loss", [1 R, 2 W, 3 W, 4 R], cpu::loss::l1_loss_op;
     WassersteinLoss => "loss", "wasserstein_loss", [1 R, 2 W, 3 W], cpu::loss::wasserstein_loss_op;
     GradientPenalty => "loss", "gradient_penalty", [1 R, 2 W, 3 W], cpu::loss::gradient_penalty_op;
 

@@ -190,6 +190,41 @@ pub fn bce_with_logits_op(w: &[u32], io: &mut CpuIo) {
     bce_with_logits(&params(w), io.f32(0), grad, metrics);
 }
 
+/// Mean |pred - target| over rows of `classes` columns against `targets` (n, classes).
+pub fn l1_loss(
+    p: &LossParams,
+    pred: &[f32],
+    targets: &[f32],
+    grad: &mut [f32],
+    metrics: &mut [f32],
+) {
+    let (n, k) = (p.n as usize, p.classes as usize);
+    let count = (n * k) as f32;
+    let (mut loss, mut correct) = (0.0f32, 0.0f32);
+    for i in 0..n {
+        for c in 0..k {
+            let d = pred[p.at(i, c)] - targets[i * k + c];
+            // f32::signum(0.0) is 1; the shader's sign and PyTorch's gradient are 0 there.
+            let sign = if d > 0.0 {
+                1.0
+            } else if d < 0.0 {
+                -1.0
+            } else {
+                0.0
+            };
+            grad[p.at(i, c)] = sign / count * p.scale;
+            loss += d.abs();
+            correct += f32::from(u8::from(d.abs() < 0.5));
+        }
+    }
+    record(p, metrics, loss, correct, count);
+}
+
+pub fn l1_loss_op(w: &[u32], io: &mut CpuIo) {
+    let (grad, metrics) = (io.f32_mut(1), io.f32_mut(2));
+    l1_loss(&params(w), io.f32(0), io.f32(3), grad, metrics);
+}
+
 pub fn mse_loss_op(w: &[u32], io: &mut CpuIo) {
     let (grad, metrics) = (io.f32_mut(1), io.f32_mut(2));
     mse_loss(&params(w), io.f32(0), io.f32(3), grad, metrics);

@@ -82,6 +82,13 @@ pub enum Layer {
         momentum: f32,
     },
     Act(Activation),
+    /// Names the current activation, for a later `Add` or `From` (`nn::graph`). Records nothing.
+    Tap(String),
+    /// The current activation plus the one tapped under the name: a residual add.
+    Add(String),
+    /// Continues from the activation tapped under the name: the start of a branch. Records
+    /// nothing.
+    From(String),
 }
 
 impl Layer {
@@ -135,7 +142,10 @@ impl Layer {
             Self::Linear { outputs, .. } => *outputs,
             Self::Conv2d { spec, .. } => spec.conv2d(1).y_len(),
             Self::ConvTranspose2d { spec, .. } => spec.transposed(1).y_len(),
-            Self::BatchNorm { .. } | Self::Act(_) => inputs,
+            // `From`'s size is its tap's (`graph::wire`).
+            Self::BatchNorm { .. } | Self::Act(_) | Self::Tap(_) | Self::Add(_) | Self::From(_) => {
+                inputs
+            }
         }
     }
 
@@ -158,7 +168,7 @@ impl Layer {
                 vec![s.c_in, s.c_out, s.kernel, s.kernel],
                 bias_len(*bias, s.c_out),
             )),
-            Self::BatchNorm { .. } | Self::Act(_) => None,
+            _ => None,
         }
     }
 
@@ -168,7 +178,7 @@ impl Layer {
             | Self::Conv2d { name, .. }
             | Self::ConvTranspose2d { name, .. }
             | Self::BatchNorm { name, .. } => Some(name),
-            Self::Act(_) => None,
+            Self::Act(_) | Self::Tap(_) | Self::Add(_) | Self::From(_) => None,
         }
     }
 
@@ -176,6 +186,7 @@ impl Layer {
         match (self.name(), self) {
             (Some(name), _) => format!("{name} {pass}"),
             (None, Self::Act(a)) => format!("{a:?} {pass}").to_lowercase(),
+            (None, Self::Add(name)) => format!("add {name} {pass}"),
             (None, _) => pass.to_string(),
         }
     }

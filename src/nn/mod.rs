@@ -6,10 +6,14 @@
 //! 12). Batch-norm running statistics live in a separate `<prefix>.state` arena that Adam never
 //! touches. Activations belong to a `NetActs`, one per batch size.
 
+pub mod graph;
 mod layer;
+mod pass;
 mod record;
 
 pub use layer::{ConvSpec, Layer};
+
+use graph::{Src, Wiring};
 
 use crate::program::{Arena, Program, View};
 
@@ -76,6 +80,8 @@ pub struct Net {
     pub adam_v: View,
     pub state: View,
     pub tensors: Vec<NamedTensor>,
+    /// Each layer's inputs (`graph`).
+    pub wiring: Wiring,
     layer_params: Vec<LayerParams>,
     /// Where batch norm writes its gamma/beta gradients when the net is frozen (a G step
     /// through D), so that D's real gradients are never touched by a G step.
@@ -152,7 +158,11 @@ impl Allocator<'_> {
 }
 
 impl Net {
+    /// Panics on a graph that names an activation it never tapped or adds activations of
+    /// different sizes: a bug in the model's code, which its tests find.
     pub fn new(prog: &mut Program, prefix: &str, in_features: usize, layers: Vec<Layer>) -> Self {
+        let wiring =
+            graph::wire(&layers, in_features).unwrap_or_else(|e| panic!("net {prefix}: {e}"));
         let mut tensors = Vec::new();
         let mut alloc = Allocator {
             params: prog.arena(&format!("{prefix}.params")),
@@ -192,24 +202,14 @@ impl Net {
             adam_v,
             state: state.whole(),
             tensors,
+            wiring,
             layer_params,
             frozen_bn_grads,
         }
     }
 
     pub fn out_features(&self) -> usize {
-        self.layers
-            .iter()
-            .fold(self.in_features, |f, l| l.out_features(f))
-    }
-
-    /// Feature count entering each layer, then the output.
-    fn features(&self) -> Vec<usize> {
-        let mut f = vec![self.in_features];
-        for l in &self.layers {
-            f.push(l.out_features(*f.last().unwrap_or(&0)));
-        }
-        f
+        self.wiring.features[self.wiring.out().index()]
     }
 
     fn sub(&self, arena: View, slot: Slot) -> View {
@@ -222,13 +222,38 @@ impl Net {
 
     /// Activation and gradient buffers for batches of `batch`.
     pub fn acts(&self, prog: &mut Program, batch: usize, tag: &str) -> NetActs {
-        let f = self.features();
+        let (w, n) = (&self.wiring, self.layers.len());
         let name = |what: &str, i: usize| format!("{}.{tag}.{what}{i}", self.prefix);
-        let outs = (1..f.len())
-            .map(|i| prog.tensor(&name("act", i), batch * f[i]))
+        let own = |i: usize| w.output[i] == Src::Out(i) && w.skip[i].is_none();
+        let mut outs: Vec<View> = Vec::with_capacity(n);
+        for i in 0..n {
+            let out = match w.output[i] {
+                Src::Out(j) if j < i => outs[j],
+                // An alias of the net's input is known only when the forward is recorded.
+                Src::Input => prog.tensor(&name("act", i + 1), 0),
+                _ => prog.tensor(&name("act", i + 1), batch * w.features[i + 1]),
+            };
+            outs.push(out);
+        }
+        let grads = (0..=n)
+            .map(|i| {
+                let f = match i {
+                    i if i == n => w.features[n],
+                    i if own(i) => w.features[w.input[i].index()],
+                    _ => 0,
+                };
+                prog.tensor(&name("grad_act", i), batch * f)
+            })
             .collect();
-        let grads = (0..f.len())
-            .map(|i| prog.tensor(&name("grad_act", i), batch * f[i]))
+        // k - 1 partial sums for an activation read k times: out may not alias an input.
+        let sums = (0..=n)
+            .map(|s| {
+                let parts = w.readers[s].saturating_sub(1);
+                let len = batch * w.features[s];
+                (0..parts)
+                    .map(|k| prog.tensor(&format!("{}.{tag}.grad_sum{s}_{k}", self.prefix), len))
+                    .collect()
+            })
             .collect();
         let saved = self
             .layers
@@ -246,56 +271,8 @@ impl Net {
             outs,
             grads,
             saved,
+            sums,
         }
-    }
-
-    /// Records the forward pass on `input` (batch, in_features); returns the output view.
-    /// `train` selects batch statistics (and running-statistic updates) in batch norm.
-    pub fn forward(
-        &self,
-        prog: &mut Program,
-        acts: &NetActs,
-        input: View,
-        train: bool,
-    ) -> crate::ops::Result<View> {
-        let mut x = input;
-        for i in 0..self.layers.len() {
-            let y = acts.outs[i];
-            self.layer_forward(prog, acts, i, x, y, train)?;
-            x = y;
-        }
-        Ok(x)
-    }
-
-    /// Records the backward pass after a training-mode `forward` on `input`. `dout` is the
-    /// gradient of the output. Parameter gradients are written (or added, with `accumulate`)
-    /// when `param_grads`; the input gradient is returned when `input_grad`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn backward(
-        &self,
-        prog: &mut Program,
-        acts: &NetActs,
-        input: View,
-        dout: View,
-        param_grads: bool,
-        input_grad: bool,
-        accumulate: bool,
-    ) -> crate::ops::Result<Option<View>> {
-        let mut dy = dout;
-        let grads = record::GradMode {
-            params: param_grads,
-            accumulate,
-        };
-        for i in (0..self.layers.len()).rev() {
-            let x = if i == 0 { input } else { acts.outs[i - 1] };
-            let dx = (i > 0 || input_grad).then_some(acts.grads[i]);
-            self.layer_backward(prog, acts, i, x, dy, dx, grads)?;
-            match dx {
-                Some(dx) => dy = dx,
-                None => return Ok(None),
-            }
-        }
-        Ok(Some(dy))
     }
 
     /// One Adam step over the whole network; counters[t_slot] is its step count, and
@@ -364,4 +341,6 @@ pub struct NetActs {
     pub outs: Vec<View>,
     pub grads: Vec<View>,
     saved: Vec<Option<View>>,
+    /// Partial sums of the gradient of each activation read more than once, by `Src::index`.
+    sums: Vec<Vec<View>>,
 }

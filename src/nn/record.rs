@@ -36,7 +36,7 @@ fn missing(label: &str) -> ops::ShapeError {
 }
 
 impl Net {
-    fn label(&self, i: usize, pass: &str) -> String {
+    pub(super) fn label(&self, i: usize, pass: &str) -> String {
         format!("{}.{}", self.prefix, self.layers[i].label(pass))
     }
 

@@ -206,6 +206,33 @@ pub fn class_head_loss(
     Ok(())
 }
 
+/// Mean absolute error of `pred` against `targets`, both (rows, columns) with `rows` rows:
+/// grad = d(scale · loss)/d pred; (loss, share within 0.5, count) accumulate in
+/// metrics[slot..]. CycleGAN's cycle and identity terms, SRGAN-style pixel losses.
+pub fn l1_loss(
+    prog: &mut Program,
+    (pred, targets): (View, View),
+    rows: usize,
+    grad: View,
+    (metrics, slot): (View, usize),
+    scale: f32,
+    label: &str,
+) -> Result {
+    check(prog, label, targets, pred.len)?;
+    check(prog, label, grad, pred.len)?;
+    check_slot(prog, label, metrics, slot)?;
+    let columns = pred.len / rows.max(1);
+    check(prog, label, pred, rows * columns)?;
+    let head = Head {
+        stride: columns,
+        offset: 0,
+    };
+    let p = loss_params(rows, slot, head, columns, 0.0, scale);
+    let b = vec![(pred, R), (grad, W), (metrics, W), (targets, R)];
+    prog.push(Kernel::L1Loss, &words(&p), b, grid_1d(rows, 64), label);
+    Ok(())
+}
+
 /// Mean squared error of the `targets.len / rows` columns of `head` against `targets`
 /// (rows, columns): InfoGAN's continuous codes.
 #[allow(clippy::too_many_arguments)]

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use wgpu_gan::data::DataSource;
 use wgpu_gan::exec::DeviceKind;
 use wgpu_gan::lr::LrSchedule;
+use wgpu_gan::train::families::family;
 use wgpu_gan::train::{LossKind, ModelKind, OnNan, TrainConfig};
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -182,41 +183,35 @@ pub fn model_name(model: ModelKind) -> String {
 }
 
 impl TrainArgs {
-    /// Fails on a model-specific flag given for another model.
+    /// Fails on a model-specific flag given for another model (each family lists the ones it
+    /// takes).
     fn check_model_flags(&self) -> Result<()> {
-        use ModelKind::{Acgan, Cgan, Dcgan, Dcgan64, Infogan, Mlp, WganGp};
-        let flags: [(&str, bool, &[ModelKind]); 9] = [
-            ("--mismatch", self.mismatch.is_some(), &[Cgan]),
-            (
-                "--loss",
-                self.loss.is_some(),
-                &[Mlp, Cgan, Acgan, Infogan, Dcgan, Dcgan64],
-            ),
-            (
-                "--d-steps",
-                self.d_steps.is_some(),
-                &[Mlp, Cgan, Acgan, Infogan, WganGp],
-            ),
-            (
-                "--g-steps",
-                self.g_steps.is_some(),
-                &[Mlp, Cgan, Acgan, Infogan],
-            ),
-            ("--g-width", self.g_width.is_some(), &[Dcgan]),
-            ("--d-width", self.d_width.is_some(), &[Dcgan]),
-            ("--ngf", self.ngf.is_some(), &[Dcgan64]),
-            ("--ndf", self.ndf.is_some(), &[Dcgan64]),
-            ("--channels", self.channels.is_some(), &[Dcgan64]),
+        use clap::ValueEnum;
+        let given: [(&str, bool); 9] = [
+            ("--mismatch", self.mismatch.is_some()),
+            ("--loss", self.loss.is_some()),
+            ("--d-steps", self.d_steps.is_some()),
+            ("--g-steps", self.g_steps.is_some()),
+            ("--g-width", self.g_width.is_some()),
+            ("--d-width", self.d_width.is_some()),
+            ("--ngf", self.ngf.is_some()),
+            ("--ndf", self.ndf.is_some()),
+            ("--channels", self.channels.is_some()),
         ];
-        for (flag, given, models) in flags {
-            if given && !models.contains(&self.model) {
-                let names: Vec<String> = models.iter().map(|m| model_name(*m)).collect();
-                bail!(
-                    "{flag} applies to --model {}, not {}",
-                    names.join(", "),
-                    model_name(self.model)
-                );
+        for (flag, _) in given.iter().filter(|(_, given)| *given) {
+            if family(self.model).flags().contains(flag) {
+                continue;
             }
+            let names: Vec<String> = ModelKind::value_variants()
+                .iter()
+                .filter(|m| family(**m).flags().contains(flag))
+                .map(|m| model_name(*m))
+                .collect();
+            bail!(
+                "{flag} applies to --model {}, not {}",
+                names.join(", "),
+                model_name(self.model)
+            );
         }
         Ok(())
     }

@@ -180,61 +180,9 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
-    /// The recipe of `model`: the seed's for `mlp`; for the DCGANs batch 64, Adam eps 1e-8
-    /// (PyTorch's default), one D and one G step per iteration, 2,000 iterations, and RGB
-    /// images for `dcgan64`.
+    /// The recipe of `model`, as its family declares it.
     pub fn for_model(model: ModelKind) -> Self {
-        let dcgan = Self {
-            model,
-            steps: 2_000,
-            batch_size: 64,
-            adam_eps: 1e-8,
-            d_steps: 1,
-            g_steps: 1,
-            ..Self::default()
-        };
-        match model {
-            ModelKind::Mlp => Self::default(),
-            // The matching-aware D makes the label matter from the first iterations: at 3,000
-            // iterations on the embedded MNIST, 81% of samples were the requested digit without
-            // it and 90% with it (91% with the moving average of G).
-            ModelKind::Cgan => Self {
-                model,
-                g_ema: FAMILY_EMA,
-                mismatch: true,
-                ..Self::default()
-            },
-            ModelKind::Dcgan => dcgan,
-            ModelKind::Dcgan64 => Self {
-                channels: 3,
-                ..dcgan
-            },
-            ModelKind::Acgan => Self {
-                model,
-                g_ema: FAMILY_EMA,
-                ..Self::default()
-            },
-            ModelKind::Infogan => Self {
-                model,
-                latent_dim: 62,
-                g_ema: FAMILY_EMA,
-                ..Self::default()
-            },
-            // Gulrajani et al.'s algorithm 1 defaults.
-            ModelKind::WganGp => Self {
-                model,
-                steps: 4_000,
-                batch_size: 64,
-                lr: 1e-4,
-                beta1: 0.0,
-                beta2: 0.9,
-                adam_eps: 1e-8,
-                d_steps: 5,
-                g_steps: 1,
-                g_ema: FAMILY_EMA,
-                ..Self::default()
-            },
-        }
+        super::families::family(model).defaults()
     }
 
     pub fn validate(&self) -> Result<(), TrainError> {
@@ -296,27 +244,7 @@ impl TrainConfig {
     }
 
     fn validate_model(&self) -> Result<(), TrainError> {
-        let cfg = TrainError::Config;
-        match self.model {
-            ModelKind::Mlp | ModelKind::Infogan | ModelKind::WganGp => Ok(()),
-            ModelKind::Cgan | ModelKind::Acgan => match self.data {
-                DataSource::Folder { .. } => Err(cfg(format!(
-                    "--model {} needs labelled digits (IDX files), not --data-folder",
-                    self.model_name()
-                ))),
-                _ => Ok(()),
-            },
-            ModelKind::Dcgan => self.dcgan().validate().map_err(cfg),
-            ModelKind::Dcgan64 => {
-                self.dcgan64().validate().map_err(cfg)?;
-                match self.data {
-                    DataSource::Folder { .. } => Ok(()),
-                    _ => Err(cfg(
-                        "--model dcgan64 trains on 64x64 images: give --data-folder DIR".into(),
-                    )),
-                }
-            }
-        }
+        self.family().validate(self).map_err(TrainError::Config)
     }
 
     /// The model's name on the command line (`wgan-gp`, ...).

@@ -1,6 +1,7 @@
 //! Training: the schedule as a program, the loop, checkpoints and outputs.
 
 mod config;
+pub mod families;
 mod outputs;
 mod recipe;
 pub mod resume;
@@ -18,7 +19,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-pub use config::{LossKind, ModelKind, OnNan, TrainConfig};
+pub use config::{LossKind, ModelKind, OnNan, TrainConfig, FAMILY_EMA};
 pub use outputs::{resolve_checkpoint, LossRow, CSV_HEADER};
 
 #[derive(Debug, thiserror::Error)]

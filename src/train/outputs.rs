@@ -1,9 +1,9 @@
 //! The training loop's outputs: progress bar, losses.csv, losses.png, sample grids and
 //! checkpoints in the run directory.
 
-use super::schedule::{AUX, CODES, D_FAKE, D_REAL, G_LOSS, PENALTY};
+use super::schedule::{D_FAKE, D_REAL, G_LOSS};
+use super::TrainConfig;
 use super::{now_seconds, TrainError, Trainer};
-use super::{ModelKind, TrainConfig};
 use crate::eval::{Scores, ENTROPY_WARNING};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
@@ -41,17 +41,7 @@ fn average(m: &[f32], slot: usize, k: usize) -> f32 {
 /// them (D on reals and fakes for ACGAN, D on fakes and G for both); cgan's mismatch columns
 /// are D's loss and accuracy on real images with random labels (target fake).
 pub fn head_columns(cfg: &TrainConfig) -> &'static [(&'static str, usize, usize)] {
-    match cfg.model {
-        ModelKind::Cgan if cfg.mismatch => &[("mismatch_loss", AUX, 0), ("mismatch_acc", AUX, 1)],
-        ModelKind::Acgan => &[("class_loss", AUX, 0), ("class_acc", AUX, 1)],
-        ModelKind::Infogan => &[
-            ("q_cat_loss", AUX, 0),
-            ("q_cat_acc", AUX, 1),
-            ("q_code_mse", CODES, 0),
-        ],
-        ModelKind::WganGp => &[("gradient_penalty", PENALTY, 0)],
-        _ => &[],
-    }
+    cfg.family().head_columns(cfg)
 }
 
 impl LossRow {

@@ -1,119 +1,66 @@
 //! What a run's config makes: the model's networks and their initial weights, its schedule,
 //! the sample grids' inputs, and the training program.
 
+use super::families::{family, Family};
 use super::schedule::{self, Aux, GanProgram, ScheduleConfig, ScheduleKind};
-use super::{ModelKind, TrainConfig, TrainError, GRID};
-use crate::models::{self, CLASSES, DCGAN64_SIZE, INFO_CODES};
+use super::{TrainConfig, TrainError, GRID};
+use crate::models;
 use crate::nn::{Layer, Net};
 use crate::ops::Loss;
 
 impl TrainConfig {
+    /// The family of the run's model (`families`).
+    pub fn family(&self) -> &'static dyn Family {
+        family(self.model)
+    }
+
     /// (channels, height, width) of the images the model makes and reads.
     pub fn image_shape(&self) -> (usize, usize, usize) {
-        match self.model {
-            ModelKind::Mlp
-            | ModelKind::Cgan
-            | ModelKind::Dcgan
-            | ModelKind::Acgan
-            | ModelKind::Infogan
-            | ModelKind::WganGp => (1, 28, 28),
-            ModelKind::Dcgan64 => (self.channels, DCGAN64_SIZE, DCGAN64_SIZE),
-        }
+        self.family().image_shape(self)
     }
 
     pub fn schedule_kind(&self) -> ScheduleKind {
-        match self.model {
-            ModelKind::Mlp | ModelKind::Cgan | ModelKind::Acgan | ModelKind::Infogan => {
-                ScheduleKind::Seed
-            }
-            ModelKind::Dcgan | ModelKind::Dcgan64 => ScheduleKind::Dcgan,
-            ModelKind::WganGp => ScheduleKind::Wgan,
-        }
+        self.family().schedule()
     }
 
-    /// D's extra heads and G's extra codes: ACGAN's class head (weight 1, the paper's sum of
-    /// the source and class log-likelihoods); InfoGAN's 10-way categorical code (weight 1)
-    /// and 2 continuous codes (weight 0.1, as in PyTorch-GAN's infogan).
+    /// D's extra heads and G's extra codes.
     pub fn aux(&self) -> Aux {
-        match self.model {
-            ModelKind::Acgan => Aux::Classes {
-                classes: CLASSES,
-                weight: 1.0,
-            },
-            ModelKind::Infogan => Aux::Info {
-                categories: CLASSES,
-                continuous: INFO_CODES,
-                cat_weight: 1.0,
-                cont_weight: 0.1,
-            },
-            _ => Aux::None,
-        }
+        self.family().aux()
     }
 
     /// The loss op on D's real/fake output.
     pub fn loss_op(&self) -> Loss {
-        match self.model {
-            ModelKind::WganGp => Loss::Wasserstein,
-            _ => self.loss.op(),
-        }
+        self.family().loss_op(self)
     }
 
     /// The generator's layers (latent -> image of `image_len`) and the discriminator's.
     pub fn layers(&self, image_len: usize) -> Result<(Vec<Layer>, Vec<Layer>), TrainError> {
         let (c, h, w) = self.image_shape();
-        let flat = !matches!(self.model, ModelKind::Dcgan | ModelKind::Dcgan64);
-        if !flat && image_len != c * h * w {
+        if self.family().fixed_size() && image_len != c * h * w {
             return Err(TrainError::Config(format!(
                 "--model {:?} needs images of {c}x{h}x{w} = {} values, not {image_len}",
                 self.model,
                 c * h * w
             )));
         }
-        Ok(match self.model {
-            ModelKind::Mlp => {
-                let m = self.mlp(image_len);
-                (m.generator(), m.discriminator())
-            }
-            ModelKind::Cgan => self.mlp(image_len).conditional(CLASSES),
-            ModelKind::Acgan | ModelKind::Infogan | ModelKind::WganGp => {
-                let m = self.mlp(image_len);
-                let g_in = self.latent_dim + self.aux().g_classes() + self.aux().codes();
-                (
-                    m.generator_from(g_in),
-                    m.discriminator_with(1 + self.aux().width()),
-                )
-            }
-            ModelKind::Dcgan => (self.dcgan().generator(), self.dcgan().discriminator()),
-            ModelKind::Dcgan64 => (self.dcgan64().generator(), self.dcgan64().discriminator()),
-        })
+        Ok(self.family().layers(self, image_len))
     }
 
-    /// Initial parameter and state arenas of `net`: Glorot for the MLP (Keras' default), the
-    /// DCGAN paper's N(0, 0.02) for the DCGANs.
+    /// Initial parameter and state arenas of `net`.
     pub fn init(&self, net: &Net, seed: u64) -> (Vec<f32>, Vec<f32>) {
-        match self.model {
-            ModelKind::Mlp
-            | ModelKind::Cgan
-            | ModelKind::Acgan
-            | ModelKind::Infogan
-            | ModelKind::WganGp => models::glorot_init(net, seed),
-            ModelKind::Dcgan | ModelKind::Dcgan64 => models::dcgan_init(net, seed),
-        }
+        self.family().init(net, seed)
     }
 
     /// Label classes G is conditioned on (cgan, acgan; infogan's categorical code); 0 for
     /// none.
     pub fn classes(&self) -> usize {
-        match self.model {
-            ModelKind::Cgan | ModelKind::Acgan | ModelKind::Infogan => CLASSES,
-            _ => 0,
-        }
+        self.family().classes()
     }
 
     /// Whether G's label is a digit class (cgan, acgan), which a classifier can check; an
     /// InfoGAN category is whatever the model made of it.
     pub fn labels_are_classes(&self) -> bool {
-        matches!(self.model, ModelKind::Cgan | ModelKind::Acgan)
+        self.family().labels_are_classes()
     }
 
     /// Side of the square sample grid: one row per class for conditioned models.
@@ -172,14 +119,9 @@ impl TrainConfig {
             adam_d: self.adam(self.lr_d()),
             adam_g: self.adam(self.lr_g()),
             loss: self.loss_op(),
-            // Only cgan's D reads the label.
-            classes: if self.model == ModelKind::Cgan {
-                CLASSES
-            } else {
-                0
-            },
+            classes: self.family().d_classes(),
             aux: self.aux(),
-            mismatch: self.mismatch && self.model == ModelKind::Cgan,
+            mismatch: self.family().mismatch(self),
             gp_weight: 10.0,
             g_ema: self.g_ema,
             seed: self.seed,

@@ -1,0 +1,127 @@
+//! The GAN families, one file each: what a `--model` is made of. Each declares its nets, its
+//! schedule, its extra heads and losses.csv columns, its sample-grid conditioning, its checks and
+//! its recipe's defaults; the trainer, outputs, checkpoints, `sample`, `eval` and `profile` ask
+//! the family instead of matching on the model. Adding a family is its file and one line in
+//! `family`.
+
+mod acgan;
+mod cgan;
+mod dcgan;
+mod infogan;
+mod mlp;
+mod wgan_gp;
+
+use super::schedule::{Aux, ScheduleKind};
+use super::{ModelKind, TrainConfig};
+use crate::data::DataSource;
+use crate::nn::{Layer, Net};
+use crate::ops::Loss;
+
+/// A losses.csv column of an extra head: (name, metric slot, 0 loss or 1 accuracy).
+pub type HeadColumn = (&'static str, usize, usize);
+
+/// What a family declares. The defaults serve the plain MLP GAN's relatives.
+pub trait Family: Sync {
+    /// The recipe: every setting the flags do not give.
+    fn defaults(&self) -> TrainConfig;
+
+    /// The flags of `wgpu-gan train` that apply only to some families and apply to this one.
+    fn flags(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// (channels, height, width) of the images it makes and reads.
+    fn image_shape(&self, _cfg: &TrainConfig) -> (usize, usize, usize) {
+        (1, 28, 28)
+    }
+
+    fn schedule(&self) -> ScheduleKind {
+        ScheduleKind::Seed
+    }
+
+    /// D's extra heads and G's extra codes.
+    fn aux(&self) -> Aux {
+        Aux::None
+    }
+
+    /// The loss op on D's real/fake output.
+    fn loss_op(&self, cfg: &TrainConfig) -> Loss {
+        cfg.loss.op()
+    }
+
+    /// G's layers (its input to an image of `image_len`) and D's.
+    fn layers(&self, cfg: &TrainConfig, image_len: usize) -> (Vec<Layer>, Vec<Layer>);
+
+    /// Initial parameter and state arenas of `net`: Glorot (Keras' default) unless the family
+    /// says otherwise.
+    fn init(&self, net: &Net, seed: u64) -> (Vec<f32>, Vec<f32>) {
+        crate::models::glorot_init(net, seed)
+    }
+
+    /// Label classes G is conditioned on (0 for none).
+    fn classes(&self) -> usize {
+        0
+    }
+
+    /// Label classes D reads beside the image (cgan).
+    fn d_classes(&self) -> usize {
+        0
+    }
+
+    /// Whether G's label is a digit class a classifier can check.
+    fn labels_are_classes(&self) -> bool {
+        false
+    }
+
+    /// Whether D also learns that reals with wrong labels are fakes (cgan).
+    fn mismatch(&self, _cfg: &TrainConfig) -> bool {
+        false
+    }
+
+    /// losses.csv columns of the extra heads.
+    fn head_columns(&self, _cfg: &TrainConfig) -> &'static [HeadColumn] {
+        &[]
+    }
+
+    /// Whether its nets take images of `image_shape` only (convolutions), not any length.
+    fn fixed_size(&self) -> bool {
+        false
+    }
+
+    /// The family's own checks of a config.
+    fn validate(&self, _cfg: &TrainConfig) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// The registry: the family of each `--model`.
+pub fn family(model: ModelKind) -> &'static dyn Family {
+    match model {
+        ModelKind::Mlp => &mlp::Mlp,
+        ModelKind::Cgan => &cgan::Cgan,
+        ModelKind::Dcgan => &dcgan::Dcgan,
+        ModelKind::Dcgan64 => &dcgan::Dcgan64,
+        ModelKind::Acgan => &acgan::Acgan,
+        ModelKind::Infogan => &infogan::Infogan,
+        ModelKind::WganGp => &wgan_gp::WganGp,
+    }
+}
+
+/// A family that trains on labelled digits refuses an image folder.
+fn needs_labels(cfg: &TrainConfig) -> Result<(), String> {
+    match cfg.data {
+        DataSource::Folder { .. } => Err(format!(
+            "--model {} needs labelled digits (IDX files), not --data-folder",
+            cfg.model_name()
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The seed's MLP pair for a G reading `latent + extra` values and a D with `outputs` outputs.
+fn mlp_pair(cfg: &TrainConfig, image_len: usize, outputs: usize) -> (Vec<Layer>, Vec<Layer>) {
+    let m = cfg.mlp(image_len);
+    let aux = family(cfg.model).aux();
+    let g_in = cfg.latent_dim + aux.g_classes() + aux.codes();
+    (m.generator_from(g_in), m.discriminator_with(outputs))
+}

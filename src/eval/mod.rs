@@ -11,7 +11,9 @@ pub mod monitor;
 mod run;
 
 pub use monitor::GeneratorInputs;
-pub use run::{check_classifier, evaluate, load_or_train, Classify, EvalOptions, EvalReport};
+pub use run::{
+    check_classifier, evaluate, evaluate_with, load_or_train, Classify, EvalOptions, EvalReport,
+};
 
 use nalgebra::{DMatrix, DVector};
 

@@ -7,8 +7,8 @@ use crate::data::Dataset;
 use crate::exec::Executor;
 use crate::gpu::GpuOptions;
 use crate::program::Program;
-use crate::sample::{checkpoint_config, sample};
-use crate::train::checkpoint::Checkpoint;
+use crate::sample::{checkpoint_config, sample_from};
+use crate::train::checkpoint::{Checkpoint, LoadOptions};
 use crate::train::{executor, DataSource, DeviceKind, TrainError};
 use std::path::{Path, PathBuf};
 
@@ -133,18 +133,29 @@ pub fn evaluate(
     gpu: &GpuOptions,
     log: &mut dyn FnMut(&str),
 ) -> Result<EvalReport, TrainError> {
+    evaluate_with(checkpoint, opts, LoadOptions::default(), gpu, log)
+}
+
+/// [`evaluate`], loading the checkpoint with `load` (`--allow-nonfinite`).
+pub fn evaluate_with(
+    checkpoint: &Path,
+    opts: &EvalOptions,
+    load: LoadOptions,
+    gpu: &GpuOptions,
+    log: &mut dyn FnMut(&str),
+) -> Result<EvalReport, TrainError> {
     if opts.count < 2 {
         return Err(TrainError::Config("--count must be at least 2".into()));
     }
-    let ckpt = Checkpoint::load(checkpoint)?;
+    let ckpt = Checkpoint::load_with(checkpoint, load)?;
     let cfg = checkpoint_config(&ckpt)?;
     let step = ckpt.metadata.get("step").and_then(|s| s.parse().ok());
-    drop(ckpt);
     let explicit = opts.classifier.as_deref();
     let (c, path) = load_or_train(&cfg.data, explicit, opts.device, gpu, log)?;
     check_classifier(&c, &path, cfg.image_shape())?;
     let ds = cfg.data.load()?;
-    let fake = sample(checkpoint, opts.count, opts.seed, None, opts.device, gpu)?;
+    let fake = sample_from(&ckpt, opts.count, opts.seed, None, opts.device, gpu)?;
+    drop(ckpt);
     let mut classify = Classify::new(&c, opts.device, gpu)?;
     let real = RealStats::new(&classify.dataset(&ds, opts.count)?);
     let fake = classify.run(&fake.images)?;

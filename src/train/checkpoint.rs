@@ -126,8 +126,29 @@ pub fn save(
     })
 }
 
+/// What loading checks beyond the format, dtypes and (later, per tensor) shapes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Load tensors holding NaN or infinity (`--allow-nonfinite`, for debugging a broken run)
+    /// instead of refusing the file.
+    pub allow_nonfinite: bool,
+}
+
 impl Checkpoint {
+    /// Loads and validates `path`: a NaN or infinity in any tensor is an error naming it.
     pub fn load(path: &Path) -> Result<Self, CheckpointError> {
+        Self::load_with(path, LoadOptions::default())
+    }
+
+    pub fn load_with(path: &Path, options: LoadOptions) -> Result<Self, CheckpointError> {
+        let ckpt = Self::read(path)?;
+        if !options.allow_nonfinite {
+            crate::train::finite::check_tensors(path, &ckpt.tensors)?;
+        }
+        Ok(ckpt)
+    }
+
+    fn read(path: &Path) -> Result<Self, CheckpointError> {
         let invalid = |message: String| CheckpointError::Invalid {
             path: path.to_path_buf(),
             message,

@@ -2,6 +2,7 @@
 
 pub mod checkpoint;
 mod config;
+mod finite;
 mod outputs;
 mod recipe;
 pub mod resume;

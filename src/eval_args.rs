@@ -62,6 +62,9 @@ pub struct EvalArgs {
     seed: u64,
     #[arg(long, value_enum, default_value_t = DeviceKind::Gpu)]
     device: DeviceKind,
+    /// Load a checkpoint holding NaN or infinite values instead of refusing it (debugging).
+    #[arg(long)]
+    allow_nonfinite: bool,
 }
 
 pub fn classifier(cmd: &ClassifierCommand, gpu: &GpuOptions) -> Result<()> {
@@ -106,7 +109,9 @@ pub fn eval(a: &EvalArgs, gpu: &GpuOptions) -> Result<()> {
         device: a.device,
         classifier: a.classifier.clone(),
     };
-    let r = wgpu_gan::score::evaluate(&path, &opts, gpu, &mut |line| eprintln!("{line}"))?;
+    let load = crate::load_options(a.allow_nonfinite);
+    let log = &mut |line: &str| eprintln!("{line}");
+    let r = wgpu_gan::score::evaluate_with(&path, &opts, load, gpu, log)?;
     let step = r.step.map_or(String::new(), |s| format!(" (step {s})"));
     println!("checkpoint: {}{step}", path.display());
     println!(

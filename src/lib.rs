@@ -15,6 +15,8 @@ pub mod nn;
 pub mod ops;
 pub mod profile;
 pub mod program;
+pub mod run_lock;
 pub mod sample;
+pub mod sample_file;
 pub mod score;
 pub mod train;

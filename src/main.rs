@@ -4,8 +4,10 @@ use anyhow::{bail, Context as _, Result};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use train_args::{model_name, TrainArgs};
+use wgpu_gan::checkpoint::{Checkpoint, LoadOptions};
 use wgpu_gan::exec::DeviceKind;
 use wgpu_gan::gpu::{BackendChoice, GpuOptions};
+use wgpu_gan::run_lock::RunLock;
 use wgpu_gan::train::{ModelKind, TrainConfig, Trainer};
 
 mod eval_args;
@@ -105,6 +107,14 @@ struct SampleArgs {
     label: Option<usize>,
     #[arg(long, value_enum, default_value_t = DeviceKind::Gpu)]
     device: DeviceKind,
+    /// Load a checkpoint holding NaN or infinite values instead of refusing it (debugging).
+    #[arg(long)]
+    allow_nonfinite: bool,
+}
+
+/// `--allow-nonfinite` as checkpoint load options.
+pub fn load_options(allow_nonfinite: bool) -> LoadOptions {
+    LoadOptions { allow_nonfinite }
 }
 
 fn main() {
@@ -171,8 +181,15 @@ fn train(a: &TrainArgs, given: &[String], gpu: &GpuArgs) -> Result<()> {
     let mut options = gpu.options();
     // Labels reach Vulkan (and RenderDoc) only with the instance's debug flags.
     options.debug = !a.renderdoc_capture.is_empty();
+    // Held until the run ends: no second trainer writes here meanwhile.
+    let _lock;
     let mut trainer = if let Some(run) = &a.resume {
-        let ckpt = wgpu_gan::train::resume::latest_good(run, |w| eprintln!("{w}"))?;
+        // Not a run directory: latest_good says so.
+        if run.join("checkpoints").is_dir() {
+            _lock = RunLock::acquire(run)?;
+        }
+        let load = load_options(a.allow_nonfinite);
+        let ckpt = wgpu_gan::train::resume::latest_good_with(run, load, |w| eprintln!("{w}"))?;
         let saved = wgpu_gan::sample::checkpoint_config(&ckpt)?;
         let cfg = a.resume_config(&saved, given)?;
         let t = wgpu_gan::train::resume_from(cfg, run, &ckpt, &options)?;
@@ -195,7 +212,8 @@ fn train(a: &TrainArgs, given: &[String], gpu: &GpuArgs) -> Result<()> {
             let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
             PathBuf::from(format!("runs/{}-{stamp}", model_name(a.model)))
         });
-        if out.join("losses.csv").exists() || out.join("checkpoints").exists() {
+        let holds_run = || out.join("losses.csv").exists() || out.join("checkpoints").exists();
+        if holds_run() {
             bail!(
                 "{} already holds a run; continue it with --resume {0}, or choose another --out",
                 out.display()
@@ -204,6 +222,14 @@ fn train(a: &TrainArgs, given: &[String], gpu: &GpuArgs) -> Result<()> {
         let cfg = a.config()?;
         std::fs::create_dir_all(&out)
             .with_context(|| format!("cannot create the output directory {}", out.display()))?;
+        _lock = RunLock::acquire(&out)?;
+        // Again under the lock: a trainer that held it may have written its run meanwhile.
+        if holds_run() {
+            bail!(
+                "{} already holds a run; continue it with --resume {0}",
+                out.display()
+            );
+        }
         Trainer::new(cfg, &out, &options)?
     };
     trainer.capture = a.renderdoc_capture.iter().map(|&s| s as usize).collect();
@@ -239,19 +265,15 @@ fn sample(a: &SampleArgs, gpu: &GpuArgs) -> Result<()> {
         bail!("--out must end in .npy or .png (got {})", a.out.display());
     }
     let path = wgpu_gan::train::resolve_checkpoint(&a.checkpoint);
-    let opts = gpu.options();
-    let s = wgpu_gan::sample::sample(&path, a.count, a.seed, a.label, a.device, &opts)?;
-    if ext == "npy" {
-        let shape = match s.channels {
-            1 => vec![s.count, s.height, s.width],
-            c => vec![s.count, c, s.height, s.width],
-        };
-        wgpu_gan::io::npy::write_npy(&a.out, &s.images, &shape)?;
-    } else {
-        let cols = (a.count as f64).sqrt().ceil() as usize;
-        let (c, h, w) = (s.channels, s.height, s.width);
-        wgpu_gan::io::png::save_grid(&a.out, &s.images, s.count, c, h, w, cols)?;
-    }
+    let ckpt = Checkpoint::load_with(&path, load_options(a.allow_nonfinite))?;
+    let request = wgpu_gan::sample_file::SampleRequest {
+        out: &a.out,
+        count: a.count,
+        seed: a.seed,
+        label: a.label,
+        device: a.device,
+    };
+    wgpu_gan::sample_file::write_samples(&ckpt, &request, &gpu.options())?;
     eprintln!(
         "wrote {} images from {} to {}",
         a.count,

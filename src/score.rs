@@ -2,12 +2,12 @@
 //! its dataset, both through the eval classifier, then the scores. It sits above both `eval` and
 //! `train`, which know nothing of each other's callers.
 
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Checkpoint, LoadOptions};
 use crate::eval::classifier::Classifier;
 use crate::eval::{check_classifier, load_or_train, score, Classify, RealStats, Requested, Scores};
 use crate::exec::DeviceKind;
 use crate::gpu::GpuOptions;
-use crate::sample::{checkpoint_config, sample};
+use crate::sample::{checkpoint_config, sample_from};
 use crate::train::TrainError;
 use std::path::{Path, PathBuf};
 
@@ -39,18 +39,29 @@ pub fn evaluate(
     gpu: &GpuOptions,
     log: &mut dyn FnMut(&str),
 ) -> Result<EvalReport, TrainError> {
+    evaluate_with(checkpoint, opts, LoadOptions::default(), gpu, log)
+}
+
+/// [`evaluate`], loading the checkpoint with `load` (`--allow-nonfinite`).
+pub fn evaluate_with(
+    checkpoint: &Path,
+    opts: &EvalOptions,
+    load: LoadOptions,
+    gpu: &GpuOptions,
+    log: &mut dyn FnMut(&str),
+) -> Result<EvalReport, TrainError> {
     if opts.count < 2 {
         return Err(TrainError::Config("--count must be at least 2".into()));
     }
-    let ckpt = Checkpoint::load(checkpoint)?;
+    let ckpt = Checkpoint::load_with(checkpoint, load)?;
     let cfg = checkpoint_config(&ckpt)?;
     let step = ckpt.metadata.get("step").and_then(|s| s.parse().ok());
-    drop(ckpt);
     let explicit = opts.classifier.as_deref();
     let (c, path) = load_or_train(&cfg.data, explicit, opts.device, gpu, log)?;
     check_classifier(&c, &path, cfg.image_shape())?;
     let ds = cfg.data.load()?;
-    let fake = sample(checkpoint, opts.count, opts.seed, None, opts.device, gpu)?;
+    let fake = sample_from(&ckpt, opts.count, opts.seed, None, opts.device, gpu)?;
+    drop(ckpt);
     let mut classify = Classify::new(&c, opts.device, gpu)?;
     let real = RealStats::new(&classify.dataset(&ds, opts.count)?);
     let fake = classify.run(&fake.images)?;

@@ -123,7 +123,9 @@ pub struct TrainArgs {
     #[arg(long, conflicts_with = "dataset")]
     data: Option<PathBuf>,
     /// A directory of PNG and JPEG images (searched recursively), resized and center-cropped to
-    /// the model's size; unreadable files are skipped with a warning.
+    /// the model's size; unreadable files are skipped with a warning. Symbolic links to
+    /// directories are followed, each real directory (device and inode) once, so a link loop
+    /// reads every image once.
     #[arg(long, conflicts_with_all = ["data", "dataset"])]
     data_folder: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = DatasetName::Embedded)]
@@ -138,6 +140,10 @@ pub struct TrainArgs {
     /// --on-nan and --device may change.
     #[arg(long, value_name = "RUN_DIR")]
     pub resume: Option<PathBuf>,
+    /// With --resume: load a checkpoint holding NaN or infinite values instead of skipping it
+    /// for an earlier one (debugging).
+    #[arg(long, requires = "resume")]
+    pub allow_nonfinite: bool,
     /// Keep this many checkpoints (the newest).
     #[arg(long, default_value_t = 3)]
     keep_checkpoints: usize,
@@ -172,6 +178,7 @@ const MAY_CHANGE: &[&str] = &[
     "on_nan",
     "device",
     "resume",
+    "allow_nonfinite",
     "renderdoc_capture",
 ];
 

@@ -1,11 +1,14 @@
 //! A user's image folder: every PNG and JPEG under a directory (recursively, in path order),
 //! decoded, resized so the shorter side is `size` (bilinear with antialiasing, as torchvision's
 //! `Resize`), center-cropped to `size` x `size`, and stored as gray or RGB planes (CHW bytes).
-//! A file that cannot be decoded is named in a warning and skipped.
+//! A file that cannot be decoded is named in a warning and skipped (the first few named, then a
+//! count). Symbolic links to directories are followed, but each real directory (by device and
+//! inode) is read once, so a link loop or two links to one folder add no copies.
 
 use super::{DataError, Dataset};
 use image::imageops::FilterType;
 use image::DynamicImage;
+use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 
 /// File extensions read as images (case-insensitive).
@@ -34,14 +37,26 @@ pub fn load_folder(dir: &Path, channels: usize, size: usize) -> Result<Dataset, 
     let decoded = decode_all(&files, channels, size);
     let mut images = Vec::with_capacity(files.len() * channels * size * size);
     let mut count = 0;
+    let mut skipped = 0;
     for (path, result) in files.iter().zip(decoded) {
         match result {
             Ok(bytes) => {
                 images.extend_from_slice(&bytes);
                 count += 1;
             }
-            Err(why) => eprintln!("warning: skipping {}: {why}", path.display()),
+            Err(why) => {
+                skipped += 1;
+                if skipped <= NAMED_WARNINGS {
+                    eprintln!("warning: skipping {}: {why}", path.display());
+                }
+            }
         }
+    }
+    if skipped > NAMED_WARNINGS {
+        eprintln!(
+            "warning: and {} more unreadable files skipped",
+            skipped - NAMED_WARNINGS
+        );
     }
     if count == 0 {
         return Err(DataError::Empty {
@@ -66,18 +81,70 @@ pub fn load_folder(dir: &Path, channels: usize, size: usize) -> Result<Dataset, 
     })
 }
 
+/// Unreadable files named one by one before the rest are counted in one line.
+const NAMED_WARNINGS: usize = 5;
+
 /// Image files under `dir` in path order, and how many other (non-hidden) files were seen.
+/// Real directories are read first, in path order, then the symbolic links to directories not
+/// read yet: an image is named by its real path where it has one inside `dir`, whatever order
+/// the OS lists entries in.
 fn image_files(dir: &Path) -> Result<(Vec<PathBuf>, usize), DataError> {
-    let mut files = Vec::new();
-    let mut ignored = 0;
+    let mut walk = Walk::default();
+    if let Ok(meta) = std::fs::metadata(dir) {
+        walk.seen.insert(dir_id(dir, &meta));
+    }
     let mut pending = vec![dir.to_path_buf()];
-    while let Some(d) = pending.pop() {
+    loop {
+        while let Some(d) = pending.pop() {
+            pending.extend(walk.read(&d)?.into_iter().rev());
+        }
+        // The next link whose directory is still unread.
+        let Some(link) = walk.links.pop_front() else {
+            break;
+        };
+        match std::fs::metadata(&link) {
+            Ok(meta) if walk.seen.insert(dir_id(&link, &meta)) => pending.push(link),
+            _ => walk.repeats += 1,
+        }
+    }
+    if walk.repeats > 0 {
+        eprintln!(
+            "warning: {}: {} symbolic link(s) lead to a directory already read; not read again",
+            dir.display(),
+            walk.repeats
+        );
+    }
+    walk.files.sort();
+    Ok((walk.files, walk.ignored))
+}
+
+/// The state of a folder walk: what was found, and the real directories read.
+#[derive(Default)]
+struct Walk {
+    files: Vec<PathBuf>,
+    ignored: usize,
+    seen: HashSet<(u64, u64, PathBuf)>,
+    /// Symbolic links to directories, followed in the order found once every real directory is read.
+    links: VecDeque<PathBuf>,
+    repeats: usize,
+}
+
+impl Walk {
+    /// Sorts the entries of `d` into files, links and real subdirectories (returned, unread).
+    fn read(&mut self, d: &Path) -> Result<Vec<PathBuf>, DataError> {
         let read_err = |source| DataError::Read {
-            path: d.clone(),
+            path: d.to_path_buf(),
             source,
         };
-        for entry in std::fs::read_dir(&d).map_err(read_err)? {
-            let path = entry.map_err(read_err)?.path();
+        let mut entries = Vec::new();
+        for entry in std::fs::read_dir(d).map_err(read_err)? {
+            let entry = entry.map_err(read_err)?;
+            let link = entry.file_type().is_ok_and(|t| t.is_symlink());
+            entries.push((entry.path(), link));
+        }
+        entries.sort();
+        let mut subdirs = Vec::new();
+        for (path, link) in entries {
             let hidden = path
                 .file_name()
                 .and_then(|n| n.to_str())
@@ -85,17 +152,36 @@ fn image_files(dir: &Path) -> Result<(Vec<PathBuf>, usize), DataError> {
             if hidden {
                 continue;
             }
-            if path.is_dir() {
-                pending.push(path);
-            } else if is_image(&path) {
-                files.push(path);
-            } else {
-                ignored += 1;
+            // Follows links: a dangling one is not a directory, and fails to decode later.
+            match std::fs::metadata(&path) {
+                Ok(meta) if meta.is_dir() && link => self.links.push_back(path),
+                Ok(meta) if meta.is_dir() => {
+                    if self.seen.insert(dir_id(&path, &meta)) {
+                        subdirs.push(path);
+                    } else {
+                        self.repeats += 1;
+                    }
+                }
+                _ if is_image(&path) => self.files.push(path),
+                _ => self.ignored += 1,
             }
         }
+        Ok(subdirs)
     }
-    files.sort();
-    Ok((files, ignored))
+}
+
+/// What makes a directory the same one through any path: device and inode where the OS has
+/// them, else the canonical path.
+#[cfg(unix)]
+fn dir_id(_path: &Path, meta: &std::fs::Metadata) -> (u64, u64, PathBuf) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino(), PathBuf::new())
+}
+
+#[cfg(not(unix))]
+fn dir_id(path: &Path, _meta: &std::fs::Metadata) -> (u64, u64, PathBuf) {
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    (0, 0, real)
 }
 
 fn is_image(path: &Path) -> bool {

@@ -1,6 +1,7 @@
 //! Output files: PNG sample grids, loss plots, npy arrays, all written atomically so a run that
 //! is killed mid-write never leaves a half-written file where a good one was.
 
+mod atomic_file;
 pub mod npy;
 pub mod plot;
 pub mod png;
@@ -9,6 +10,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+
+pub use atomic_file::AtomicFile;
 
 /// Errors from writing or reading output files. Each message is one line naming the path.
 #[derive(Debug, thiserror::Error)]
@@ -36,10 +39,7 @@ pub enum IoError {
 /// system), fsyncs it, renames it over the target, then fsyncs the directory so the rename
 /// itself survives a crash (best effort: not every platform can open a directory).
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
+    let dir = parent_dir(path);
     let tmp_path = dir.join(temp_name(path));
     let result = write_synced(&tmp_path, bytes).and_then(|()| fs::rename(&tmp_path, path));
     if result.is_err() {
@@ -51,6 +51,14 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = dir_file.sync_all();
     }
     Ok(())
+}
+
+/// The directory `path` is in ("." for a bare file name).
+pub fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
 }
 
 /// A hidden name unique to this process and call, so concurrent writers never share a file.

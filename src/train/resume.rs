@@ -2,7 +2,7 @@
 //! keeping the last K checkpoints, and rewinding losses.csv to the checkpoint's step so that a
 //! resumed run continues without duplicate or missing rows.
 
-use crate::checkpoint::{Checkpoint, CheckpointError};
+use crate::checkpoint::{Checkpoint, CheckpointError, LoadOptions};
 use std::path::{Path, PathBuf};
 
 /// The checkpoint files of a run directory, newest first.
@@ -25,7 +25,16 @@ pub fn checkpoint_files(run: &Path) -> Vec<PathBuf> {
 
 /// The newest checkpoint of `run` that loads. Each one that fails is reported (by name, with
 /// the reason) through `warn` before falling back to the one before it.
-pub fn latest_good(run: &Path, mut warn: impl FnMut(&str)) -> Result<Checkpoint, CheckpointError> {
+pub fn latest_good(run: &Path, warn: impl FnMut(&str)) -> Result<Checkpoint, CheckpointError> {
+    latest_good_with(run, LoadOptions::default(), warn)
+}
+
+/// [`latest_good`], loading with `options` (`--allow-nonfinite`).
+pub fn latest_good_with(
+    run: &Path,
+    options: LoadOptions,
+    mut warn: impl FnMut(&str),
+) -> Result<Checkpoint, CheckpointError> {
     let files = checkpoint_files(run);
     if files.is_empty() {
         return Err(CheckpointError::Invalid {
@@ -35,7 +44,7 @@ pub fn latest_good(run: &Path, mut warn: impl FnMut(&str)) -> Result<Checkpoint,
     }
     let mut last_err = None;
     for (i, path) in files.iter().enumerate() {
-        match Checkpoint::load(path) {
+        match Checkpoint::load_with(path, options) {
             Ok(c) => {
                 if i > 0 {
                     warn(&format!(

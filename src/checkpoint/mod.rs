@@ -3,6 +3,8 @@
 //! noise and the full config in the metadata. A Python user loads the generator with
 //! `{k[2:]: v for k, v in load_file(path).items() if k.startswith("g.") and "adam" not in k}`.
 
+mod finite;
+
 use crate::exec::Executor;
 use crate::gpu::GpuError;
 use crate::nn::{ArenaKind, Net, TensorKind};
@@ -126,8 +128,29 @@ pub fn save(
     })
 }
 
+/// What loading checks beyond the format, dtypes and (later, per tensor) shapes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Load tensors holding NaN or infinity (`--allow-nonfinite`, for debugging a broken run)
+    /// instead of refusing the file.
+    pub allow_nonfinite: bool,
+}
+
 impl Checkpoint {
+    /// Loads and validates `path`: a NaN or infinity in any tensor is an error naming it.
     pub fn load(path: &Path) -> Result<Self, CheckpointError> {
+        Self::load_with(path, LoadOptions::default())
+    }
+
+    pub fn load_with(path: &Path, options: LoadOptions) -> Result<Self, CheckpointError> {
+        let ckpt = Self::read(path)?;
+        if !options.allow_nonfinite {
+            finite::check_tensors(path, &ckpt.tensors)?;
+        }
+        Ok(ckpt)
+    }
+
+    fn read(path: &Path) -> Result<Self, CheckpointError> {
         let invalid = |message: String| CheckpointError::Invalid {
             path: path.to_path_buf(),
             message,

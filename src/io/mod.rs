@@ -1,9 +1,11 @@
 //! Output files: PNG sample grids, loss plots, npy arrays, all written atomically so a run that
 //! is killed mid-write never leaves a half-written file where a good one was.
 
+pub mod gif;
 pub mod npy;
 pub mod plot;
 pub mod png;
+pub mod tensorboard;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;

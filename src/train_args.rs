@@ -102,7 +102,7 @@ pub struct TrainArgs {
     pub out: Option<PathBuf>,
     /// Continue the run in this directory from its latest good checkpoint, with its flags;
     /// only --steps, --sample-every, --checkpoint-every, --log-every, --keep-checkpoints,
-    /// --on-nan and --device may change.
+    /// --on-nan, --device and --tensorboard may change.
     #[arg(long, value_name = "RUN_DIR")]
     pub resume: Option<PathBuf>,
     /// Keep this many checkpoints (the newest).
@@ -127,6 +127,10 @@ pub struct TrainArgs {
     /// first when missing].
     #[arg(long)]
     classifier: Option<PathBuf>,
+    /// Write TensorBoard event files (losses, scores, speed, sample grids, the config) into
+    /// RUN/tb/; view them with `tensorboard --logdir runs`.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    tensorboard: bool,
 }
 
 /// Flags that may differ from the saved run on --resume.
@@ -140,6 +144,7 @@ const MAY_CHANGE: &[&str] = &[
     "device",
     "resume",
     "renderdoc_capture",
+    "tensorboard",
 ];
 
 pub fn model_name(model: ModelKind) -> String {
@@ -207,7 +212,8 @@ impl TrainArgs {
                 let shown = |v: Option<&serde_json::Value>| v.map_or("?".into(), |v| v.to_string());
                 bail!(
                     "--{} {} conflicts with the run's {}; on --resume only --steps, --sample-every, \
-                     --checkpoint-every, --log-every, --keep-checkpoints, --on-nan and --device may change",
+                     --checkpoint-every, --log-every, --keep-checkpoints, --on-nan, --device and \
+                     --tensorboard may change",
                     id.replace('_', "-"),
                     shown(new.get(field)),
                     shown(old.get(field))
@@ -236,6 +242,9 @@ impl TrainArgs {
         }
         if pick("device") {
             cfg.device = fresh.device;
+        }
+        if pick("tensorboard") {
+            cfg.tensorboard = fresh.tensorboard;
         }
         Ok(cfg)
     }
@@ -273,6 +282,7 @@ impl TrainArgs {
             eval_every: self.eval_every,
             eval_count: self.eval_count,
             classifier: self.classifier.clone(),
+            tensorboard: self.tensorboard,
             ..base
         };
         let (channels, size, _) = cfg.image_shape();

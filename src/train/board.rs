@@ -111,6 +111,9 @@ impl Board {
         path: &Path,
         frame: bool,
     ) -> Result<(), TrainError> {
+        if self.events.is_none() && !frame {
+            return Ok(());
+        }
         let png = std::fs::read(path).map_err(|source| TrainError::Io {
             path: path.to_path_buf(),
             source,

@@ -137,7 +137,7 @@ pub struct TrainArgs {
     pub out: Option<PathBuf>,
     /// Continue the run in this directory from its latest good checkpoint, with its flags;
     /// only --steps, --sample-every, --checkpoint-every, --log-every, --keep-checkpoints,
-    /// --on-nan and --device may change.
+    /// --on-nan, --device and --tensorboard may change.
     #[arg(long, value_name = "RUN_DIR")]
     pub resume: Option<PathBuf>,
     /// With --resume: load a checkpoint holding NaN or infinite values instead of skipping it
@@ -166,6 +166,10 @@ pub struct TrainArgs {
     /// first when missing].
     #[arg(long)]
     classifier: Option<PathBuf>,
+    /// Write TensorBoard event files (losses, scores, speed, sample grids, the config) into
+    /// RUN/tb/; view them with `tensorboard --logdir runs`.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    tensorboard: bool,
 }
 
 /// Flags that may differ from the saved run on --resume.
@@ -180,6 +184,7 @@ const MAY_CHANGE: &[&str] = &[
     "resume",
     "allow_nonfinite",
     "renderdoc_capture",
+    "tensorboard",
 ];
 
 pub fn model_name(model: ModelKind) -> String {
@@ -275,7 +280,8 @@ impl TrainArgs {
                 let shown = |v: Option<&serde_json::Value>| v.map_or("?".into(), |v| v.to_string());
                 bail!(
                     "--{} {} conflicts with the run's {}; on --resume only --steps, --sample-every, \
-                     --checkpoint-every, --log-every, --keep-checkpoints, --on-nan and --device may change",
+                     --checkpoint-every, --log-every, --keep-checkpoints, --on-nan, --device and \
+                     --tensorboard may change",
                     id.replace('_', "-"),
                     shown(new.get(field)),
                     shown(old.get(field))
@@ -304,6 +310,9 @@ impl TrainArgs {
         }
         if pick("device") {
             cfg.device = fresh.device;
+        }
+        if pick("tensorboard") {
+            cfg.tensorboard = fresh.tensorboard;
         }
         Ok(cfg)
     }
@@ -343,6 +352,7 @@ impl TrainArgs {
             eval_every: self.eval_every,
             eval_count: self.eval_count,
             classifier: self.classifier.clone(),
+            tensorboard: self.tensorboard,
             ..base
         };
         cfg.lr_schedule = self.lr_schedule(cfg.steps)?;

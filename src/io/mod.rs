@@ -2,9 +2,11 @@
 //! is killed mid-write never leaves a half-written file where a good one was.
 
 mod atomic_file;
+pub mod gif;
 pub mod npy;
 pub mod plot;
 pub mod png;
+pub mod tensorboard;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;

@@ -110,6 +110,8 @@ pub struct TrainConfig {
     pub g_ema: f32,
     /// cgan: D also learns that real images with wrong labels are fakes.
     pub mismatch: bool,
+    /// Write TensorBoard event files into RUN/tb/.
+    pub tensorboard: bool,
 }
 
 /// What a non-finite loss or gradient does to a run.
@@ -175,6 +177,7 @@ impl Default for TrainConfig {
             classifier: None,
             g_ema: 0.0,
             mismatch: false,
+            tensorboard: true,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Training: the schedule as a program, the loop, checkpoints and outputs.
 
+mod board;
 mod config;
 pub mod families;
 mod outputs;

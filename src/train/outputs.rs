@@ -228,6 +228,7 @@ pub fn train_loop(t: &mut Trainer) -> Result<Option<LossRow>, TrainError> {
     let csv = t.out.join("losses.csv");
     let start = Instant::now();
     let seconds = |t: &Trainer| now_seconds(start) + t.seconds_before;
+    let mut board = super::board::Board::open(t, seconds(t));
     if t.step == 0 {
         save_checkpoint(t, &ckpts, 0.0)?;
     }
@@ -243,6 +244,7 @@ pub fn train_loop(t: &mut Trainer) -> Result<Option<LossRow>, TrainError> {
             let row = t.take_losses(seconds(t))?;
             let scores = if eval_due { t.evaluate()? } else { None };
             append_csv(&csv, &row, t.monitor.is_some().then_some(scores.as_ref()))?;
+            board.log(&row, scores.as_ref());
             let mut msg = format!(
                 "D real {:.3} fake {:.3} acc {:.2} | G {:.3}",
                 row.d_loss_real, row.d_loss_fake, row.d_acc, row.g_loss
@@ -269,10 +271,12 @@ pub fn train_loop(t: &mut Trainer) -> Result<Option<LossRow>, TrainError> {
             let (c, h, w) = t.cfg.image_shape();
             let n = t.cfg.grid();
             crate::io::png::save_grid(&path, &images, n * n, c, h, w, n)?;
+            board.sample(t.step, "samples", &path, true)?;
             for k in 0..t.cfg.aux().codes() {
                 let images = t.sweep_grid(k)?;
                 let path = samples.join(format!("step_{:06}_code{}.png", t.step, k + 1));
                 crate::io::png::save_grid(&path, &images, n * n, c, h, w, n)?;
+                board.sample(t.step, &format!("samples/code{}", k + 1), &path, false)?;
             }
             plot(&t.out.join("losses.png"), &rows)?;
         }

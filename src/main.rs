@@ -62,6 +62,9 @@ enum Command {
   wgpu-gan train --model infogan                  # categorical + continuous codes; code sweeps
   wgpu-gan train --model wgan-gp                  # critic, 5 critic steps, gradient penalty
   wgpu-gan train --loss lsgan                     # least-squares loss (any model but wgan-gp)
+  wgpu-gan train --model dcgan --lr-g 1e-4 --lr-d 4e-4   # two time-scale rates (TTUR)
+  wgpu-gan train --lr-schedule linear             # constant, then down to 0 over the last half
+  wgpu-gan train --lr-schedule step --lr-decay-at 6000,9000 --lr-gamma 0.1   # MultiStepLR
   wgpu-gan train --model dcgan64 --data-folder ~/faces --channels 3   # 64x64 colour images")]
     Train(Box<TrainArgs>),
     /// Generate images from a checkpoint (or a run directory: its latest checkpoint).
@@ -220,6 +223,8 @@ fn train(a: &TrainArgs, given: &[String], gpu: &GpuArgs) -> Result<()> {
             );
         }
         let cfg = a.config()?;
+        // A config that cannot train leaves no run directory behind.
+        cfg.validate()?;
         std::fs::create_dir_all(&out)
             .with_context(|| format!("cannot create the output directory {}", out.display()))?;
         _lock = RunLock::acquire(&out)?;

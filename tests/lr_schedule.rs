@@ -235,6 +235,54 @@ fn lr_g_and_lr_d_reach_their_own_optimizers() {
     );
 }
 
+/// Bad rate flags: one line each, a non-zero exit, and no run directory left behind.
+#[test]
+fn bad_rate_flags_are_refused_before_a_run_directory_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (&["--lr-g", "-1"], "--lr-g must be"),
+        (
+            &["--lr-decay-at", "5"],
+            "--lr-decay-at applies to --lr-schedule step",
+        ),
+        (
+            &["--lr-schedule", "step", "--lr-gamma", "0"],
+            "--lr-gamma must be",
+        ),
+        (
+            &[
+                "--lr-schedule",
+                "linear",
+                "--lr-decay-iters",
+                "99",
+                "--steps",
+                "10",
+            ],
+            "longer than the run",
+        ),
+    ];
+    for (k, (args, says)) in cases.iter().enumerate() {
+        let out = dir.path().join(k.to_string());
+        let run = bin()
+            .arg("train")
+            .args(*args)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&run.stderr);
+        assert!(
+            !run.status.success() && err.contains(says),
+            "{args:?}: {err}"
+        );
+        assert!(
+            !err.contains("panicked") && err.trim().lines().count() == 1,
+            "{err}"
+        );
+        assert!(!out.exists(), "{args:?} left {}", out.display());
+    }
+}
+
 /// A rollback reloads the checkpoint into the trainer it has: one trainer (program, executor,
 /// dataset upload) for the whole run, three rollbacks included. The only test in this file
 /// that plans a trainer in this process.

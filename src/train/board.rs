@@ -69,16 +69,10 @@ impl Board {
         let Some(w) = self.events.as_mut() else {
             return;
         };
-        let mut values: Vec<(String, f32)> = [
-            ("d_loss_real", row.d_loss_real),
-            ("d_loss_fake", row.d_loss_fake),
-            ("d_acc", row.d_acc),
-            ("g_loss", row.g_loss),
-        ]
-        .into_iter()
-        .chain(row.heads.iter().copied())
-        .map(|(name, v)| (format!("loss/{name}"), v))
-        .collect();
+        let mut values: Vec<(String, f32)> = (row.losses.iter().chain(&row.heads))
+            .copied()
+            .map(|(name, v)| (format!("loss/{name}"), v))
+            .collect();
         if let Some(s) = scores {
             let all = [
                 ("fcd", Some(s.fcd)),

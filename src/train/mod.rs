@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 pub use config::{LossKind, ModelKind, OnNan, TrainConfig, FAMILY_EMA};
-pub use outputs::{resolve_checkpoint, LossRow, CSV_HEADER};
+pub use outputs::{csv_header, resolve_checkpoint, LossRow, CSV_HEADER};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
@@ -268,18 +268,18 @@ impl Trainer {
     /// Fails with `NonFinite` when a loss sum or Adam's gradient flag shows a NaN or infinity
     /// since the last log point (the sums are sticky: NaN + x is NaN).
     pub fn check_finite(&self) -> Result<(), TrainError> {
-        use schedule::{D_FAKE, D_REAL, G_LOSS, NONFINITE};
         let m = self.exec.read_f32(self.gan.metrics)?;
-        let mut bad: Vec<String> = [
-            ("D loss on reals", D_REAL),
-            ("D loss on fakes", D_FAKE),
-            ("G loss", G_LOSS),
-        ]
-        .iter()
-        .filter(|(_, slot)| !m[*slot].is_finite())
-        .map(|(name, slot)| format!("{name} ({})", m[*slot] / m[slot + 2].max(1.0)))
-        .collect();
-        if m[NONFINITE] != 0.0 {
+        let losses = self
+            .cfg
+            .family()
+            .loss_columns()
+            .iter()
+            .filter(|c| c.is_loss());
+        let mut bad: Vec<String> = losses
+            .filter(|c| !c.value(&m).is_finite())
+            .map(|c| format!("{} ({})", c.name, c.value(&m)))
+            .collect();
+        if m[schedule::NONFINITE] != 0.0 {
             bad.push("a gradient".into());
         }
         if bad.is_empty() {
@@ -295,7 +295,7 @@ impl Trainer {
     pub fn take_losses(&mut self, seconds: f64) -> Result<LossRow, TrainError> {
         let m = self.exec.read_f32(self.gan.metrics)?;
         self.exec.write_f32(self.gan.metrics, &vec![0.0; m.len()]);
-        Ok(LossRow::from_metrics(self.step, &m, seconds).with_heads(&self.cfg, &m))
+        Ok(LossRow::from_metrics(&self.cfg, self.step, &m, seconds))
     }
 
     /// Generates the fixed-noise grid images, (grid², C, H, W) in [-1, 1].

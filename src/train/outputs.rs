@@ -1,7 +1,7 @@
 //! The training loop's outputs: progress bar, losses.csv, losses.png, sample grids and
 //! checkpoints in the run directory.
 
-use super::schedule::{D_FAKE, D_REAL, G_LOSS};
+use super::families::Column;
 use super::TrainConfig;
 use super::{now_seconds, TrainError, Trainer};
 use crate::eval::{Scores, ENTROPY_WARNING};
@@ -19,70 +19,64 @@ const _: () = assert!(MAX_CHUNK <= crate::lr::LR_TABLE);
 #[derive(Clone, Debug, PartialEq)]
 pub struct LossRow {
     pub step: usize,
-    pub d_loss_real: f32,
-    pub d_loss_fake: f32,
-    pub d_acc: f32,
-    pub g_loss: f32,
+    /// The family's loss columns (`Family::loss_columns`), before the wall clock.
+    pub losses: Vec<(&'static str, f32)>,
     pub seconds: f64,
-    /// The model's extra heads (`head_columns`), after the base columns of losses.csv.
+    /// The family's extra heads (`Family::head_columns`), after the wall clock.
     pub heads: Vec<(&'static str, f32)>,
 }
 
+/// losses.csv's header for the GAN families (`families::GAN_COLUMNS`) before their heads.
 pub const CSV_HEADER: &str = "step,d_loss_real,d_loss_fake,d_acc,g_loss,seconds";
 
-/// The mean of accumulator `k` (0 loss, 1 accuracy) of the metric slot at `slot`: its sum over
-/// the count in slot + 2.
-fn average(m: &[f32], slot: usize, k: usize) -> f32 {
-    m[slot + k] / m[slot + 2].max(1.0)
+/// The header of losses.csv for loss columns `losses` and heads `heads` (before any eval
+/// columns): `step,<losses>,seconds,<heads>`.
+pub fn csv_header(losses: &[&str], heads: &[&str]) -> String {
+    let mut h = vec!["step"];
+    h.extend(losses);
+    h.push("seconds");
+    h.extend(heads);
+    h.join(",")
 }
 
-/// The losses.csv columns of a run's extra heads: (name, metric slot, 0 loss or 1 accuracy).
-/// ACGAN's class head and InfoGAN's categorical code average over every pass that trains
-/// them (D on reals and fakes for ACGAN, D on fakes and G for both); cgan's mismatch columns
-/// are D's loss and accuracy on real images with random labels (target fake).
-pub fn head_columns(cfg: &TrainConfig) -> &'static [(&'static str, usize, usize)] {
-    cfg.family().head_columns(cfg)
+/// The (name, value) of `columns` from the metric accumulators `m`.
+fn values(columns: &[Column], m: &[f32]) -> Vec<(&'static str, f32)> {
+    columns.iter().map(|c| (c.name, c.value(m))).collect()
 }
 
 impl LossRow {
-    /// From the metric accumulators: (loss, accuracy, count) for D real, D fake and G.
-    pub fn from_metrics(step: usize, m: &[f32], seconds: f64) -> Self {
-        let avg = |slot, k| average(m, slot, k);
+    /// The run's columns (`cfg`'s family) from the metric accumulators `m`.
+    pub fn from_metrics(cfg: &TrainConfig, step: usize, m: &[f32], seconds: f64) -> Self {
+        let family = cfg.family();
         Self {
             step,
-            d_loss_real: avg(D_REAL, 0),
-            d_loss_fake: avg(D_FAKE, 0),
-            d_acc: (avg(D_REAL, 1) + avg(D_FAKE, 1)) / 2.0,
-            g_loss: avg(G_LOSS, 0),
+            losses: values(family.loss_columns(), m),
             seconds,
-            heads: Vec::new(),
+            heads: values(family.head_columns(cfg), m),
         }
     }
 
-    /// With the averages of the run's extra heads from the same accumulators.
-    pub fn with_heads(mut self, cfg: &TrainConfig, m: &[f32]) -> Self {
-        self.heads = head_columns(cfg)
-            .iter()
-            .map(|&(name, slot, k)| (name, average(m, slot, k)))
-            .collect();
-        self
+    pub fn header(&self) -> String {
+        let names = |v: &[(&'static str, f32)]| v.iter().map(|(n, _)| *n).collect::<Vec<_>>();
+        csv_header(&names(&self.losses), &names(&self.heads))
     }
 
     pub fn csv(&self) -> String {
-        let mut line = format!(
-            "{},{},{},{},{},{:.3}",
-            self.step, self.d_loss_real, self.d_loss_fake, self.d_acc, self.g_loss, self.seconds
-        );
+        let mut line = self.step.to_string();
+        for (_, v) in &self.losses {
+            line += &format!(",{v}");
+        }
+        line += &format!(",{:.3}", self.seconds);
         for (_, v) in &self.heads {
             line += &format!(",{v}");
         }
         line
     }
 
-    pub fn is_finite(&self) -> bool {
-        [self.d_loss_real, self.d_loss_fake, self.g_loss]
-            .iter()
-            .all(|v| v.is_finite())
+    /// The value of column `name`, if the row has it.
+    pub fn get(&self, name: &str) -> Option<f32> {
+        let mut all = self.losses.iter().chain(&self.heads);
+        all.find(|(n, _)| *n == name).map(|(_, v)| *v)
     }
 }
 
@@ -118,26 +112,27 @@ fn append_csv(path: &Path, row: &LossRow, eval: Option<Option<&Scores>>) -> Resu
         .open(path)
         .map_err(io_err(path))?;
     if new {
-        let heads: String = row.heads.iter().map(|(n, _)| format!(",{n}")).collect();
         let extra = eval.map_or(String::new(), |_| format!(",{EVAL_HEADER}"));
-        writeln!(f, "{CSV_HEADER}{heads}{extra}").map_err(io_err(path))?;
+        writeln!(f, "{}{extra}", row.header()).map_err(io_err(path))?;
     }
     let extra = eval.map_or(String::new(), eval_csv);
     writeln!(f, "{}{extra}", row.csv()).map_err(io_err(path))
 }
 
+/// Every loss column of `rows` against the step.
 fn plot(path: &Path, rows: &[LossRow]) -> Result<(), TrainError> {
-    let series = |f: fn(&LossRow) -> f32| {
-        rows.iter()
-            .map(|r| (r.step as f64, f(r) as f64))
-            .collect::<Vec<_>>()
-    };
-    let all = [
-        ("D loss (real)", series(|r| r.d_loss_real)),
-        ("D loss (fake)", series(|r| r.d_loss_fake)),
-        ("G loss", series(|r| r.g_loss)),
-        ("D accuracy", series(|r| r.d_acc)),
-    ];
+    let names: Vec<&str> = rows
+        .first()
+        .map_or(Vec::new(), |r| r.losses.iter().map(|(n, _)| *n).collect());
+    let all: Vec<(&str, Vec<(f64, f64)>)> = names
+        .iter()
+        .map(|&name| {
+            let points = rows
+                .iter()
+                .filter_map(|r| Some((r.step as f64, r.get(name)? as f64)));
+            (name, points.collect())
+        })
+        .collect();
     crate::io::plot::plot_losses(path, &all, "wgpu-gan losses")?;
     Ok(())
 }
@@ -154,20 +149,23 @@ fn progress(steps: usize, start: usize) -> ProgressBar {
     bar
 }
 
-/// The rows already in losses.csv (a resumed run plots its whole history).
-fn read_csv(path: &Path) -> Vec<LossRow> {
+/// The rows already in losses.csv (a resumed run plots its whole history), read as the loss
+/// `columns` that start each row.
+fn read_csv(path: &Path, columns: &[Column]) -> Vec<LossRow> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
+    let n = columns.len();
     text.lines()
         .skip(1)
         .filter_map(|line| {
             let v: Vec<f64> = line.split(',').filter_map(|x| x.parse().ok()).collect();
-            (v.len() >= 6).then(|| LossRow {
+            (v.len() >= n + 2).then(|| LossRow {
                 step: v[0] as usize,
-                d_loss_real: v[1] as f32,
-                d_loss_fake: v[2] as f32,
-                d_acc: v[3] as f32,
-                g_loss: v[4] as f32,
-                seconds: v[5],
+                losses: columns
+                    .iter()
+                    .zip(&v[1..=n])
+                    .map(|(c, &x)| (c.name, x as f32))
+                    .collect(),
+                seconds: v[n + 1],
                 heads: Vec::new(),
             })
         })
@@ -233,7 +231,7 @@ pub fn train_loop(t: &mut Trainer) -> Result<Option<LossRow>, TrainError> {
         save_checkpoint(t, &ckpts, 0.0)?;
     }
     let bar = progress(t.cfg.steps, t.step);
-    let mut rows = read_csv(&csv);
+    let mut rows = read_csv(&csv, t.cfg.family().loss_columns());
     while t.step < t.cfg.steps {
         advance(t)?;
         bar.set_position(t.step as u64);
@@ -245,13 +243,9 @@ pub fn train_loop(t: &mut Trainer) -> Result<Option<LossRow>, TrainError> {
             let scores = if eval_due { t.evaluate()? } else { None };
             append_csv(&csv, &row, t.monitor.is_some().then_some(scores.as_ref()))?;
             board.log(&row, scores.as_ref());
-            let mut msg = format!(
-                "D real {:.3} fake {:.3} acc {:.2} | G {:.3}",
-                row.d_loss_real, row.d_loss_fake, row.d_acc, row.g_loss
-            );
-            for (name, v) in &row.heads {
-                msg += &format!(" | {name} {v:.3}");
-            }
+            let columns = row.losses.iter().chain(&row.heads);
+            let shown: Vec<String> = columns.map(|(name, v)| format!("{name} {v:.3}")).collect();
+            let mut msg = shown.join(" | ");
             if let Some(s) = &scores {
                 msg += &format!(
                     " | FCD {:.2} H {:.2} conf {:.2}",
@@ -320,4 +314,18 @@ pub fn resolve_checkpoint(path: &Path) -> std::path::PathBuf {
         return dir;
     }
     path.to_path_buf()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gan_columns_make_the_gan_header() {
+        let names: Vec<&str> = super::super::families::GAN_COLUMNS
+            .iter()
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(csv_header(&names, &[]), CSV_HEADER);
+    }
 }

@@ -1,6 +1,6 @@
 //! ACGAN: G conditioned on the digit; D also classifies it (a second head of 10 logits).
 
-use super::{mlp_pair, needs_labels, Family, HeadColumn};
+use super::{mlp_pair, needs_labels, Column, Family};
 use crate::models::CLASSES;
 use crate::nn::Layer;
 use crate::train::schedule::{Aux, AUX};
@@ -42,8 +42,17 @@ impl Family for Acgan {
     }
 
     /// Over every pass that trains the class head: D on reals and fakes, G.
-    fn head_columns(&self, _cfg: &TrainConfig) -> &'static [HeadColumn] {
-        &[("class_loss", AUX, 0), ("class_acc", AUX, 1)]
+    fn head_columns(&self, _cfg: &TrainConfig) -> &'static [Column] {
+        &[
+            Column {
+                name: "class_loss",
+                parts: &[(AUX, 0)],
+            },
+            Column {
+                name: "class_acc",
+                parts: &[(AUX, 1)],
+            },
+        ]
     }
 
     fn validate(&self, cfg: &TrainConfig) -> Result<(), String> {

@@ -1,7 +1,7 @@
 //! The MLP GAN conditioned on the digit: the one-hot label joins G's noise and D's input; D is
 //! matching-aware (Reed et al., GAN-CLS).
 
-use super::{needs_labels, Family, HeadColumn};
+use super::{needs_labels, Column, Family};
 use crate::models::CLASSES;
 use crate::nn::Layer;
 use crate::train::schedule::AUX;
@@ -47,9 +47,18 @@ impl Family for Cgan {
     }
 
     /// D's loss and accuracy on real images with random labels (target fake).
-    fn head_columns(&self, cfg: &TrainConfig) -> &'static [HeadColumn] {
+    fn head_columns(&self, cfg: &TrainConfig) -> &'static [Column] {
         if cfg.mismatch {
-            &[("mismatch_loss", AUX, 0), ("mismatch_acc", AUX, 1)]
+            &[
+                Column {
+                    name: "mismatch_loss",
+                    parts: &[(AUX, 0)],
+                },
+                Column {
+                    name: "mismatch_acc",
+                    parts: &[(AUX, 1)],
+                },
+            ]
         } else {
             &[]
         }

@@ -1,7 +1,7 @@
 //! InfoGAN: G reads a 10-way categorical and 2 continuous codes; a Q head on D's body recovers
 //! them (the mutual-information loss).
 
-use super::{mlp_pair, Family, HeadColumn};
+use super::{mlp_pair, Column, Family};
 use crate::models::{CLASSES, INFO_CODES};
 use crate::nn::Layer;
 use crate::train::schedule::{Aux, AUX, CODES};
@@ -44,11 +44,20 @@ impl Family for Infogan {
     }
 
     /// Q's categorical code (D on fakes and G) and the continuous codes' error.
-    fn head_columns(&self, _cfg: &TrainConfig) -> &'static [HeadColumn] {
+    fn head_columns(&self, _cfg: &TrainConfig) -> &'static [Column] {
         &[
-            ("q_cat_loss", AUX, 0),
-            ("q_cat_acc", AUX, 1),
-            ("q_code_mse", CODES, 0),
+            Column {
+                name: "q_cat_loss",
+                parts: &[(AUX, 0)],
+            },
+            Column {
+                name: "q_cat_acc",
+                parts: &[(AUX, 1)],
+            },
+            Column {
+                name: "q_code_mse",
+                parts: &[(CODES, 0)],
+            },
         ]
     }
 }

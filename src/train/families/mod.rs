@@ -11,14 +11,56 @@ mod infogan;
 mod mlp;
 mod wgan_gp;
 
-use super::schedule::{Aux, ScheduleKind};
+use super::schedule::{Aux, ScheduleKind, D_FAKE, D_REAL, G_LOSS};
 use super::{ModelKind, TrainConfig};
 use crate::data::DataSource;
 use crate::nn::{Layer, Net};
 use crate::ops::Loss;
 
-/// A losses.csv column of an extra head: (name, metric slot, 0 loss or 1 accuracy).
-pub type HeadColumn = (&'static str, usize, usize);
+/// A losses.csv column: the mean, over its parts, of each part's average since the last row;
+/// a part is (metric slot, 0 for the loss or 1 for the accuracy accumulator).
+#[derive(Clone, Copy, Debug)]
+pub struct Column {
+    pub name: &'static str,
+    pub parts: &'static [(usize, usize)],
+}
+
+impl Column {
+    /// Its value from the metric accumulators `m`.
+    pub fn value(&self, m: &[f32]) -> f32 {
+        let sum = self
+            .parts
+            .iter()
+            .fold(0.0, |s, &(slot, k)| s + m[slot + k] / m[slot + 2].max(1.0));
+        sum / self.parts.len().max(1) as f32
+    }
+
+    /// Whether it averages losses (its non-finite value stops a run), not accuracies.
+    pub fn is_loss(&self) -> bool {
+        self.parts.iter().all(|&(_, k)| k == 0)
+    }
+}
+
+/// The GAN families' first losses.csv columns: D on reals and fakes, D's accuracy over both,
+/// and G.
+pub const GAN_COLUMNS: &[Column] = &[
+    Column {
+        name: "d_loss_real",
+        parts: &[(D_REAL, 0)],
+    },
+    Column {
+        name: "d_loss_fake",
+        parts: &[(D_FAKE, 0)],
+    },
+    Column {
+        name: "d_acc",
+        parts: &[(D_REAL, 1), (D_FAKE, 1)],
+    },
+    Column {
+        name: "g_loss",
+        parts: &[(G_LOSS, 0)],
+    },
+];
 
 /// What a family declares. The defaults serve the plain MLP GAN's relatives.
 pub trait Family: Sync {
@@ -78,8 +120,14 @@ pub trait Family: Sync {
         false
     }
 
+    /// The first losses.csv columns, before the wall clock; each loss among them that goes NaN
+    /// or infinite stops the run.
+    fn loss_columns(&self) -> &'static [Column] {
+        GAN_COLUMNS
+    }
+
     /// losses.csv columns of the extra heads.
-    fn head_columns(&self, _cfg: &TrainConfig) -> &'static [HeadColumn] {
+    fn head_columns(&self, _cfg: &TrainConfig) -> &'static [Column] {
         &[]
     }
 

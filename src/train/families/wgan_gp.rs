@@ -1,6 +1,6 @@
 //! WGAN-GP: an MLP critic without sigmoid, 5 critic steps per G step, gradient penalty 10.
 
-use super::{mlp_pair, Family, HeadColumn};
+use super::{mlp_pair, Column, Family};
 use crate::nn::Layer;
 use crate::ops::Loss;
 use crate::train::schedule::{ScheduleKind, PENALTY};
@@ -42,7 +42,10 @@ impl Family for WganGp {
         mlp_pair(cfg, image_len, 1)
     }
 
-    fn head_columns(&self, _cfg: &TrainConfig) -> &'static [HeadColumn] {
-        &[("gradient_penalty", PENALTY, 0)]
+    fn head_columns(&self, _cfg: &TrainConfig) -> &'static [Column] {
+        &[Column {
+            name: "gradient_penalty",
+            parts: &[(PENALTY, 0)],
+        }]
     }
 }

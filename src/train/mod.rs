@@ -346,7 +346,7 @@ impl Trainer {
         checkpoint::save(
             path,
             self.exec.as_ref(),
-            &[&self.gan.g, &self.gan.d],
+            &self.gan.nets(),
             self.gan.counters,
             &extra,
             meta,
@@ -358,8 +358,9 @@ impl Trainer {
     /// and step counts, the random streams' counter, the sample noise and the partial losses.
     pub fn restore(&mut self, ckpt: &checkpoint::Checkpoint) -> Result<(), TrainError> {
         let exec = self.exec.as_mut();
-        ckpt.restore_net(exec, &self.gan.g, true)?;
-        ckpt.restore_net(exec, &self.gan.d, true)?;
+        for net in self.gan.nets() {
+            ckpt.restore_net(exec, net, true)?;
+        }
         if ckpt.counters.len() != self.gan.counters.len {
             return Err(TrainError::Config(format!(
                 "checkpoint {} has {} step counters, this program {}",

@@ -49,7 +49,12 @@ impl Builder<'_> {
             let name = format!("{z_name}.codes");
             self.input(&name, InputKind::Uniform(-1.0, 1.0), b * n)
         });
-        Draw { z, y, codes }
+        Draw {
+            rows: b,
+            z,
+            y,
+            codes,
+        }
     }
 
     /// A real-batch input and its labels.

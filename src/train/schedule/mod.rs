@@ -163,6 +163,8 @@ struct Batch {
 /// G's inputs: noise, and the label and codes drawn with it.
 #[derive(Clone, Copy, Debug)]
 struct Draw {
+    /// How many samples: z is (rows, latent).
+    rows: usize,
     z: View,
     y: Option<View>,
     codes: Option<View>,
@@ -178,7 +180,7 @@ impl Builder<'_> {
     /// G's input for a draw: z, then the codes (InfoGAN), then the one-hot label (cgan, ACGAN,
     /// InfoGAN's categorical code).
     fn g_input(&mut self, name: &str, d: Draw) -> ops::Result<View> {
-        let rows = d.z.len / self.latent.max(1);
+        let rows = d.rows;
         let labels = d.y.map(|y| (y, self.cfg.g_classes()));
         ops::condition::generator_input(&mut self.prog, name, rows, d.z, d.codes, labels)
     }
@@ -421,6 +423,7 @@ pub fn build(
     b.prog.set_phase("sample");
     let start = b.prog.ops.len();
     let draw = Draw {
+        rows: cfg.sample_count,
         z: sample_noise,
         y: sample_labels,
         codes: sample_codes,
@@ -452,6 +455,11 @@ pub fn build(
 }
 
 impl GanProgram {
+    /// Every trained net, whose tensors checkpoints hold under the net's prefix.
+    pub fn nets(&self) -> [&Net; 2] {
+        [&self.g, &self.d]
+    }
+
     pub fn input(&self, name: &str) -> Option<View> {
         self.inputs.iter().find(|i| i.name == name).map(|i| i.view)
     }

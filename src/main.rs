@@ -105,7 +105,7 @@ struct SampleArgs {
     /// cgan: generate this class (0-9) [default: every class in turn]
     #[arg(long)]
     label: Option<usize>,
-    #[arg(long, value_enum, default_value_t = DeviceKind::Gpu)]
+    #[arg(long, value_enum, default_value_t = DeviceKind::Auto)]
     device: DeviceKind,
     /// Load a checkpoint holding NaN or infinite values instead of refusing it (debugging).
     #[arg(long)]
@@ -297,7 +297,7 @@ struct ProfileArgs {
     #[arg(long)]
     batch_size: Option<usize>,
     /// gpu: timestamp queries on the adapter; cpu: the CPU path, op by op (wall clock).
-    #[arg(long, value_enum, default_value_t = DeviceKind::Gpu)]
+    #[arg(long, value_enum, default_value_t = DeviceKind::Auto)]
     device: DeviceKind,
     /// Write a Chrome trace JSON of one mean iteration here.
     #[arg(long)]

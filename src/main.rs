@@ -348,10 +348,14 @@ fn info(gpu: &GpuArgs) -> Result<()> {
             info.subgroup_min_size,
             info.subgroup_max_size
         );
+        // Devices are opened with the adapter's own limits (gpu::Context::new), not wgpu's.
+        let d = wgpu::Limits::default();
         println!(
-            "    limits: storage binding {} MiB, buffer {} MiB, workgroups/dim {}, invocations/workgroup {}, workgroup memory {} KiB",
+            "    limits (requested: the adapter's; wgpu's default in brackets): storage binding {} MiB [{}], buffer {} MiB [{}], workgroups/dim {}, invocations/workgroup {}, workgroup memory {} KiB",
             l.max_storage_buffer_binding_size >> 20,
+            d.max_storage_buffer_binding_size >> 20,
             l.max_buffer_size >> 20,
+            d.max_buffer_size >> 20,
             l.max_compute_workgroups_per_dimension,
             l.max_compute_invocations_per_workgroup,
             l.max_compute_workgroup_storage_size >> 10

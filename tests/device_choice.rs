@@ -60,3 +60,51 @@ fn device_gpu_forces_the_adapter() {
     assert!(!err.contains("device: auto"), "{err}");
     assert!(err.contains(&ctx.info.name), "{err}");
 }
+
+/// `info` shows the limits the device is opened with (the adapter's) beside wgpu's defaults.
+#[test]
+fn info_shows_the_adapters_limits_and_wgpus_defaults() {
+    let Some(ctx) = common::gpu() else { return };
+    let out = bin().arg("info").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let d = wgpu::Limits::default();
+    let shown = format!(
+        "storage binding {} MiB [{}], buffer {} MiB [{}]",
+        ctx.limits.max_storage_buffer_binding_size >> 20,
+        d.max_storage_buffer_binding_size >> 20,
+        ctx.limits.max_buffer_size >> 20,
+        d.max_buffer_size >> 20
+    );
+    assert!(text.contains(&shown), "{shown} not in\n{text}");
+}
+
+/// A buffer over wgpu's default 128 MiB binding plans when the adapter's buffers may be that
+/// large and each op binds at most a binding's worth of it (lavapipe: 2 GiB buffers, 128 MiB
+/// bindings), and runs.
+#[test]
+fn a_buffer_over_128_mib_plans_within_the_adapters_limits() {
+    let Some(ctx) = common::gpu() else { return };
+    let words = (160usize << 20) / 4;
+    if ctx.limits.max_buffer_size < words as u64 * 4 {
+        eprintln!("SKIPPED: the adapter's buffers stop below 160 MiB");
+        return;
+    }
+    let mut prog = wgpu_gan::program::Program::new();
+    let big = prog.tensor("big", words);
+    let y = prog.tensor("y", 64);
+    let tail = wgpu_gan::program::View {
+        offset: words - 64,
+        len: 64,
+        ..big
+    };
+    let relu = wgpu_gan::ops::Activation::Relu;
+    wgpu_gan::ops::activation_forward(&mut prog, relu, tail, y, "relu").unwrap();
+    let mut exec = wgpu_gan::exec::GpuExec::new(ctx, &prog).expect("plans");
+    use wgpu_gan::exec::Executor;
+    let x: Vec<f32> = (0..64).map(|i| i as f32 - 32.0).collect();
+    exec.write_f32(tail, &x);
+    exec.run(0..1, 1).unwrap();
+    let out = exec.read_f32(y).unwrap();
+    assert_eq!(out, x.iter().map(|v| v.max(0.0)).collect::<Vec<_>>());
+}

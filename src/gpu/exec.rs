@@ -67,6 +67,7 @@ impl GpuProgram {
                 }),
             }];
             for ((view, _), (number, _)) in op.bindings.iter().zip(kernel.bindings()) {
+                check_binding(ctx, program, *view)?;
                 entries.push(wgpu::BindGroupEntry {
                     binding: *number,
                     resource: wgpu::BindingResource::Buffer(binding(&buffers, *view)),
@@ -216,18 +217,32 @@ impl GpuProgram {
     }
 }
 
+/// A buffer may be as large as the adapter's `max_buffer_size`; what one op binds of it, at
+/// most `max_storage_buffer_binding_size` (both the adapter's own, see `Context::new`).
+fn check_binding(ctx: &Context, program: &Program, v: View) -> Result<(), GpuError> {
+    let (bytes, limit) = (v.len as u64 * 4, ctx.limits.max_storage_buffer_binding_size);
+    if bytes > limit {
+        return Err(GpuError::BufferTooLarge {
+            name: program.buffers[v.buf.0].name.clone(),
+            bytes,
+            limit,
+        });
+    }
+    Ok(())
+}
+
 fn create_buffers(ctx: &Context, program: &Program) -> Result<Vec<wgpu::Buffer>, GpuError> {
-    let limit = ctx.limits.max_storage_buffer_binding_size;
+    let limit = ctx.limits.max_buffer_size;
     program
         .buffers
         .iter()
         .map(|b| {
             let bytes = b.words as u64 * 4;
-            if bytes > limit || bytes > ctx.limits.max_buffer_size {
+            if bytes > limit {
                 return Err(GpuError::BufferTooLarge {
                     name: b.name.clone(),
                     bytes,
-                    limit: limit.min(ctx.limits.max_buffer_size),
+                    limit,
                 });
             }
             Ok(ctx.device.create_buffer(&wgpu::BufferDescriptor {

@@ -6,7 +6,11 @@ use crate::program::{Program, View};
 use std::ops::Range;
 use std::sync::Mutex;
 
-/// Each op's uniform parameters sit at this stride inside one uniform buffer.
+/// Each op's parameters sit at this stride inside one buffer (binding 0 of every kernel). It is
+/// a read-only storage buffer, not a uniform buffer: lavapipe (Mesa 22.3) inlines uniform values
+/// that feed loop bounds into a freshly compiled copy of the shader whenever they change between
+/// dispatches, and never frees the copies; training grew by ~0.7 MiB per iteration that way
+/// (tests/soak.rs).
 const UNIFORM_STRIDE: u64 = 256;
 
 pub(super) struct Step {
@@ -44,7 +48,7 @@ impl GpuProgram {
         let uniforms = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("op parameters"),
             size: uniform_size,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
         let mut bytes = vec![0u8; uniform_size as usize];

@@ -9,7 +9,7 @@ struct Params {
     beta1: f32, beta2: f32, eps: f32, flag_slot: u32,
 }
 
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<storage, read> p: Params;
 @group(0) @binding(2) var<storage, read> counters: array<u32>;
 @group(0) @binding(7) var<storage, read_write> nonfinite: array<f32>;
 @group(0) @binding(8) var<storage, read> lrs: array<f32>;

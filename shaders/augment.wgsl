@@ -8,7 +8,7 @@
 
 struct Params { n: u32, seed_lo: u32, seed_hi: u32, stream: u32, slot: u32, channels: u32, side: u32, max_shift: u32 }
 
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<storage, read> p: Params;
 @group(0) @binding(1) var<storage, read> counters: array<u32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;

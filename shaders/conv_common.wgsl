@@ -8,7 +8,7 @@ struct Params {
     kh: u32, kw: u32, stride: u32, pad: u32, flags: u32,
 }
 
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<storage, read> p: Params;
 @group(0) @binding(1) var<storage, read> in_a: array<f32>;
 @group(0) @binding(2) var<storage, read> in_b: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;

@@ -21,7 +21,7 @@
 
 struct Params { m: u32, n: u32, k: u32, flags: u32 }
 
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<storage, read> p: Params;
 @group(0) @binding(1) var<storage, read> a4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b4: array<vec4<f32>>;
 // Eight floats of a row of out, as pairs of bits (n % 8 == 0).

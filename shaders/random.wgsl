@@ -12,7 +12,7 @@
 
 struct Params { n: u32, seed_lo: u32, seed_hi: u32, stream: u32, slot: u32, a: f32, b: f32, count: u32 }
 
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<storage, read> p: Params;
 @group(0) @binding(1) var<storage, read> counters: array<u32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<storage, read> dataset: array<u32>;

@@ -41,7 +41,7 @@ pub struct ClassifierTrainArgs {
     /// and `train --eval-every` look for it].
     #[arg(long)]
     out: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = DeviceKind::Gpu)]
+    #[arg(long, value_enum, default_value_t = DeviceKind::Auto)]
     device: DeviceKind,
 }
 
@@ -60,7 +60,7 @@ pub struct EvalArgs {
     /// Seed of the generator's noise.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    #[arg(long, value_enum, default_value_t = DeviceKind::Gpu)]
+    #[arg(long, value_enum, default_value_t = DeviceKind::Auto)]
     device: DeviceKind,
     /// Load a checkpoint holding NaN or infinite values instead of refusing it (debugging).
     #[arg(long)]

@@ -1,5 +1,5 @@
 //! The one registry of ops (house rule 11): each row pairs a WGSL entry point with its CPU twin
-//! and lists its storage bindings (1..n, after the uniform at binding 0). Tests iterate over
+//! and lists its storage bindings (1..n, after the op parameters at binding 0). Tests iterate over
 //! `Kernel::ALL`, so no op is forgotten.
 
 use crate::cpu::{self, CpuIo};

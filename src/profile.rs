@@ -77,7 +77,7 @@ pub fn profile(
 ) -> Result<(Profile, crate::train::schedule::GanProgram), TrainError> {
     let ds = cfg.data.load()?;
     let gan = cfg.program(ds.count, ds.image_len())?;
-    if cfg.device == crate::exec::DeviceKind::Cpu {
+    if crate::exec::resolve(cfg.device, gpu) == crate::exec::DeviceKind::Cpu {
         let p = profile_cpu(cfg, &gan, &ds, warmup, iterations)?;
         return Ok((p, gan));
     }

@@ -130,7 +130,7 @@ pub struct TrainArgs {
     data_folder: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = DatasetName::Embedded)]
     dataset: DatasetName,
-    #[arg(long, value_enum, default_value_t = DeviceKind::Gpu)]
+    #[arg(long, value_enum, default_value_t = DeviceKind::Auto)]
     device: DeviceKind,
     /// Run directory (default runs/<model>-<timestamp>); must not hold a run already.
     #[arg(long, conflicts_with = "resume")]

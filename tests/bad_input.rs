@@ -271,7 +271,11 @@ fn a_buffer_over_the_adapter_limit_names_the_tensor_and_the_limit() {
     let Some(ctx) = common::gpu() else { return };
     let limit = ctx.limits.max_storage_buffer_binding_size;
     let mut prog = wgpu_gan::program::Program::new();
-    prog.tensor("g.train.act3", (limit / 4 + 1) as usize);
+    let words = (limit / 4 + 1) as usize;
+    let x = prog.tensor("g.train.act3", words);
+    let y = prog.tensor("g.train.act3.out", words);
+    let relu = wgpu_gan::ops::Activation::Relu;
+    wgpu_gan::ops::activation_forward(&mut prog, relu, x, y, "relu").unwrap();
     let err = wgpu_gan::gpu::GpuProgram::new(&ctx, &prog)
         .err()
         .expect("too large")

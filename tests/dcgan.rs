@@ -174,7 +174,8 @@ fn dcgan64_run_on_an_image_folder_skips_bad_files_and_samples_in_colour() {
     write_png(&images.join("sub/wide.png"), 100, 70, 9);
     std::fs::write(images.join("corrupt.png"), b"\x89PNG\r\n\x1a\nnot really").unwrap();
     let run_dir = dir.path().join("run");
-    let args = "train --model dcgan64 --channels 3 --ngf 4 --ndf 4 --steps 2 --batch-size 4 \
+    let args =
+        "train --device gpu --model dcgan64 --channels 3 --ngf 4 --ndf 4 --steps 2 --batch-size 4 \
                 --log-every 1 --sample-every 2";
     let stderr = run_ok(
         bin()
@@ -192,7 +193,7 @@ fn dcgan64_run_on_an_image_folder_skips_bad_files_and_samples_in_colour() {
     let grid = image::open(run_dir.join("samples/step_000002.png")).unwrap();
     assert_eq!(grid.color(), image::ColorType::Rgb8);
     let npy = dir.path().join("s.npy");
-    let sample = ["sample", "--count", "3", "--checkpoint"];
+    let sample = ["sample", "--device", "gpu", "--count", "3", "--checkpoint"];
     run_ok(bin().args(sample).arg(&run_dir).arg("--out").arg(&npy));
     let (_, shape) = wgpu_gan::io::npy::read_npy(&npy).unwrap();
     assert_eq!(shape, vec![3, 3, 64, 64]);

@@ -57,6 +57,8 @@ fn profile_times_every_phase_and_writes_a_chrome_trace() {
         let out = bin()
             .args([
                 "profile",
+                "--device",
+                "gpu",
                 "--model",
                 model,
                 "--warmup",

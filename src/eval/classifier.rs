@@ -138,7 +138,7 @@ impl Default for ClassifierTraining {
             seed: 0,
             held_out: 1000,
             log_every: 250,
-            device: DeviceKind::Gpu,
+            device: DeviceKind::Auto,
             config: ClassifierConfig::default(),
         }
     }

@@ -1,8 +1,10 @@
 //! One interface over the two executors, so the trainer is written once, and the choice between
 //! them.
 
+mod choice;
 mod cpu;
 
+pub use choice::{choose, is_real_gpu, resolve, Choice};
 pub use cpu::CpuProgram;
 
 use crate::gpu::{Context, GpuError, GpuOptions, GpuProgram};
@@ -138,20 +140,24 @@ impl Executor for CpuExec {
 )]
 #[serde(rename_all = "lowercase")]
 pub enum DeviceKind {
-    /// The wgpu adapter (falls back to the CPU when none exists).
+    /// A real GPU when there is one (discrete, integrated, virtual), else the CPU path.
     #[default]
+    Auto,
+    /// The wgpu adapter, a software one (lavapipe) included; falls back to the CPU when none
+    /// exists.
     Gpu,
     /// The CPU twins of every shader.
     Cpu,
 }
 
-/// The executor for `device`: the GPU, or the CPU twins when asked or when no adapter exists.
+/// The executor for `device`: the GPU, or the CPU twins when asked, when `auto` finds no real
+/// GPU (`choice`), or when no adapter exists.
 pub fn executor(
     device: DeviceKind,
     gpu: &GpuOptions,
     program: &Program,
 ) -> Result<Box<dyn Executor>, GpuError> {
-    if device == DeviceKind::Cpu {
+    if resolve(device, gpu) == DeviceKind::Cpu {
         return Ok(Box::new(CpuExec::new(program)));
     }
     match Context::new(gpu) {

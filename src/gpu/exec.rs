@@ -6,7 +6,11 @@ use crate::program::{Program, View};
 use std::ops::Range;
 use std::sync::Mutex;
 
-/// Each op's uniform parameters sit at this stride inside one uniform buffer.
+/// Each op's parameters sit at this stride inside one buffer (binding 0 of every kernel). It is
+/// a read-only storage buffer, not a uniform buffer: lavapipe (Mesa 22.3) inlines uniform values
+/// that feed loop bounds into a freshly compiled copy of the shader whenever they change between
+/// dispatches, and never frees the copies; training grew by ~0.7 MiB per iteration that way
+/// (tests/soak.rs).
 const UNIFORM_STRIDE: u64 = 256;
 
 pub(super) struct Step {
@@ -44,7 +48,7 @@ impl GpuProgram {
         let uniforms = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("op parameters"),
             size: uniform_size,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
         let mut bytes = vec![0u8; uniform_size as usize];
@@ -67,6 +71,7 @@ impl GpuProgram {
                 }),
             }];
             for ((view, _), (number, _)) in op.bindings.iter().zip(kernel.bindings()) {
+                check_binding(ctx, program, *view)?;
                 entries.push(wgpu::BindGroupEntry {
                     binding: *number,
                     resource: wgpu::BindingResource::Buffer(binding(&buffers, *view)),
@@ -216,18 +221,32 @@ impl GpuProgram {
     }
 }
 
+/// A buffer may be as large as the adapter's `max_buffer_size`; what one op binds of it, at
+/// most `max_storage_buffer_binding_size` (both the adapter's own, see `Context::new`).
+fn check_binding(ctx: &Context, program: &Program, v: View) -> Result<(), GpuError> {
+    let (bytes, limit) = (v.len as u64 * 4, ctx.limits.max_storage_buffer_binding_size);
+    if bytes > limit {
+        return Err(GpuError::BufferTooLarge {
+            name: program.buffers[v.buf.0].name.clone(),
+            bytes,
+            limit,
+        });
+    }
+    Ok(())
+}
+
 fn create_buffers(ctx: &Context, program: &Program) -> Result<Vec<wgpu::Buffer>, GpuError> {
-    let limit = ctx.limits.max_storage_buffer_binding_size;
+    let limit = ctx.limits.max_buffer_size;
     program
         .buffers
         .iter()
         .map(|b| {
             let bytes = b.words as u64 * 4;
-            if bytes > limit || bytes > ctx.limits.max_buffer_size {
+            if bytes > limit {
                 return Err(GpuError::BufferTooLarge {
                     name: b.name.clone(),
                     bytes,
-                    limit: limit.min(ctx.limits.max_buffer_size),
+                    limit,
                 });
             }
             Ok(ctx.device.create_buffer(&wgpu::BufferDescriptor {

@@ -25,8 +25,8 @@ pub enum GpuError {
     #[error("shader {file} failed to compile: {message}")]
     Shader { file: String, message: String },
     #[error(
-        "tensor '{name}' needs {bytes} bytes but the adapter allows {limit} bytes per storage \
-         binding; use a smaller batch or model"
+        "tensor '{name}' needs {bytes} bytes but the adapter allows {limit} bytes per buffer or \
+         storage binding; use a smaller batch or model"
     )]
     BufferTooLarge {
         name: String,

@@ -169,7 +169,7 @@ impl Default for TrainConfig {
             log_every: 50,
             seed: 0,
             data: DataSource::Embedded,
-            device: DeviceKind::Gpu,
+            device: DeviceKind::Auto,
             keep_checkpoints: 3,
             on_nan: OnNan::Stop,
             eval_every: 0,

@@ -122,6 +122,7 @@ pub fn load_options(allow_nonfinite: bool) -> LoadOptions {
 
 fn main() {
     fix_mmap_threshold();
+    exit_quietly_on_a_closed_pipe();
     quiet_vulkan_loader();
     let matches = match <Cli as clap::CommandFactory>::command().try_get_matches() {
         Ok(m) => m,
@@ -377,6 +378,17 @@ fn info(gpu: &GpuArgs) -> Result<()> {
 /// mmapped block is freed (up to 32 MiB), so after the first checkpoint write its ~23 MB buffer
 /// comes from the heap and stays resident: the CPU path stepped from 77 to 100 MB around
 /// step 1,000 and stayed there. Fixed, large buffers go back to the system when freed.
+/// `wgpu-gan info | head` closes stdout early. Rust ignores SIGPIPE, so the next print panicked
+/// ("failed printing to stdout: Broken pipe"); with the default action the process ends quietly,
+/// as other command-line tools do.
+fn exit_quietly_on_a_closed_pipe() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: restores the default action of one signal before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn fix_mmap_threshold() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator tuning; called before any other thread exists.

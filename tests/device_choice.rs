@@ -108,3 +108,22 @@ fn a_buffer_over_128_mib_plans_within_the_adapters_limits() {
     let out = exec.read_f32(y).unwrap();
     assert_eq!(out, x.iter().map(|v| v.max(0.0)).collect::<Vec<_>>());
 }
+
+/// `wgpu-gan info | head -1`: stdout closes before info prints; the process ends without a
+/// panic ("failed printing to stdout: Broken pipe" before SIGPIPE got its default action).
+#[test]
+fn info_into_a_closed_pipe_ends_without_a_panic() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let mut child = bin()
+        .arg("info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -37,7 +37,7 @@ fn gpu_equals_cpu_for_one_dcgan_iteration() {
     assert_close("G(z)", &g, &c, 1e-4, 1e-3);
     let (g, c) = both(gan.metrics);
     assert_close("losses and accuracies", &g, &c, 1e-5, 1e-4);
-    for net in [&gan.g, &gan.d] {
+    for net in gan.nets() {
         let (g, c) = both(net.state);
         let what = format!("{} running statistics", net.prefix);
         assert_close(&what, &g, &c, 1e-5, 1e-4);
@@ -64,9 +64,9 @@ fn gpu_equals_cpu_for_one_dcgan_iteration() {
 fn dcgan_init_draws_weights_from_n_0_002_and_gamma_from_n_1_002() {
     let cfg = TrainConfig::for_model(ModelKind::Dcgan);
     let gan = cfg.program(64, 784).unwrap();
-    let (params, state) = cfg.init(&gan.g, 7);
+    let (params, state) = cfg.init(gan.net("g").unwrap(), 7);
     let stats = |name: &str| {
-        let t = gan.g.find(name).unwrap();
+        let t = gan.net("g").unwrap().find(name).unwrap();
         let v = &params[t.offset..t.offset + t.len];
         let mean = v.iter().sum::<f32>() / v.len() as f32;
         let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / v.len() as f32;
@@ -84,11 +84,15 @@ fn dcgan_init_draws_weights_from_n_0_002_and_gamma_from_n_1_002() {
     );
     assert_eq!(stats("bn0.bias"), (0.0, 0.0));
     assert_eq!(stats("up2.bias"), (0.0, 0.0));
-    let var = gan.g.find("bn1.running_var").unwrap();
+    let var = gan.net("g").unwrap().find("bn1.running_var").unwrap();
     assert!(state[var.offset..var.offset + var.len]
         .iter()
         .all(|v| *v == 1.0));
-    assert_eq!(cfg.init(&gan.g, 7).0, params, "deterministic in the seed");
+    assert_eq!(
+        cfg.init(gan.net("g").unwrap(), 7).0,
+        params,
+        "deterministic in the seed"
+    );
 }
 
 fn bin() -> Command {

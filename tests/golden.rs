@@ -129,8 +129,8 @@ fn check_loss(exec: &dyn Executor, gan: &GanProgram, slot: usize, want: f32, key
 
 fn mlp_golden_iteration(exec: &mut dyn Executor, gan: &GanProgram, who: &str) {
     let gold = Golden::load("mlp_seed_step.safetensors");
-    load_net(exec, &gold, &gan.g);
-    load_net(exec, &gold, &gan.d);
+    load_net(exec, &gold, gan.net("g").unwrap());
+    load_net(exec, &gold, gan.net("d").unwrap());
     for name in ["input.z_fake", "input.real", "input.z_g1", "input.z_g2"] {
         exec.write_f32(gan.input(name).unwrap(), &gold.get(name));
     }
@@ -153,14 +153,14 @@ fn mlp_golden_iteration(exec: &mut dyn Executor, gan: &GanProgram, who: &str) {
         check_view(
             exec,
             &gold,
-            grad_fc1(&gan.d),
+            grad_fc1(gan.net("d").unwrap()),
             &format!("step.d_grad_fc1_weight_{tag}"),
             who,
         );
         let want = gold.get(&format!("step.d_loss_{tag}"))[0];
         check_loss(exec, gan, slot, want, &format!("step.d_loss_{tag}"), who);
     }
-    check_net(exec, &gold, &gan.d, "after_d", who);
+    check_net(exec, &gold, gan.net("d").unwrap(), "after_d", who);
     let mut g_loss_sum = 0.0;
     for j in ["1", "2"] {
         run(exec, &format!("G {j}"));
@@ -174,7 +174,7 @@ fn mlp_golden_iteration(exec: &mut dyn Executor, gan: &GanProgram, who: &str) {
         check_view(
             exec,
             &gold,
-            grad_fc1(&gan.g),
+            grad_fc1(gan.net("g").unwrap()),
             &format!("step.g_grad_fc1_weight_{j}"),
             who,
         );
@@ -189,8 +189,8 @@ fn mlp_golden_iteration(exec: &mut dyn Executor, gan: &GanProgram, who: &str) {
             who,
         );
     }
-    check_net(exec, &gold, &gan.g, "after", who);
-    check_net(exec, &gold, &gan.d, "after", who);
+    check_net(exec, &gold, gan.net("g").unwrap(), "after", who);
+    check_net(exec, &gold, gan.net("d").unwrap(), "after", who);
 }
 
 #[test]
@@ -221,8 +221,8 @@ fn dcgan_program() -> GanProgram {
 
 fn dcgan_golden_iteration(exec: &mut dyn Executor, gan: &GanProgram, who: &str) {
     let gold = Golden::load("dcgan_step.safetensors");
-    load_net(exec, &gold, &gan.g);
-    load_net(exec, &gold, &gan.d);
+    load_net(exec, &gold, gan.net("g").unwrap());
+    load_net(exec, &gold, gan.net("d").unwrap());
     for name in ["input.z", "input.real"] {
         exec.write_f32(gan.input(name).unwrap(), &gold.get(name));
     }
@@ -239,9 +239,9 @@ fn dcgan_golden_iteration(exec: &mut dyn Executor, gan: &GanProgram, who: &str) 
     for (slot, key) in [(D_REAL, "step.d_loss_real"), (D_FAKE, "step.d_loss_fake")] {
         check_loss(exec, gan, slot, gold.get(key)[0], key, who);
     }
-    let d_grad = grad(&gan.d, "down2.weight");
+    let d_grad = grad(gan.net("d").unwrap(), "down2.weight");
     check_view(exec, &gold, d_grad, "step.d_grad_down2_weight", who);
-    let d_grads = exec.read_f32(gan.d.grads).unwrap();
+    let d_grads = exec.read_f32(gan.net("d").unwrap().grads).unwrap();
 
     exec.run(gan.phase("G").unwrap(), 1).unwrap();
     check_loss(
@@ -252,10 +252,10 @@ fn dcgan_golden_iteration(exec: &mut dyn Executor, gan: &GanProgram, who: &str) 
         "step.g_loss",
         who,
     );
-    let g_grad = grad(&gan.g, "up1.weight");
+    let g_grad = grad(gan.net("g").unwrap(), "up1.weight");
     check_view(exec, &gold, g_grad, "step.g_grad_up1_weight", who);
     // The G step runs D frozen: it must leave every D gradient (batch norm's included) alone.
-    let after = exec.read_f32(gan.d.grads).unwrap();
+    let after = exec.read_f32(gan.net("d").unwrap().grads).unwrap();
     assert_close(
         &format!("{who} D grads after the G step"),
         &after,
@@ -263,8 +263,8 @@ fn dcgan_golden_iteration(exec: &mut dyn Executor, gan: &GanProgram, who: &str) 
         0.0,
         0.0,
     );
-    check_net(exec, &gold, &gan.g, "after", who);
-    check_net(exec, &gold, &gan.d, "after", who);
+    check_net(exec, &gold, gan.net("g").unwrap(), "after", who);
+    check_net(exec, &gold, gan.net("d").unwrap(), "after", who);
 }
 
 #[test]

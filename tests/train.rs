@@ -64,7 +64,7 @@ fn upload_data_and_weights(exec: &mut dyn Executor, gan: &GanProgram, ds: &Datas
     let data = gan.dataset.unwrap();
     exec.write(data.images, &wgpu_gan::cpu::random::pack_bytes(&ds.images));
     exec.write(data.labels, &wgpu_gan::cpu::random::pack_bytes(&ds.labels));
-    for (net, seed) in [(&gan.g, 1), (&gan.d, 2)] {
+    for (net, seed) in gan.nets().into_iter().zip([1, 2]) {
         let (p, s) = models::glorot_init(net, seed);
         exec.write_f32(net.params, &p);
         exec.write_f32(net.state, &s);
@@ -112,14 +112,12 @@ fn gpu_equals_cpu_for_one_iteration(cfg: TrainConfig) {
     let mut gpu = GpuExec::new(Arc::clone(&ctx), &gan.prog).unwrap();
     for exec in [&mut cpu as &mut dyn Executor, &mut gpu] {
         upload_data_and_weights(exec, &gan, &ds);
-        exec.write_f32(
-            gan.sample_noise,
-            &models::normal(0, 7, gan.sample_noise.len),
-        );
-        if let Some(labels) = gan.sample_labels {
+        let noise = gan.sample_input("sample.noise").unwrap();
+        exec.write_f32(noise, &models::normal(0, 7, noise.len));
+        if let Some(labels) = gan.sample_input("sample.labels") {
             exec.write_f32(labels, &cfg.sample_labels());
         }
-        if let Some(codes) = gan.sample_codes {
+        if let Some(codes) = gan.sample_input("sample.codes") {
             exec.write_f32(codes, &cfg.code_sweep(0).2);
         }
         exec.run(gan.iteration.clone(), 1).unwrap();
@@ -132,7 +130,7 @@ fn gpu_equals_cpu_for_one_iteration(cfg: TrainConfig) {
     }
     let (g, c) = both(gan.metrics);
     assert_close("losses and accuracies", &g, &c, 1e-5, 1e-4);
-    for net in [&gan.g, &gan.d] {
+    for net in gan.nets() {
         let (g, c) = both(net.state);
         assert_close(
             &format!("{} running statistics", net.prefix),

@@ -66,15 +66,15 @@ pub fn net_entries(net: &Net) -> Vec<(String, Vec<usize>, View)> {
     out
 }
 
-/// The moving average of G's weights and running statistics as checkpoint entries
-/// `g_ema.<tensor>` (PyTorch names and layouts, as `g.*`), read from `sampler`: a generator
-/// whose arenas are the averages.
+/// The moving average of a net's weights and running statistics as checkpoint entries
+/// `<net>_ema.<tensor>` (`g_ema.*`: PyTorch names and layouts, as `g.*`), read from `sampler`:
+/// the net whose arenas are the averages.
 pub fn ema_entries(sampler: &Net) -> Vec<(String, Vec<usize>, View)> {
     sampler
         .tensors
         .iter()
         .map(|t| {
-            let name = format!("g_ema.{}", t.name);
+            let name = format!("{}_ema.{}", sampler.prefix, t.name);
             (name, t.shape.clone(), sampler.view(t, ArenaKind::Params))
         })
         .collect()
@@ -239,7 +239,7 @@ impl Checkpoint {
         Ok(())
     }
 
-    /// Writes the checkpoint's `g_ema.*` entries into `sampler`'s arenas.
+    /// Writes the checkpoint's `<net>_ema.*` entries into `sampler`'s arenas.
     pub fn restore_ema(
         &self,
         exec: &mut dyn Executor,

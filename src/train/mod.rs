@@ -122,42 +122,35 @@ pub fn upload_initial_state(
         exec.write(data.images, &crate::cpu::random::pack_bytes(&ds.images));
         exec.write(data.labels, &crate::cpu::random::pack_bytes(&ds.labels));
     }
-    // G's moving average starts at G's initial weights.
-    for (net, salt, average) in [(&gan.g, 1u64, gan.g_ema), (&gan.d, 2, None)] {
+    // A moving average starts at its net's initial weights.
+    for (i, entry) in gan.nets.iter().enumerate() {
+        let salt = i as u64 + 1;
+        let net = &entry.net;
         let (params, state) = cfg.init(net, cfg.seed.wrapping_mul(0x9E37_79B9).wrapping_add(salt));
         exec.write_f32(net.params, &params);
         exec.write_f32(net.state, &state);
-        if let Some((ema_params, ema_state)) = average {
-            exec.write_f32(ema_params, &params);
-            exec.write_f32(ema_state, &state);
+        if let Some((average, _)) = &entry.ema {
+            exec.write_f32(average.params, &params);
+            exec.write_f32(average.state, &state);
         }
     }
-    exec.write_f32(gan.sample_noise, &cfg.sample_noise());
     write_sample_inputs(exec, gan, cfg, None);
 }
 
-/// The sample grid's inputs: the fixed noise, labels and (InfoGAN) codes of the main grid, or
-/// of the sweep of continuous code `sweep`.
+/// Writes the sample program's inputs the family gives (for `sweep`, InfoGAN's code sweep).
 fn write_sample_inputs(
     exec: &mut dyn Executor,
     gan: &GanProgram,
     cfg: &TrainConfig,
     sweep: Option<usize>,
 ) {
-    let (noise, labels, codes) = match sweep {
-        Some(k) => cfg.code_sweep(k),
-        None => (cfg.sample_noise(), cfg.sample_labels(), cfg.sample_codes()),
-    };
-    exec.write_f32(gan.sample_noise, &noise);
-    if let Some(v) = gan.sample_labels {
-        exec.write_f32(v, &labels);
-    }
-    if let Some(v) = gan.sample_codes {
-        exec.write_f32(v, &codes);
+    for (name, values) in cfg.family().sample_inputs(cfg, sweep) {
+        if let Some(v) = gan.sample_input(name) {
+            exec.write_f32(v, &values);
+        }
     }
 }
 
-/// A training run: its program on an executor, and where it writes.
 pub struct Trainer {
     pub cfg: TrainConfig,
     pub gan: GanProgram,
@@ -193,7 +186,8 @@ fn eval_ops(
         categorical: cfg.classes() > 0 && !cfg.labels_are_classes(),
     };
     let sizes = (cfg.eval_count, inputs);
-    let ops = MonitorOps::record(&mut gan.prog, &gan.g_sample, &c, sizes, cfg.seed)?;
+    let sampler = gan.sampler().clone();
+    let ops = MonitorOps::record(&mut gan.prog, &sampler, &c, sizes, cfg.seed)?;
     Ok(Some((ops, c)))
 }
 
@@ -240,13 +234,18 @@ impl Trainer {
     }
 
     pub fn describe(&self) -> String {
+        let nets: Vec<String> = self
+            .gan
+            .nets
+            .iter()
+            .map(|e| format!("{} {} params", e.name().to_uppercase(), e.net.param_count()))
+            .collect();
         format!(
-            "{:?} GAN ({:?} loss) on {} | G {} params, D {} params | {}",
+            "{:?} GAN ({:?} loss) on {} | {} | {}",
             self.cfg.model,
             self.cfg.loss,
             self.dataset_name,
-            self.gan.g.param_count(),
-            self.gan.d.param_count(),
+            nets.join(", "),
             self.exec.describe()
         )
     }
@@ -255,9 +254,16 @@ impl Trainer {
     /// learning rates.
     pub fn run_iterations(&mut self, n: usize) -> Result<(), TrainError> {
         let (cfg, exec) = (&self.cfg, self.exec.as_mut());
-        for (row, base) in [(lr::D_LR, cfg.lr_d()), (lr::G_LR, cfg.lr_g())] {
-            let iterations = (self.step, n);
-            lr::write_rates(exec, self.gan.lrs, row, &cfg.lr_schedule, base, iterations);
+        for o in &self.gan.optimizers {
+            let (base, iterations) = (cfg.rate(o.rate), (self.step, n));
+            lr::write_rates(
+                exec,
+                self.gan.lrs,
+                o.row,
+                &cfg.lr_schedule,
+                base,
+                iterations,
+            );
         }
         self.exec.run(self.gan.iteration.clone(), n)?;
         self.exec.wait()?;
@@ -279,7 +285,7 @@ impl Trainer {
             .filter(|c| !c.value(&m).is_finite())
             .map(|c| format!("{} ({})", c.name, c.value(&m)))
             .collect();
-        if m[schedule::NONFINITE] != 0.0 {
+        if m[self.gan.nonfinite] != 0.0 {
             bad.push("a gradient".into());
         }
         if bad.is_empty() {
@@ -322,22 +328,20 @@ impl Trainer {
         meta.insert("config".into(), config);
         meta.insert("step".into(), self.step.to_string());
         meta.insert("seconds".into(), format!("{seconds:.3}"));
-        let noise_shape = vec![self.cfg.grid() * self.cfg.grid(), self.cfg.latent_dim];
-        let mut extra = vec![
-            (
-                "sample_noise".to_string(),
-                noise_shape,
-                self.gan.sample_noise,
-            ),
-            // Partial loss sums since the last log point, so a resume logs the same rows.
-            (
-                "metrics".into(),
-                vec![self.gan.metrics.len],
-                self.gan.metrics,
-            ),
-        ];
-        if self.gan.g_ema.is_some() {
-            extra.extend(checkpoint::ema_entries(&self.gan.g_sample));
+        // Partial loss sums since the last log point, so a resume logs the same rows.
+        let mut extra = vec![(
+            "metrics".to_string(),
+            vec![self.gan.metrics.len],
+            self.gan.metrics,
+        )];
+        if let Some(noise) = self.gan.sample_input("sample.noise") {
+            let shape = vec![self.cfg.grid() * self.cfg.grid(), self.cfg.latent_dim];
+            extra.insert(0, ("sample_noise".into(), shape, noise));
+        }
+        for entry in &self.gan.nets {
+            if let Some((average, _)) = &entry.ema {
+                extra.extend(checkpoint::ema_entries(average));
+            }
         }
         let extra: Vec<_> = extra
             .iter()
@@ -370,13 +374,17 @@ impl Trainer {
             )));
         }
         exec.write(self.gan.counters, &ckpt.counters);
-        let tiles = self.cfg.grid() * self.cfg.grid();
-        let noise = ckpt.get("sample_noise", &[tiles, self.cfg.latent_dim])?;
-        exec.write_f32(self.gan.sample_noise, noise);
+        if let Some(v) = self.gan.sample_input("sample.noise") {
+            let tiles = self.cfg.grid() * self.cfg.grid();
+            let noise = ckpt.get("sample_noise", &[tiles, self.cfg.latent_dim])?;
+            exec.write_f32(v, noise);
+        }
         let metrics = ckpt.get("metrics", &[self.gan.metrics.len])?;
         exec.write_f32(self.gan.metrics, metrics);
-        if self.gan.g_ema.is_some() {
-            ckpt.restore_ema(exec, &self.gan.g_sample)?;
+        for entry in &self.gan.nets {
+            if let Some((average, _)) = &entry.ema {
+                ckpt.restore_ema(exec, average)?;
+            }
         }
         let meta = |k: &str| ckpt.metadata.get(k).map(String::as_str).unwrap_or("");
         self.step = meta("step").parse().map_err(|_| {

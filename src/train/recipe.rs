@@ -2,7 +2,7 @@
 //! the sample grids' inputs, and the training program.
 
 use super::families::{family, Family};
-use super::schedule::{self, Aux, GanProgram, ScheduleConfig, ScheduleKind};
+use super::schedule::{Aux, GanProgram, Rate, ScheduleConfig, ScheduleKind};
 use super::{TrainConfig, TrainError, GRID};
 use crate::models;
 use crate::nn::{Layer, Net};
@@ -110,8 +110,20 @@ impl TrainConfig {
 
     /// The training program for a dataset of `count` images of `image_len` pixels.
     pub fn program(&self, count: usize, image_len: usize) -> Result<GanProgram, TrainError> {
-        let (g_layers, d_layers) = self.layers(image_len)?;
-        let sched = ScheduleConfig {
+        self.family().program(self, count, image_len)
+    }
+
+    /// The configured rate of optimizer groups at `rate`.
+    pub fn rate(&self, rate: Rate) -> f32 {
+        match rate {
+            Rate::G => self.lr_g(),
+            Rate::D => self.lr_d(),
+        }
+    }
+
+    /// The GAN schedule's settings (`schedule::gan`).
+    pub fn schedule_config(&self) -> ScheduleConfig {
+        ScheduleConfig {
             kind: self.schedule_kind(),
             batch: self.batch_size,
             d_steps: self.d_steps,
@@ -127,13 +139,6 @@ impl TrainConfig {
             seed: self.seed,
             generated: true,
             sample_count: self.grid() * self.grid(),
-        };
-        Ok(schedule::build(
-            &sched,
-            self.latent_dim,
-            g_layers,
-            d_layers,
-            Some((count, image_len)),
-        )?)
+        }
     }
 }

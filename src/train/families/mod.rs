@@ -11,8 +11,9 @@ mod infogan;
 mod mlp;
 mod wgan_gp;
 
-use super::schedule::{Aux, ScheduleKind, D_FAKE, D_REAL, G_LOSS};
-use super::{ModelKind, TrainConfig};
+use super::schedule::{self, Aux, GanProgram, NetSpec, OptimizerSpec, Rate, ScheduleKind};
+use super::schedule::{D_FAKE, D_REAL, G_LOSS};
+use super::{ModelKind, TrainConfig, TrainError};
 use crate::data::DataSource;
 use crate::nn::{Layer, Net};
 use crate::ops::Loss;
@@ -91,8 +92,59 @@ pub trait Family: Sync {
         cfg.loss.op()
     }
 
-    /// G's layers (its input to an image of `image_len`) and D's.
-    fn layers(&self, cfg: &TrainConfig, image_len: usize) -> (Vec<Layer>, Vec<Layer>);
+    /// G's layers (its input to an image of `image_len`) and D's, for the families whose
+    /// nets are one generator `g` and one discriminator `d` (the default `nets`).
+    fn layers(&self, _cfg: &TrainConfig, _image_len: usize) -> (Vec<Layer>, Vec<Layer>) {
+        (Vec::new(), Vec::new())
+    }
+
+    /// Its nets by name, in order; the first makes the sample grids. By default G, reading
+    /// the noise, codes and one-hot label, with the moving average `--g-ema`, and D, reading
+    /// the image and the label D is conditioned on.
+    fn nets(&self, cfg: &TrainConfig, image_len: usize) -> Result<Vec<NetSpec>, TrainError> {
+        let (g, d) = cfg.layers(image_len)?;
+        let aux = self.aux();
+        let g_in = cfg.latent_dim + self.d_classes() + aux.g_classes() + aux.codes();
+        Ok(vec![
+            NetSpec::new("g", g_in, g).with_ema(cfg.g_ema),
+            NetSpec::new("d", image_len + self.d_classes(), d),
+        ])
+    }
+
+    /// Its optimizer groups, each stepping some of its nets: by default D's, then G's, each
+    /// Adam with the recipe's betas at `--lr-d` and `--lr-g`.
+    fn optimizers(&self, cfg: &TrainConfig) -> Vec<OptimizerSpec> {
+        [("d", Rate::D), ("g", Rate::G)]
+            .into_iter()
+            .map(|(name, rate)| OptimizerSpec {
+                name: name.into(),
+                nets: vec![name.into()],
+                rate,
+                adam: cfg.adam(cfg.rate(rate)),
+            })
+            .collect()
+    }
+
+    /// The training program for a dataset of `count` images of `image_len` values: by default
+    /// the GAN schedule `schedule()` over `nets` and `optimizers` (`schedule::gan`).
+    fn program(
+        &self,
+        cfg: &TrainConfig,
+        count: usize,
+        image_len: usize,
+    ) -> Result<GanProgram, TrainError> {
+        let nets = self.nets(cfg, image_len)?;
+        let sched = cfg.schedule_config();
+        let dataset = Some((count, image_len));
+        let optimizers = self.optimizers(cfg);
+        Ok(schedule::gan::build(
+            &sched,
+            cfg.latent_dim,
+            nets,
+            optimizers,
+            dataset,
+        )?)
+    }
 
     /// Initial parameter and state arenas of `net`: Glorot (Keras' default) unless the family
     /// says otherwise.
@@ -134,6 +186,25 @@ pub trait Family: Sync {
     /// Whether its nets take images of `image_shape` only (convolutions), not any length.
     fn fixed_size(&self) -> bool {
         false
+    }
+
+    /// The values of the sample program's inputs, by name (the default GAN sample program's
+    /// `sample.noise`, `sample.labels` and `sample.codes`); for `sweep` k, InfoGAN's sweep of
+    /// continuous code k.
+    fn sample_inputs(
+        &self,
+        cfg: &TrainConfig,
+        sweep: Option<usize>,
+    ) -> Vec<(&'static str, Vec<f32>)> {
+        let (noise, labels, codes) = match sweep {
+            Some(k) => cfg.code_sweep(k),
+            None => (cfg.sample_noise(), cfg.sample_labels(), cfg.sample_codes()),
+        };
+        vec![
+            ("sample.noise", noise),
+            ("sample.labels", labels),
+            ("sample.codes", codes),
+        ]
     }
 
     /// The family's own checks of a config.

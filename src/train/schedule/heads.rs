@@ -2,7 +2,8 @@
 //! Q head (extra columns of D's output, sharing D's body), and the WGAN-GP critic step.
 
 use super::fills::InputKind;
-use super::{no_grad, Batch, Builder, AUX, CODES, D_FAKE, D_REAL, PENALTY};
+use super::gan::{no_grad, Batch, Builder};
+use super::{AUX, CODES, D_FAKE, D_REAL, PENALTY};
 use crate::ops::{self, columns, Head};
 use crate::program::View;
 
@@ -67,8 +68,8 @@ impl Builder<'_> {
     pub(super) fn aux_losses(&mut self, logit: View, batch: Batch, fake: bool) -> ops::Result {
         let stride = 1 + self.cfg.aux.width();
         let head = |offset| Head { stride, offset };
-        let (dlogit, m) = (self.dlogit, self.metrics);
-        let p = &mut self.prog;
+        let (dlogit, m) = (self.dlogit, self.p.metrics);
+        let p = &mut self.p.prog;
         match self.cfg.aux {
             Aux::None => Ok(()),
             Aux::Classes { classes, weight } => {
@@ -121,10 +122,13 @@ impl Builder<'_> {
     /// noise, real batch and interpolation weights, then one G step.
     pub(super) fn wgan_schedule(&mut self) -> ops::Result {
         let b = self.cfg.batch;
-        let ones = self.prog.tensor("d.grad_sum", b * self.d.out_features());
-        let mix = self.prog.tensor("d.input_mix", b * self.image_len);
-        let gg = self.prog.tensor("d.grad_penalty", b * self.image_len);
-        self.tangents = Some(self.d.acts(&mut self.prog, b, "penalty"));
+        let ones = self
+            .p
+            .prog
+            .tensor("d.grad_sum", b * self.p.net(self.d).out_features());
+        let mix = self.p.prog.tensor("d.input_mix", b * self.image_len);
+        let gg = self.p.prog.tensor("d.grad_penalty", b * self.image_len);
+        self.tangents = Some(self.p.acts(self.d, b, "penalty"));
         for k in 1..=self.cfg.d_steps {
             let draw = self.noise(
                 &format!("input.z_critic_{k}"),
@@ -134,11 +138,11 @@ impl Builder<'_> {
             let t = self.input(&format!("input.mix_{k}"), InputKind::Uniform(0.0, 1.0), b);
             self.phase(&format!("D {k}"), |s| {
                 if k == 1 {
-                    columns::fill_columns(&mut s.prog, ones, Head::SINGLE, 1, 1.0, "ones")?;
+                    columns::fill_columns(&mut s.p.prog, ones, Head::SINGLE, 1, 1.0, "ones")?;
                 }
                 let g_in = s.g_input(&format!("g.input_critic_{k}"), draw)?;
-                let fake = s.g.forward(&mut s.prog, &s.g_acts, g_in, true)?;
-                s.records.push((format!("step.fake_critic_{k}"), fake));
+                let fake = s.p.forward(s.g, s.g_acts, g_in, true)?;
+                s.p.records.push((format!("step.fake_critic_{k}"), fake));
                 let batch = Batch {
                     x: real,
                     y: real_y,
@@ -152,7 +156,7 @@ impl Builder<'_> {
                 };
                 s.d_pass(batch, 0.0, D_FAKE, false, true)?;
                 let label = "interpolates t·real + (1 - t)·fake";
-                columns::interpolate(&mut s.prog, real, t, fake, mix, label)?;
+                columns::interpolate(&mut s.p.prog, real, t, fake, mix, label)?;
                 s.penalty(mix, ones, gg, k)?;
                 s.d_adam()
             })?;
@@ -165,17 +169,20 @@ impl Builder<'_> {
     /// input gradient g (backward of `ones`), the penalty's gradient gg with respect to g,
     /// then the double backward of gg.
     fn penalty(&mut self, mix: View, ones: View, gg: View, k: usize) -> ops::Result {
-        let tangents = self.tangents.clone().ok_or_else(|| no_grad("tangents"))?;
-        let (p, d, acts) = (&mut self.prog, &self.d, &self.d_acts);
-        d.forward(p, acts, mix, true)?;
-        let g = d
-            .backward(p, acts, mix, ones, false, true, false)?
+        let tangents = self.tangents.ok_or_else(|| no_grad("tangents"))?;
+        let (d, acts) = (self.d, self.d_acts);
+        self.p.forward(d, acts, mix, true)?;
+        let g = self
+            .p
+            .backward(d, acts, mix, ones, false, true, false)?
             .ok_or_else(|| no_grad("critic input"))?;
         if k == 1 {
-            self.records.push(("step.critic_input_grad".into(), g));
+            self.p.record("step.critic_input_grad", g);
         }
-        let (m, lambda, f) = (self.metrics, self.cfg.gp_weight, self.image_len);
+        let (m, lambda, f) = (self.p.metrics, self.cfg.gp_weight, self.image_len);
+        let p = &mut self.p.prog;
         ops::gradient_penalty(p, g, gg, f, (m, PENALTY), lambda, "gradient penalty")?;
-        d.input_grad_backward(p, acts, &tangents, (mix, ones), gg)
+        self.p
+            .input_grad_backward(d, acts, tangents, (mix, ones), gg)
     }
 }

@@ -2,7 +2,8 @@
 //! infogan's) and pytorch/examples' DCGAN loop.
 
 use super::fills::InputKind;
-use super::{Batch, Builder, AUX, D_FAKE, D_REAL};
+use super::gan::{Batch, Builder};
+use super::{AUX, D_FAKE, D_REAL};
 use crate::ops;
 
 impl Builder<'_> {
@@ -19,11 +20,11 @@ impl Builder<'_> {
             let mut fake = draw.z;
             self.phase("G predict", |s| {
                 let g_in = s.g_input(&format!("g.input_fake{sfx}"), draw)?;
-                fake = s.g.forward(&mut s.prog, &s.g_acts, g_in, false)?;
+                fake = s.p.forward(s.g, s.g_acts, g_in, false)?;
                 Ok(())
             })?;
             // G's output buffer is rewritten by the G steps; D reads it before then.
-            self.records.push(("step.fake_for_d".into(), fake));
+            self.p.records.push(("step.fake_for_d".into(), fake));
             let d_batches = [
                 ("real", real, real_y, None, 1.0, D_REAL),
                 ("fake", fake, draw.y, draw.codes, 0.0, D_FAKE),
@@ -35,7 +36,11 @@ impl Builder<'_> {
                     s.d_adam()
                 })?;
                 if tag == "real" && self.cfg.mismatch && self.cfg.classes > 0 {
-                    let y = self.input(&format!("input.y_wrong{sfx}"), InputKind::Labels, b);
+                    let y = self.input(
+                        &format!("input.y_wrong{sfx}"),
+                        InputKind::Labels(self.cfg.g_classes()),
+                        b,
+                    );
                     self.phase("D mismatch", |s| {
                         let x = s.condition(&format!("d.input_wrong{sfx}"), real, Some(y))?;
                         let batch = Batch {
@@ -62,7 +67,7 @@ impl Builder<'_> {
         let (mut g_in, mut fake, mut d_fake) = (draw.z, draw.z, draw.z);
         self.phase("D", |s| {
             g_in = s.g_input("g.input", draw)?;
-            fake = s.g.forward(&mut s.prog, &s.g_acts, g_in, true)?;
+            fake = s.p.forward(s.g, s.g_acts, g_in, true)?;
             let x = s.condition("d.input_real", real, real_y)?;
             let batch = Batch {
                 x,
@@ -79,7 +84,7 @@ impl Builder<'_> {
             s.d_pass(batch, 0.0, D_FAKE, false, true)?;
             s.d_adam()
         })?;
-        self.records.push(("step.fake".into(), fake));
+        self.p.records.push(("step.fake".into(), fake));
         self.phase("G", |s| s.g_update(g_in, d_fake, draw, "g"))
     }
 }

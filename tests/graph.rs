@@ -5,9 +5,11 @@ mod common;
 
 use common::*;
 use wgpu_gan::exec::CpuProgram;
-use wgpu_gan::nn::{Layer, Net, NetActs};
+use wgpu_gan::nn::{Layer, Net};
 use wgpu_gan::ops::{self, Activation, AdamConfig, Loss};
 use wgpu_gan::program::{Program, View};
+use wgpu_gan::train::schedule::planner::{ActsId, NetId};
+use wgpu_gan::train::schedule::{MetricLayout, NetSpec, OptimizerSpec, Planner, Rate};
 
 #[test]
 fn l1_loss_gpu_matches_cpu() {
@@ -80,123 +82,151 @@ const ADAM: AdamConfig = AdamConfig {
     eps: 1e-8,
 };
 
-/// The test family's program: G with two discriminators, and the views its checks read.
+/// The test family's program, declared as a family declares its own (`schedule::planner`): G
+/// and two discriminators by name, one optimizer over both D and one over G; and the views its
+/// checks read.
 struct Family {
     prog: Program,
-    nets: [Net; 3],
-    acts: [NetActs; 3],
+    nets: Vec<Net>,
     z: View,
     real: View,
-    counters: View,
     metrics: View,
     /// G's loss alone (forward), then its gradient, then a whole iteration.
     g_loss: std::ops::Range<usize>,
     g_grad: std::ops::Range<usize>,
 }
 
-/// Metric slots: D1, D2 and the L1 term of G's loss, then D's own losses.
+/// Metric slots: D1, D2 and the L1 term of G's loss, then D's own losses, then the NaN flag.
 const G_SLOTS: [usize; 3] = [0, 3, 6];
+const D_SLOT: usize = 9;
+const METRICS: MetricLayout = MetricLayout {
+    len: 16,
+    nonfinite: 12,
+};
 
-impl Family {
-    fn new() -> Self {
-        let mut prog = Program::new();
-        let g = Net::new(&mut prog, "g", 6, generator());
-        let d1 = Net::new(&mut prog, "d1", 12, discriminator(8));
-        let d2 = Net::new(&mut prog, "d2", 12, discriminator(5));
-        let acts = [&g, &d1, &d2].map(|n| n.acts(&mut prog, BATCH, "train"));
-        let z = prog.tensor("z", BATCH * 6);
-        let real = prog.tensor("real", BATCH * 12);
-        let counters = prog.tensor("counters", 4);
-        let metrics = prog.tensor("metrics", 16);
-        let mut f = Family {
-            prog,
-            nets: [g, d1, d2],
-            acts,
-            z,
-            real,
-            counters,
-            metrics,
-            g_loss: 0..0,
-            g_grad: 0..0,
-        };
-        f.record().unwrap();
-        f
-    }
+fn declaration() -> (Vec<NetSpec>, Vec<OptimizerSpec>) {
+    let nets = vec![
+        NetSpec::new("g", 6, generator()),
+        NetSpec::new("d1", 12, discriminator(8)),
+        NetSpec::new("d2", 12, discriminator(5)),
+    ];
+    let group = |name: &str, nets: &[&str], rate| OptimizerSpec {
+        name: name.into(),
+        nets: nets.iter().map(|n| n.to_string()).collect(),
+        rate,
+        adam: ADAM,
+    };
+    let groups = vec![
+        group("d", &["d1", "d2"], Rate::D),
+        group("g", &["g"], Rate::G),
+    ];
+    (nets, groups)
+}
 
+/// The planner with its nets' activations, in net order.
+struct Recorder {
+    p: Planner,
+    ids: [NetId; 3],
+    acts: [ActsId; 3],
+    z: View,
+    real: View,
+}
+
+impl Recorder {
     /// G's loss: BCE(D1(G(z)), 1) + BCE(D2(G(z)), 1) + L1_WEIGHT·L1(G(z), real); with
-    /// `backward`, its gradient into G's parameters (D frozen).
+    /// `backward`, its gradient into G's parameters (D frozen): the three parts summed.
     fn g_pass(&mut self, backward: bool) -> ops::Result {
-        let (p, [g, d1, d2], [ga, d1a, d2a]) = (&mut self.prog, &self.nets, &self.acts);
-        let fake = g.forward(p, ga, self.z, true)?;
-        let mut dfake = Vec::new();
-        for (k, (d, da)) in [(d1, d1a), (d2, d2a)].into_iter().enumerate() {
-            let logit = d.forward(p, da, fake, true)?;
-            let dlogit = p.tensor(&format!("g.dlogit{k}"), BATCH);
-            let slot = G_SLOTS[k];
-            ops::loss(
-                p,
-                Loss::BceWithLogits,
-                logit,
-                dlogit,
-                self.metrics,
-                slot,
-                1.0,
-                1.0,
-                "g adv",
-            )?;
+        let (ids, acts, m) = (self.ids, self.acts, self.p.metrics);
+        let fake = self.p.forward(ids[0], acts[0], self.z, true)?;
+        let mut parts = Vec::new();
+        for k in 1..3 {
+            let logit = self.p.forward(ids[k], acts[k], fake, true)?;
+            let dlogit = self.p.prog.tensor(&format!("g.dlogit{k}"), BATCH);
+            let slot = G_SLOTS[k - 1];
+            let bce = Loss::BceWithLogits;
+            let p = &mut self.p.prog;
+            ops::loss(p, bce, logit, dlogit, m, slot, 1.0, 1.0, "g adv")?;
             if backward {
-                dfake.extend(d.backward(p, da, fake, dlogit, false, true, false)?);
+                parts.extend(
+                    self.p
+                        .backward(ids[k], acts[k], fake, dlogit, false, true, false)?,
+                );
             }
         }
-        let dl1 = p.tensor("g.dl1", fake.len);
-        let m = (self.metrics, G_SLOTS[2]);
-        ops::l1_loss(p, (fake, self.real), BATCH, dl1, m, L1_WEIGHT, "g l1")?;
+        let dl1 = self.p.prog.tensor("g.dl1", fake.len);
+        let io = (fake, self.real);
+        ops::l1_loss(
+            &mut self.p.prog,
+            io,
+            BATCH,
+            dl1,
+            (m, G_SLOTS[2]),
+            L1_WEIGHT,
+            "g l1",
+        )?;
         if !backward {
             return Ok(());
         }
-        let (s1, s2) = (p.tensor("g.dsum1", fake.len), p.tensor("g.dsum2", fake.len));
-        ops::axpby(p, (1.0, dfake[0]), (1.0, dfake[1]), s1, "g grad sum")?;
-        ops::axpby(p, (1.0, s1), (1.0, dl1), s2, "g grad sum")?;
-        g.backward(p, ga, self.z, s2, true, false, false)?;
+        parts.push(dl1);
+        let dfake = self.p.sum("g.grad_image", &parts)?;
+        self.p
+            .backward(ids[0], acts[0], self.z, dfake, true, false, false)?;
         Ok(())
     }
 
-    /// Each D's step on real (target 1) and detached fake (target 0), then G's.
+    /// Each D's gradients on real (target 1) and detached fake (target 0), one step of D's
+    /// optimizer, then G's pass and step.
     fn iteration(&mut self) -> ops::Result {
-        let fake = self.acts[0].outs.last().copied().unwrap();
+        let (ids, acts, m) = (self.ids, self.acts, self.p.metrics);
+        let fake = *self.p.activations(acts[0]).outs.last().unwrap();
         for k in 1..3 {
-            let (p, d, da) = (&mut self.prog, &self.nets[k], &self.acts[k]);
             for (x, target, acc) in [(self.real, 1.0, false), (fake, 0.0, true)] {
-                let logit = d.forward(p, da, x, true)?;
-                let dlogit = p.tensor("d.dlogit", BATCH);
-                ops::loss(
-                    p,
-                    Loss::BceWithLogits,
-                    logit,
-                    dlogit,
-                    self.metrics,
-                    9,
-                    target,
-                    1.0,
-                    "d",
-                )?;
-                d.backward(p, da, x, dlogit, true, false, acc)?;
+                let logit = self.p.forward(ids[k], acts[k], x, true)?;
+                let dlogit = self.p.prog.tensor("d.dlogit", BATCH);
+                let (p, bce) = (&mut self.p.prog, Loss::BceWithLogits);
+                ops::loss(p, bce, logit, dlogit, m, D_SLOT, target, 1.0, "d")?;
+                self.p
+                    .backward(ids[k], acts[k], x, dlogit, true, false, acc)?;
             }
-            d.adam_step(p, (ADAM, None), self.counters, k, (self.metrics, 12))?;
         }
+        let d = self.p.optimizer("d")?;
+        self.p.step(d)?;
         self.g_pass(true)?;
-        let (p, g) = (&mut self.prog, &self.nets[0]);
-        g.adam_step(p, (ADAM, None), self.counters, 0, (self.metrics, 12))
+        let g = self.p.optimizer("g")?;
+        self.p.step(g)
     }
+}
 
-    fn record(&mut self) -> ops::Result {
-        let start = self.prog.ops.len();
-        self.g_pass(false)?;
-        self.g_loss = start..self.prog.ops.len();
-        let start = self.prog.ops.len();
-        self.g_pass(true)?;
-        self.g_grad = start..self.prog.ops.len();
-        self.iteration()
+impl Family {
+    fn new() -> Self {
+        let (nets, groups) = declaration();
+        let mut p = Planner::new(Program::new(), nets, groups, METRICS, 0).unwrap();
+        let ids = ["g", "d1", "d2"].map(|n| p.id(n).unwrap());
+        let acts = ids.map(|id| p.acts(id, BATCH, "train"));
+        let z = p.prog.tensor("z", BATCH * 6);
+        let real = p.prog.tensor("real", BATCH * 12);
+        let mut r = Recorder {
+            p,
+            ids,
+            acts,
+            z,
+            real,
+        };
+        let start = r.p.prog.ops.len();
+        r.g_pass(false).unwrap();
+        let g_loss = start..r.p.prog.ops.len();
+        r.g_pass(true).unwrap();
+        let g_grad = g_loss.end..r.p.prog.ops.len();
+        r.iteration().unwrap();
+        Family {
+            nets: r.p.nets.iter().map(|e| e.net.clone()).collect(),
+            metrics: r.p.metrics,
+            prog: r.p.prog,
+            z,
+            real,
+            g_loss,
+            g_grad,
+        }
     }
 
     /// Random weights for every net, z and the reals.

@@ -321,6 +321,21 @@ impl Planner {
         n.input_grad_backward(&mut self.prog, a, t, (input, dout), gg)
     }
 
+    /// The sum of gradient parts (say a tensor's gradients from the two paths that read it),
+    /// into a new tensor `name` (`ops::axpby`, a fixed order); one part is itself.
+    pub fn sum(&mut self, name: &str, parts: &[View]) -> ops::Result<View> {
+        let Some((&first, rest)) = parts.split_first() else {
+            return Err(missing(name));
+        };
+        let mut acc = first;
+        for (k, &part) in rest.iter().enumerate() {
+            let out = self.prog.tensor(&format!("{name}.sum{}", k + 1), first.len);
+            ops::axpby(&mut self.prog, (1.0, acc), (1.0, part), out, name)?;
+            acc = out;
+        }
+        Ok(acc)
+    }
+
     /// One step of optimizer group `opt`: Adam on each of its nets at the group's rate from
     /// the table, then the moving averages of those that keep one.
     pub fn step(&mut self, opt: OptId) -> ops::Result {

@@ -8,7 +8,7 @@
 //! in a chain; one read by several (fan-out, a residual's skip) sums them (`ops::axpby`), so a
 //! net can take its gradient from several losses or nets in one backward.
 
-use super::Layer;
+use super::{Layer, Shape};
 
 /// An activation of a net: its input, or a layer's output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -38,6 +38,8 @@ pub struct Wiring {
     pub output: Vec<Src>,
     /// Per-sample features of each activation, by `Src::index`.
     pub features: Vec<usize>,
+    /// The shape of a sample of each activation, by `Src::index`.
+    pub shapes: Vec<Shape>,
     /// How many inputs of layers (and the net's output) read each activation, by `Src::index`.
     pub readers: Vec<usize>,
 }
@@ -49,15 +51,16 @@ impl Wiring {
     }
 }
 
-/// Resolves `layers` on inputs of `in_features`; fails on a name not tapped before, or an
-/// `Add` of activations of different sizes.
-pub fn wire(layers: &[Layer], in_features: usize) -> Result<Wiring, String> {
+/// Resolves `layers` on inputs of shape `input`; fails on a name not tapped before, an `Add`
+/// of activations of different sizes, or a layer given an input of the wrong size.
+pub fn wire(layers: &[Layer], input: Shape) -> Result<Wiring, String> {
     let n = layers.len();
     let mut w = Wiring {
         input: Vec::with_capacity(n),
         skip: vec![None; n],
         output: Vec::with_capacity(n),
-        features: vec![in_features; n + 1],
+        features: vec![input.len(); n + 1],
+        shapes: vec![input; n + 1],
         readers: vec![0; n + 1],
     };
     let mut taps: Vec<(&str, Src)> = Vec::new();
@@ -93,10 +96,16 @@ pub fn wire(layers: &[Layer], in_features: usize) -> Result<Wiring, String> {
             }
         }
         w.output.push(current);
-        w.features[i + 1] = match current {
-            Src::Out(j) if j == i => layer.out_features(f),
-            other => w.features[other.index()],
+        w.shapes[i + 1] = match current {
+            Src::Out(j) if j == i => {
+                let shape = w.shapes[w.input[i].index()];
+                layer
+                    .out_shape(shape)
+                    .map_err(|e| format!("layer {i}: {e}"))?
+            }
+            other => w.shapes[other.index()],
         };
+        w.features[i + 1] = w.shapes[i + 1].len();
     }
     w.readers[current.index()] += 1;
     Ok(w)

@@ -3,6 +3,7 @@
 //! output flattened per sample is already PyTorch's `flatten(1)` order and no reshape layer is
 //! needed between convolutions and dense layers.
 
+use super::Shape;
 use crate::cpu::conv2d::Conv2dGeometry;
 use crate::cpu::conv_transpose2d::ConvTranspose2dGeometry;
 use crate::ops::Activation;
@@ -133,6 +134,45 @@ impl Layer {
             hw,
             eps,
             momentum,
+        }
+    }
+
+    /// The shape of its output for an input of `input`; fails when the input does not have the
+    /// size the layer was built for. `From`'s shape is its tap's (`graph::wire`).
+    pub fn out_shape(&self, input: Shape) -> Result<Shape, String> {
+        let expect = |want: usize, what: String| {
+            if input.len() == want {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{what} reads {want} values per sample, not {input} = {}",
+                    input.len()
+                ))
+            }
+        };
+        match self {
+            Self::Linear {
+                name,
+                inputs,
+                outputs,
+                ..
+            } => {
+                expect(*inputs, name.to_string())?;
+                Ok(Shape::flat(*outputs))
+            }
+            Self::Conv2d { name, spec: s, .. } => {
+                let g = s.conv2d(1);
+                expect(g.x_len(), format!("{name} ({}x{}x{})", s.c_in, s.h, s.w))?;
+                Ok(Shape::image(s.c_out, g.out_h(), g.out_w()))
+            }
+            Self::ConvTranspose2d { name, spec: s, .. } => {
+                let g = s.transposed(1);
+                expect(g.x_len(), format!("{name} ({}x{}x{})", s.c_in, s.h, s.w))?;
+                Ok(Shape::image(s.c_out, g.out_h(), g.out_w()))
+            }
+            Self::BatchNorm { .. } | Self::Act(_) | Self::Tap(_) | Self::Add(_) | Self::From(_) => {
+                Ok(input)
+            }
         }
     }
 

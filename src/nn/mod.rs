@@ -10,8 +10,10 @@ pub mod graph;
 mod layer;
 mod pass;
 mod record;
+mod shape;
 
 pub use layer::{ConvSpec, Layer};
+pub use shape::Shape;
 
 use graph::{Src, Wiring};
 
@@ -158,11 +160,25 @@ impl Allocator<'_> {
 }
 
 impl Net {
-    /// Panics on a graph that names an activation it never tapped or adds activations of
-    /// different sizes: a bug in the model's code, which its tests find.
+    /// A net reading `in_features` values per sample. Panics on a graph that names an
+    /// activation it never tapped, adds activations of different sizes or gives a layer an
+    /// input of the wrong size: a bug in the model's code, which its tests find (the planner
+    /// checks families' nets with `shaped` instead).
     pub fn new(prog: &mut Program, prefix: &str, in_features: usize, layers: Vec<Layer>) -> Self {
-        let wiring =
-            graph::wire(&layers, in_features).unwrap_or_else(|e| panic!("net {prefix}: {e}"));
+        let input = Shape::flat(in_features);
+        Self::shaped(prog, prefix, input, layers).unwrap_or_else(|e| panic!("net {prefix}: {e}"))
+    }
+
+    /// A net reading samples of shape `input`; fails, naming the layer, when its layers do not
+    /// wire.
+    pub fn shaped(
+        prog: &mut Program,
+        prefix: &str,
+        input: Shape,
+        layers: Vec<Layer>,
+    ) -> Result<Self, String> {
+        let in_features = input.len();
+        let wiring = graph::wire(&layers, input)?;
         let mut tensors = Vec::new();
         let mut alloc = Allocator {
             params: prog.arena(&format!("{prefix}.params")),
@@ -192,7 +208,7 @@ impl Net {
             })
             .max();
         let frozen_bn_grads = max_bn.map(|n| prog.tensor(&format!("{prefix}.frozen_bn_grads"), n));
-        Self {
+        Ok(Self {
             prefix: prefix.into(),
             layers,
             in_features,
@@ -205,11 +221,21 @@ impl Net {
             wiring,
             layer_params,
             frozen_bn_grads,
-        }
+        })
     }
 
     pub fn out_features(&self) -> usize {
         self.wiring.features[self.wiring.out().index()]
+    }
+
+    /// The shape of a sample of its input.
+    pub fn in_shape(&self) -> Shape {
+        self.wiring.shapes[0]
+    }
+
+    /// The shape of a sample of its output.
+    pub fn out_shape(&self) -> Shape {
+        self.wiring.shapes[self.wiring.out().index()]
     }
 
     fn sub(&self, arena: View, slot: Slot) -> View {

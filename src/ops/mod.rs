@@ -23,14 +23,35 @@ pub use adam::*;
 pub use elementwise::*;
 pub use loss::*;
 
-/// A shape mismatch found while building a program: names the tensor and both sizes.
+/// A shape mismatch found while building a program: names the tensor and both sizes; or, made
+/// by `ShapeError::net`, a net whose layers do not fit together, with the reason.
 #[derive(Debug, thiserror::Error)]
-#[error("{op}: tensor '{tensor}' has {got} elements, expected {expected}")]
+#[error("{}", self.describe())]
 pub struct ShapeError {
     pub op: String,
     pub tensor: String,
     pub got: usize,
     pub expected: usize,
+}
+
+impl ShapeError {
+    /// Net `name`'s layers do not wire (`nn::graph::wire` says why).
+    pub fn net(name: &str, why: String) -> Self {
+        Self {
+            op: format!("net {name}"),
+            tensor: why,
+            got: usize::MAX,
+            expected: usize::MAX,
+        }
+    }
+
+    fn describe(&self) -> String {
+        if self.got == usize::MAX {
+            return format!("{}: {}", self.op, self.tensor);
+        }
+        let (op, t, got, want) = (&self.op, &self.tensor, self.got, self.expected);
+        format!("{op}: tensor '{t}' has {got} elements, expected {want}")
+    }
 }
 
 pub type Result<T = ()> = std::result::Result<T, ShapeError>;

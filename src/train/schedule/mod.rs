@@ -82,7 +82,7 @@ pub fn build(
 ) -> ops::Result<GanProgram> {
     let g_in = latent + cfg.g_classes() + cfg.aux.codes();
     let g = NetSpec::new("g", g_in, g_layers).with_ema(cfg.g_ema);
-    let image_len = g.out_features();
+    let image_len = g.out_shape()?.len();
     let d = NetSpec::new("d", image_len + cfg.classes, d_layers);
     let group = |name: &str, rate, adam| OptimizerSpec {
         name: name.into(),

@@ -7,39 +7,43 @@
 use super::fills::{Input, InputKind};
 use super::ITERATION;
 use crate::lr::{self, LR_TABLE};
-use crate::nn::{Layer, Net, NetActs};
+use crate::nn::{Layer, Net, NetActs, Shape};
 use crate::ops::{self, AdamConfig};
 use crate::program::{Program, View};
 use std::ops::Range;
 
-/// A net of a family: its name (the prefix of its tensors in checkpoints), the values each
-/// sample of its input has, its layers, and the decay of the moving average of its weights
-/// that samples use (0 for none).
+/// A net of a family: its name (the prefix of its tensors in checkpoints), the shape of a
+/// sample of its input, its layers, and the decay of the moving average of its weights that
+/// samples use (0 for none).
 #[derive(Clone, Debug)]
 pub struct NetSpec {
     pub name: String,
-    pub inputs: usize,
+    pub input: Shape,
     pub layers: Vec<Layer>,
     pub ema: f32,
 }
 
 impl NetSpec {
+    /// A net reading `inputs` values per sample (noise, codes, a flattened image).
     pub fn new(name: &str, inputs: usize, layers: Vec<Layer>) -> Self {
+        Self::shaped(name, Shape::flat(inputs), layers)
+    }
+
+    pub fn shaped(name: &str, input: Shape, layers: Vec<Layer>) -> Self {
         Self {
             name: name.into(),
-            inputs,
+            input,
             layers,
             ema: 0.0,
         }
     }
 
     /// Values per sample of its output.
-    pub fn out_features(&self) -> usize {
-        match crate::nn::graph::wire(&self.layers, self.inputs) {
-            Ok(w) => w.features[w.out().index()],
-            // Net::new reports the bad wiring.
-            Err(_) => 0,
-        }
+    /// The shape of a sample of its output; fails when its layers do not wire.
+    pub fn out_shape(&self) -> ops::Result<Shape> {
+        let w = crate::nn::graph::wire(&self.layers, self.input)
+            .map_err(|e| ops::ShapeError::net(&self.name, e))?;
+        Ok(w.shapes[w.out().index()])
     }
 
     /// With a moving average of its weights and running statistics of decay `ema` (0: none).
@@ -149,14 +153,16 @@ impl Planner {
         metrics: MetricLayout,
         seed: u64,
     ) -> ops::Result<Self> {
-        let mut entries: Vec<NetEntry> = nets
-            .iter()
-            .map(|s| NetEntry {
-                net: Net::new(&mut prog, &s.name, s.inputs, s.layers.clone()),
+        let mut entries = Vec::with_capacity(nets.len());
+        for s in &nets {
+            let net = Net::shaped(&mut prog, &s.name, s.input, s.layers.clone())
+                .map_err(|e| ops::ShapeError::net(&s.name, e))?;
+            entries.push(NetEntry {
+                net,
                 step_slot: 0,
                 ema: None,
-            })
-            .collect();
+            });
+        }
         let mut groups = Vec::new();
         let mut slot = ITERATION + 1;
         for (row, o) in optimizers.iter().enumerate() {

@@ -11,6 +11,7 @@ use wgpu_gan::run_lock::RunLock;
 use wgpu_gan::train::{ModelKind, TrainConfig, Trainer};
 
 mod eval_args;
+mod param_args;
 mod train_args;
 
 #[derive(Parser)]

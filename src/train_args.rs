@@ -1,6 +1,7 @@
 //! `wgpu-gan train` flags (part of the binary, next to main.rs): parsing, per-model defaults
 //! for the flags not given, and the checks that a flag applies to the chosen model.
 
+use crate::param_args::ParamArgs;
 use anyhow::{bail, Result};
 use clap::Args;
 use std::path::PathBuf;
@@ -8,6 +9,7 @@ use wgpu_gan::data::DataSource;
 use wgpu_gan::exec::DeviceKind;
 use wgpu_gan::lr::LrSchedule;
 use wgpu_gan::train::families::family;
+use wgpu_gan::train::params;
 use wgpu_gan::train::{LossKind, ModelKind, OnNan, TrainConfig};
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -100,12 +102,6 @@ pub struct TrainArgs {
     /// dcgan: channels of D's first convolution; its second has twice [default: 64].
     #[arg(long)]
     d_width: Option<usize>,
-    /// dcgan64: G feature maps (pytorch/examples' ngf) [default: 64].
-    #[arg(long)]
-    ngf: Option<usize>,
-    /// dcgan64: D feature maps (pytorch/examples' ndf) [default: 64].
-    #[arg(long)]
-    ndf: Option<usize>,
     /// dcgan64: image channels, 1 (grayscale) or 3 (RGB) [default: 3].
     #[arg(long)]
     channels: Option<usize>,
@@ -170,6 +166,9 @@ pub struct TrainArgs {
     /// RUN/tb/; view them with `tensorboard --logdir runs`.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     tensorboard: bool,
+    /// The families' own hyperparameters (`Family::params`).
+    #[command(flatten)]
+    params: ParamArgs,
 }
 
 /// Flags that may differ from the saved run on --resume.
@@ -199,15 +198,13 @@ impl TrainArgs {
     /// takes).
     fn check_model_flags(&self) -> Result<()> {
         use clap::ValueEnum;
-        let given: [(&str, bool); 9] = [
+        let given: [(&str, bool); 7] = [
             ("--mismatch", self.mismatch.is_some()),
             ("--loss", self.loss.is_some()),
             ("--d-steps", self.d_steps.is_some()),
             ("--g-steps", self.g_steps.is_some()),
             ("--g-width", self.g_width.is_some()),
             ("--d-width", self.d_width.is_some()),
-            ("--ngf", self.ngf.is_some()),
-            ("--ndf", self.ndf.is_some()),
             ("--channels", self.channels.is_some()),
         ];
         for (flag, _) in given.iter().filter(|(_, given)| *given) {
@@ -271,6 +268,13 @@ impl TrainArgs {
         let fresh = args.config()?;
         let (old, new) = (serde_json::to_value(saved)?, serde_json::to_value(&fresh)?);
         for id in given.iter().filter(|id| !MAY_CHANGE.contains(&id.as_str())) {
+            if let Some(new_value) = fresh.params.get(id) {
+                let old_value = saved.param::<String>(id).unwrap_or_default();
+                if *new_value != old_value {
+                    bail!("--{id} {new_value} conflicts with the run's {old_value}; on --resume a hyperparameter of the model may not change");
+                }
+                continue;
+            }
             let field = match id.as_str() {
                 "data" | "data_folder" | "dataset" => "data",
                 "lr_decay_at" | "lr_gamma" | "lr_decay_iters" => "lr_schedule",
@@ -339,8 +343,7 @@ impl TrainArgs {
             mismatch: self.mismatch.unwrap_or(base.mismatch),
             g_width: self.g_width.unwrap_or(base.g_width),
             d_width: self.d_width.unwrap_or(base.d_width),
-            ngf: self.ngf.unwrap_or(base.ngf),
-            ndf: self.ndf.unwrap_or(base.ndf),
+            params: params::resolve(self.model, &self.params.given)?,
             channels: self.channels.unwrap_or(base.channels),
             sample_every: self.sample_every,
             checkpoint_every: self.checkpoint_every,

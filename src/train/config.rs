@@ -7,6 +7,7 @@ use crate::exec::DeviceKind;
 use crate::lr::LrSchedule;
 use crate::models::{Dcgan64Config, DcganConfig, MlpConfig};
 use crate::ops::{AdamConfig, Loss};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 #[derive(
@@ -30,6 +31,21 @@ pub enum ModelKind {
     /// WGAN-GP: an MLP critic without sigmoid, 5 critic steps per G step, gradient penalty 10.
     #[serde(rename = "wgan-gp")]
     WganGp,
+}
+
+impl ModelKind {
+    /// Its `--model` name.
+    pub fn name(self) -> String {
+        use clap::ValueEnum;
+        let v = self.to_possible_value();
+        v.map_or_else(|| format!("{self:?}"), |v| v.get_name().to_string())
+    }
+
+    /// Every model, in `--help` order.
+    pub fn all() -> &'static [ModelKind] {
+        use clap::ValueEnum;
+        Self::value_variants()
+    }
 }
 
 /// The GAN loss on D's raw output.
@@ -86,10 +102,12 @@ pub struct TrainConfig {
     /// `dcgan`: channels of G's first feature map and of D's first convolution.
     pub g_width: usize,
     pub d_width: usize,
-    /// `dcgan64`: pytorch/examples' ngf and ndf, and the image channels (1 or 3).
-    pub ngf: usize,
-    pub ndf: usize,
+    /// `dcgan64`: the image channels (1 or 3).
     pub channels: usize,
+    /// The values of the family's own hyperparameters by flag name (`params`), every one of
+    /// them for a config made by the CLI.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, String>,
     pub sample_every: usize,
     pub checkpoint_every: usize,
     pub log_every: usize,
@@ -161,8 +179,7 @@ impl Default for TrainConfig {
             g_steps: 2,
             g_width: 128,
             d_width: 64,
-            ngf: 64,
-            ndf: 64,
+            params: BTreeMap::new(),
             channels: 1,
             sample_every: 200,
             checkpoint_every: 1000,
@@ -252,9 +269,7 @@ impl TrainConfig {
 
     /// The model's name on the command line (`wgan-gp`, ...).
     pub fn model_name(&self) -> String {
-        use clap::ValueEnum;
-        let v = self.model.to_possible_value();
-        v.map_or_else(|| format!("{:?}", self.model), |v| v.get_name().to_string())
+        self.model.name()
     }
 
     /// G's and D's base learning rates (before the schedule).
@@ -295,6 +310,11 @@ impl TrainConfig {
     }
 
     pub fn dcgan64(&self) -> Dcgan64Config {
-        Dcgan64Config::new(self.latent_dim, self.channels, self.ngf, self.ndf)
+        // `validate` has parsed them; 0 makes Dcgan64Config::validate say so otherwise.
+        let (ngf, ndf) = (
+            self.param("ngf").unwrap_or(0),
+            self.param("ndf").unwrap_or(0),
+        );
+        Dcgan64Config::new(self.latent_dim, self.channels, ngf, ndf)
     }
 }

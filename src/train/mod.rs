@@ -4,6 +4,7 @@ mod board;
 mod config;
 pub mod families;
 mod outputs;
+pub mod params;
 mod recipe;
 pub mod resume;
 pub mod schedule;

@@ -4,6 +4,7 @@ use super::Family;
 use crate::data::DataSource;
 use crate::models::{dcgan_init, DCGAN64_SIZE};
 use crate::nn::{Layer, Net};
+use crate::train::params::Param;
 use crate::train::schedule::ScheduleKind;
 use crate::train::{ModelKind, TrainConfig};
 
@@ -65,7 +66,22 @@ impl Family for Dcgan64 {
     }
 
     fn flags(&self) -> &'static [&'static str] {
-        &["--loss", "--ngf", "--ndf", "--channels"]
+        &["--loss", "--channels"]
+    }
+
+    fn params(&self) -> &'static [Param] {
+        &[
+            Param {
+                name: "ngf",
+                default: "64",
+                help: "G feature maps (pytorch/examples' ngf)",
+            },
+            Param {
+                name: "ndf",
+                default: "64",
+                help: "D feature maps (pytorch/examples' ndf)",
+            },
+        ]
     }
 
     fn image_shape(&self, cfg: &TrainConfig) -> (usize, usize, usize) {
@@ -89,6 +105,7 @@ impl Family for Dcgan64 {
     }
 
     fn validate(&self, cfg: &TrainConfig) -> Result<(), String> {
+        cfg.check_params::<usize>(&["ngf", "ndf"])?;
         cfg.dcgan64().validate()?;
         match cfg.data {
             DataSource::Folder { .. } => Ok(()),

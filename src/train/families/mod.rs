@@ -11,6 +11,7 @@ mod infogan;
 mod mlp;
 mod wgan_gp;
 
+use super::params::Param;
 use super::schedule::{self, Aux, GanProgram, NetSpec, OptimizerSpec, Rate, ScheduleKind};
 use super::schedule::{D_FAKE, D_REAL, G_LOSS};
 use super::{ModelKind, TrainConfig, TrainError};
@@ -70,6 +71,12 @@ pub trait Family: Sync {
 
     /// The flags of `wgpu-gan train` that apply only to some families and apply to this one.
     fn flags(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Its own hyperparameters: flags with their defaults and help (`params`), which the CLI
+    /// offers and the config keeps by name.
+    fn params(&self) -> &'static [Param] {
         &[]
     }
 

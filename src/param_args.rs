@@ -1,0 +1,45 @@
+//! The families' own hyperparameters as `wgpu-gan train` flags (part of the binary): each
+//! declared name (`train::params::declared`) once, its help naming the models that take it and
+//! its default there. The values given are checked against the chosen family in
+//! `train::params::resolve`.
+
+use clap::{Arg, ArgMatches, Args, Command, FromArgMatches};
+use std::collections::BTreeMap;
+use wgpu_gan::train::params::declared;
+
+/// The family hyperparameters given on the command line, by name.
+#[derive(Clone, Debug, Default)]
+pub struct ParamArgs {
+    pub given: BTreeMap<String, String>,
+}
+
+impl FromArgMatches for ParamArgs {
+    fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut args = Self::default();
+        args.update_from_arg_matches(m)?;
+        Ok(args)
+    }
+
+    fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
+        for (p, _) in declared() {
+            if let Some(v) = m.get_one::<String>(p.name) {
+                self.given.insert(p.name.to_string(), v.clone());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Args for ParamArgs {
+    fn augment_args(cmd: Command) -> Command {
+        declared().into_iter().fold(cmd, |cmd, (p, models)| {
+            let models: Vec<String> = models.iter().map(|m| m.name()).collect();
+            let help = format!("{}: {} [default: {}]", models.join(", "), p.help, p.default);
+            cmd.arg(Arg::new(p.name).long(p.name).value_name("VALUE").help(help))
+        })
+    }
+
+    fn augment_args_for_update(cmd: Command) -> Command {
+        Self::augment_args(cmd)
+    }
+}

@@ -3,6 +3,8 @@
 //   concat_columns  a(1) (B, F), b(2) (B, E) -> out(3) (B, F + E)     torch: cat([a, b], 1)
 //   fill_columns    out(3): columns offset .. offset + width of rows of `stride` = value
 //                   (the other columns are left as they are)
+//   slice_columns   a(1) (B, stride) -> out(3) (B, width) = a[:, offset .. offset + width]
+//                   (the backward of concat_columns, once per part)
 //   interpolate     a(1) (B, F), t(2) (B), c(4) (B, F) -> out(3) (B, F)
 //                   out[b] = t[b] a[b] + (1 - t[b]) c[b]   (WGAN-GP's random interpolates)
 
@@ -40,6 +42,13 @@ fn fill_columns(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     let i = index(gid, g);
     if i >= p.batch * p.width { return; }
     dst[(i / p.width) * p.stride + p.offset + i % p.width] = p.value;
+}
+
+@compute @workgroup_size(64)
+fn slice_columns(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) g: vec3<u32>) {
+    let i = index(gid, g);
+    if i >= p.batch * p.width { return; }
+    dst[i] = a[(i / p.width) * p.stride + p.offset + i % p.width];
 }
 
 @compute @workgroup_size(64)

@@ -174,6 +174,7 @@ kernels! {
     ConcatOneHotBackward => "condition", "concat_one_hot_backward", [1 R, 3 W], cpu::condition::concat_one_hot_backward_op;
     ConcatColumns => "columns", "concat_columns", [1 R, 2 R, 3 W], cpu::columns::concat_columns_op;
     FillColumns => "columns", "fill_columns", [3 W], cpu::columns::fill_columns_op;
+    SliceColumns => "columns", "slice_columns", [1 R, 3 W], cpu::columns::slice_columns_op;
     Interpolate => "columns", "interpolate", [1 R, 2 R, 3 W, 4 R], cpu::columns::interpolate_op;
 
     Conv2dForward => "conv2d", "conv2d_forward", [1 R, 2 R, 3 R, 4 W], cpu::conv2d::conv2d_forward_op;

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use wgpu_gan::exec::CpuProgram;
-use wgpu_gan::nn::{Layer, Net};
+use wgpu_gan::nn::{ConvSpec, Layer, Net, Shape};
 use wgpu_gan::ops::{self, Activation, AdamConfig, Loss};
 use wgpu_gan::program::{Program, View};
 use wgpu_gan::train::schedule::planner::{ActsId, NetId};
@@ -310,4 +310,125 @@ fn residual_two_discriminator_iteration_gpu_matches_cpu() {
         .map(|n| (n.prefix.as_str(), n.params))
         .collect();
     gpu_matches_cpu(&f.prog, &f.inputs(), &outputs, 1e-5, 1e-4);
+}
+
+/// A net that concatenates channels (`Concat`, as DVD-GAN's ConvGRU reads `[x, h]`): the input
+/// image is tapped, convolved, and its own channels appended to the result's before the next
+/// convolution, so the input's gradient arrives by both paths.
+struct ConcatNet {
+    prog: Program,
+    net: Net,
+    x: View,
+    dout: View,
+    out: View,
+    dx: View,
+    forward: std::ops::Range<usize>,
+}
+
+const IMAGE: Shape = Shape::image(2, 4, 4);
+
+impl ConcatNet {
+    fn new() -> Self {
+        let spec = |c_in, c_out| ConvSpec {
+            c_in,
+            c_out,
+            h: 4,
+            w: 4,
+            kernel: 3,
+            stride: 1,
+            pad: 1,
+        };
+        let layers = vec![
+            Layer::Tap("x".into()),
+            Layer::conv2d("conv_h", spec(2, 3), true),
+            Layer::Act(Activation::Tanh),
+            Layer::Concat("x".into()),
+            Layer::conv2d("conv_out", spec(5, 2), true),
+        ];
+        let mut prog = Program::new();
+        let net = Net::shaped(&mut prog, "c", IMAGE, layers).unwrap();
+        let acts = net.acts(&mut prog, BATCH, "train");
+        let n = BATCH * IMAGE.len();
+        let (x, dout) = (prog.tensor("x", n), prog.tensor("dout", n));
+        let out = net.forward(&mut prog, &acts, x, true).unwrap();
+        let forward = 0..prog.ops.len();
+        let dx = net.backward(&mut prog, &acts, x, dout, true, true, false);
+        ConcatNet {
+            prog,
+            net,
+            x,
+            dout,
+            out,
+            dx: dx.unwrap().unwrap(),
+            forward,
+        }
+    }
+
+    fn inputs(&self, x: &[f32], params: &[f32]) -> Vec<(View, Vec<u32>)> {
+        let r = rand_vec(self.dout.len, 6, -1.0, 1.0);
+        vec![
+            (self.net.params, bits(params)),
+            (self.x, bits(x)),
+            (self.dout, bits(&r)),
+        ]
+    }
+
+    /// The output for input `x` and parameters `params`, on the CPU twins.
+    fn out(&self, x: &[f32], params: &[f32]) -> Vec<f32> {
+        let mut cpu = CpuProgram::new(&self.prog);
+        for (view, data) in self.inputs(x, params) {
+            cpu.write(view, &data);
+        }
+        cpu.run_range(&self.prog, self.forward.clone());
+        cpu.read_f32(self.out)
+    }
+}
+
+/// `Concat`'s shape, its input and parameter gradients against finite differences, and the
+/// whole forward and backward on the GPU against the CPU.
+#[test]
+fn concatenated_channels_get_their_gradients_on_both_paths() {
+    let c = ConcatNet::new();
+    assert_eq!(c.net.out_shape(), IMAGE);
+    assert_eq!(
+        c.net.wiring.shapes[4],
+        Shape::image(5, 4, 4),
+        "3 + 2 channels"
+    );
+    let x = rand_vec(c.x.len, 3, -1.0, 1.0);
+    let params = rand_vec(c.net.params.len, 5, -0.5, 0.5);
+    let mut cpu = CpuProgram::new(&c.prog);
+    for (view, data) in c.inputs(&x, &params) {
+        cpu.write(view, &data);
+    }
+    cpu.run_range(&c.prog, 0..c.prog.ops.len());
+    let (dx, dparams) = (cpu.read_f32(c.dx), cpu.read_f32(c.net.grads));
+    let r = rand_vec(c.dout.len, 6, -1.0, 1.0);
+    gradcheck("input", |x| c.out(x, &params), &x, &r, &dx);
+    let n = c.net.param_count();
+    let used = |p: &[f32]| c.out(&x, &[p, &params[n..]].concat());
+    gradcheck("parameters", used, &params[..n], &r, &dparams[..n]);
+    let outputs = [("dx", c.dx), ("grads", c.net.grads)];
+    gpu_matches_cpu(&c.prog, &c.inputs(&x, &params), &outputs, 1e-5, 1e-4);
+}
+
+/// A `Concat` of maps of different sizes is refused, naming both shapes.
+#[test]
+fn concat_of_different_sizes_is_an_error() {
+    let spec = ConvSpec {
+        c_in: 2,
+        c_out: 3,
+        h: 4,
+        w: 4,
+        kernel: 4,
+        stride: 2,
+        pad: 1,
+    };
+    let layers = vec![
+        Layer::Tap("x".into()),
+        Layer::conv2d("down", spec, false),
+        Layer::Concat("x".into()),
+    ];
+    let err = Net::shaped(&mut Program::new(), "c", IMAGE, layers).unwrap_err();
+    assert!(err.contains("Concat(\"x\") of 2x4x4 to 3x2x2"), "{err}");
 }

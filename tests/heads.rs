@@ -301,6 +301,29 @@ fn concat_columns_gpu_matches_cpu() {
     gpu_matches_cpu(&prog, &inputs, &[("out", out)], 0.0, 0.0);
 }
 
+/// Both parts of a concatenation's gradient, a wide and a narrow one.
+#[test]
+fn slice_columns_gpu_matches_cpu() {
+    let (b, f, e) = (9, 70, 3);
+    let mut prog = Program::new();
+    let dy = prog.tensor("dy", b * (f + e));
+    let (da, dc) = (prog.tensor("da", b * f), prog.tensor("dc", b * e));
+    let stride = f + e;
+    columns::slice_columns(&mut prog, dy, Head { stride, offset: 0 }, f, da, "a").unwrap();
+    columns::slice_columns(&mut prog, dy, Head { stride, offset: f }, e, dc, "c").unwrap();
+    let x = rand_vec(b * stride, 83, -1.0, 1.0);
+    let inputs = [(dy, bits(&x))];
+    let out = run_cpu(&prog, &inputs, &[da, dc]);
+    let part = |lo: usize, w: usize| -> Vec<f32> {
+        (0..b)
+            .flat_map(|r| x[r * stride + lo..r * stride + lo + w].to_vec())
+            .collect()
+    };
+    assert_close("a", &floats(&out[0]), &part(0, f), 0.0, 0.0);
+    assert_close("c", &floats(&out[1]), &part(f, e), 0.0, 0.0);
+    gpu_matches_cpu(&prog, &inputs, &[("da", da), ("dc", dc)], 0.0, 0.0);
+}
+
 #[test]
 fn fill_columns_gpu_matches_cpu() {
     let (rows, stride) = (70, 13);

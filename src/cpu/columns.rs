@@ -38,6 +38,14 @@ pub fn fill_columns(p: &ColumnParams, out: &mut [f32]) {
     }
 }
 
+/// out (B, width) = a (B, stride)[:, offset .. offset + width].
+pub fn slice_columns(p: &ColumnParams, a: &[f32], out: &mut [f32]) {
+    let (s, o, w) = (p.stride as usize, p.offset as usize, p.width as usize);
+    for r in 0..p.batch as usize {
+        out[r * w..(r + 1) * w].copy_from_slice(&a[r * s + o..r * s + o + w]);
+    }
+}
+
 /// out[b] = t[b] a[b] + (1 - t[b]) c[b], rows of F.
 pub fn interpolate(p: &ColumnParams, a: &[f32], t: &[f32], c: &[f32], out: &mut [f32]) {
     let f = p.features as usize;
@@ -53,6 +61,10 @@ pub fn concat_columns_op(w: &[u32], io: &mut CpuIo) {
 
 pub fn fill_columns_op(w: &[u32], io: &mut CpuIo) {
     fill_columns(&params(w), io.f32_mut(0));
+}
+
+pub fn slice_columns_op(w: &[u32], io: &mut CpuIo) {
+    slice_columns(&params(w), io.f32(0), io.f32_mut(1));
 }
 
 pub fn interpolate_op(w: &[u32], io: &mut CpuIo) {

@@ -1,7 +1,8 @@
 //! Nets as graphs written as a layer list: `Tap(name)` names the current activation, `From(name)`
 //! continues from a named one (a branch), `Add(name)` adds a named one to the current (a
-//! residual). `wire` resolves the list into each layer's inputs once, when the net is built; a
-//! plain chain wires to itself, layer i reading layer i - 1.
+//! residual), `Concat(name)` appends its channels to the current's. `wire` resolves the list
+//! into each layer's inputs once, when the net is built; a plain chain wires to itself, layer i
+//! reading layer i - 1.
 //!
 //! Gradients: walking the layers backward, each layer's input gradient is one contribution to
 //! the activation it read. An activation read once takes its contribution as its gradient, as
@@ -90,6 +91,17 @@ pub fn wire(layers: &[Layer], input: Shape) -> Result<Wiring, String> {
                 w.readers[current.index()] += 1;
                 current = Src::Out(i);
             }
+            Layer::Concat(name) => {
+                let skip = tapped(&taps, name)?;
+                let (a, b) = (w.shapes[current.index()], w.shapes[skip.index()]);
+                if (a.t, a.h, a.w) != (b.t, b.h, b.w) {
+                    return Err(format!("layer {i}: Concat({name:?}) of {b} to {a}"));
+                }
+                w.skip[i] = Some(skip);
+                w.readers[skip.index()] += 1;
+                w.readers[current.index()] += 1;
+                current = Src::Out(i);
+            }
             _ => {
                 w.readers[current.index()] += 1;
                 current = Src::Out(i);
@@ -99,9 +111,15 @@ pub fn wire(layers: &[Layer], input: Shape) -> Result<Wiring, String> {
         w.shapes[i + 1] = match current {
             Src::Out(j) if j == i => {
                 let shape = w.shapes[w.input[i].index()];
-                layer
-                    .out_shape(shape)
-                    .map_err(|e| format!("layer {i}: {e}"))?
+                match (layer, w.skip[i]) {
+                    (Layer::Concat(_), Some(skip)) => Shape {
+                        c: shape.c + w.shapes[skip.index()].c,
+                        ..shape
+                    },
+                    _ => layer
+                        .out_shape(shape)
+                        .map_err(|e| format!("layer {i}: {e}"))?,
+                }
             }
             other => w.shapes[other.index()],
         };

@@ -90,6 +90,9 @@ pub enum Layer {
     /// Continues from the activation tapped under the name: the start of a branch. Records
     /// nothing.
     From(String),
+    /// The current activation's channels, then those of the one tapped under the name
+    /// (`torch.cat([x, tapped], 1)`): both of the same frames, height and width.
+    Concat(String),
 }
 
 impl Layer {
@@ -170,9 +173,13 @@ impl Layer {
                 expect(g.x_len(), format!("{name} ({}x{}x{})", s.c_in, s.h, s.w))?;
                 Ok(Shape::image(s.c_out, g.out_h(), g.out_w()))
             }
-            Self::BatchNorm { .. } | Self::Act(_) | Self::Tap(_) | Self::Add(_) | Self::From(_) => {
-                Ok(input)
-            }
+            // `Concat`'s shape needs its tap's (`graph::wire`).
+            Self::BatchNorm { .. }
+            | Self::Act(_)
+            | Self::Tap(_)
+            | Self::Add(_)
+            | Self::From(_)
+            | Self::Concat(_) => Ok(input),
         }
     }
 
@@ -183,9 +190,12 @@ impl Layer {
             Self::Conv2d { spec, .. } => spec.conv2d(1).y_len(),
             Self::ConvTranspose2d { spec, .. } => spec.transposed(1).y_len(),
             // `From`'s size is its tap's (`graph::wire`).
-            Self::BatchNorm { .. } | Self::Act(_) | Self::Tap(_) | Self::Add(_) | Self::From(_) => {
-                inputs
-            }
+            Self::BatchNorm { .. }
+            | Self::Act(_)
+            | Self::Tap(_)
+            | Self::Add(_)
+            | Self::From(_)
+            | Self::Concat(_) => inputs,
         }
     }
 
@@ -218,7 +228,7 @@ impl Layer {
             | Self::Conv2d { name, .. }
             | Self::ConvTranspose2d { name, .. }
             | Self::BatchNorm { name, .. } => Some(name),
-            Self::Act(_) | Self::Tap(_) | Self::Add(_) | Self::From(_) => None,
+            Self::Act(_) | Self::Tap(_) | Self::Add(_) | Self::From(_) | Self::Concat(_) => None,
         }
     }
 
@@ -227,6 +237,7 @@ impl Layer {
             (Some(name), _) => format!("{name} {pass}"),
             (None, Self::Act(a)) => format!("{a:?} {pass}").to_lowercase(),
             (None, Self::Add(name)) => format!("add {name} {pass}"),
+            (None, Self::Concat(name)) => format!("concat {name} {pass}"),
             (None, _) => pass.to_string(),
         }
     }

@@ -250,7 +250,8 @@ impl Net {
     pub fn acts(&self, prog: &mut Program, batch: usize, tag: &str) -> NetActs {
         let (w, n) = (&self.wiring, self.layers.len());
         let name = |what: &str, i: usize| format!("{}.{tag}.{what}{i}", self.prefix);
-        let own = |i: usize| w.output[i] == Src::Out(i) && w.skip[i].is_none();
+        let concat = |i: usize| matches!(self.layers[i], Layer::Concat(_));
+        let own = |i: usize| w.output[i] == Src::Out(i) && (w.skip[i].is_none() || concat(i));
         let mut outs: Vec<View> = Vec::with_capacity(n);
         for i in 0..n {
             let out = match w.output[i] {
@@ -289,6 +290,9 @@ impl Net {
                 Layer::BatchNorm { channels, .. } => {
                     Some(prog.tensor(&name("bn_saved", i), 2 * channels))
                 }
+                // The gradient of a concatenation's second input.
+                Layer::Concat(_) => w.skip[i]
+                    .map(|s| prog.tensor(&name("grad_concat", i), batch * w.features[s.index()])),
                 _ => None,
             })
             .collect();

@@ -2,7 +2,7 @@
 
 use super::graph::Src;
 use super::record::GradMode;
-use super::{Net, NetActs};
+use super::{Layer, Net, NetActs};
 use crate::ops;
 use crate::program::{Program, View};
 
@@ -31,13 +31,18 @@ impl Net {
                 continue;
             }
             let (x, y) = (self.activation(acts, input, w.input[i]), acts.outs[i]);
-            match w.skip[i] {
-                Some(s) => {
+            match (w.skip[i], &self.layers[i]) {
+                (Some(s), Layer::Concat(_)) => {
+                    let skip = self.activation(acts, input, s);
+                    let label = self.label(i, "forward");
+                    ops::columns::concat_columns(prog, x, skip, acts.batch, y, &label)?;
+                }
+                (Some(s), _) => {
                     let skip = self.activation(acts, input, s);
                     let label = self.label(i, "forward");
                     ops::axpby(prog, (1.0, x), (1.0, skip), y, &label)?;
                 }
-                None => self.layer_forward(prog, acts, i, x, y, train)?,
+                (None, _) => self.layer_forward(prog, acts, i, x, y, train)?,
             }
         }
         Ok(self.activation(acts, input, w.out()))
@@ -74,6 +79,12 @@ impl Net {
                 continue;
             };
             let src = w.input[i];
+            if let (Some(skip), Layer::Concat(_)) = (w.skip[i], &self.layers[i]) {
+                let (da, db) = self.concat_backward(prog, acts, i, dy)?;
+                parts[src.index()].push(da);
+                parts[skip.index()].push(db);
+                continue;
+            }
             if let Some(skip) = w.skip[i] {
                 parts[src.index()].push(dy);
                 parts[skip.index()].push(dy);
@@ -88,6 +99,25 @@ impl Net {
             return Ok(None);
         }
         self.gradient(prog, acts, &mut parts, Src::Input)
+    }
+
+    /// The gradients of a concatenation's two inputs: the first and the last channels of `dy`.
+    fn concat_backward(
+        &self,
+        prog: &mut Program,
+        acts: &NetActs,
+        i: usize,
+        dy: View,
+    ) -> ops::Result<(View, View)> {
+        let w = &self.wiring;
+        let a = w.features[w.input[i].index()];
+        let stride = w.features[i + 1];
+        let (da, db) = (acts.grads[i], acts.saved[i].unwrap_or(acts.grads[i]));
+        let label = self.label(i, "backward");
+        let head = |offset| ops::Head { stride, offset };
+        ops::columns::slice_columns(prog, dy, head(0), a, da, &label)?;
+        ops::columns::slice_columns(prog, dy, head(a), stride - a, db, &label)?;
+        Ok((da, db))
     }
 
     /// The gradient of activation `s`: its one part, or the sum of its parts.

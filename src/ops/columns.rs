@@ -60,6 +60,36 @@ pub fn fill_columns(
     Ok(())
 }
 
+/// out (B, width) = a (B, stride)[:, offset .. offset + width] for `head` = (stride, offset):
+/// one part of the gradient of `concat_columns`.
+pub fn slice_columns(
+    prog: &mut Program,
+    a: View,
+    head: Head,
+    width: usize,
+    out: View,
+    label: &str,
+) -> Result {
+    let rows = super::loss::check_head(prog, label, a, head, width)?;
+    check(prog, label, out, rows * width)?;
+    let p = ColumnParams {
+        batch: rows as u32,
+        stride: head.stride as u32,
+        offset: head.offset as u32,
+        width: width as u32,
+        ..ColumnParams::default()
+    };
+    let g = grid_1d(rows * width, 64);
+    prog.push(
+        Kernel::SliceColumns,
+        &words(&p),
+        vec![(a, R), (out, W)],
+        g,
+        label,
+    );
+    Ok(())
+}
+
 /// out[b] = t[b] a[b] + (1 - t[b]) c[b] for rows b of a, c and out (B = t.len).
 pub fn interpolate(
     prog: &mut Program,

@@ -96,12 +96,6 @@ pub struct TrainArgs {
     /// discriminator, so the label matters early) [default: true].
     #[arg(long, action = clap::ArgAction::Set)]
     mismatch: Option<bool>,
-    /// dcgan: channels of G's first (7x7) feature map; its second has half [default: 128].
-    #[arg(long)]
-    g_width: Option<usize>,
-    /// dcgan: channels of D's first convolution; its second has twice [default: 64].
-    #[arg(long)]
-    d_width: Option<usize>,
     /// dcgan64: image channels, 1 (grayscale) or 3 (RGB) [default: 3].
     #[arg(long)]
     channels: Option<usize>,
@@ -198,13 +192,11 @@ impl TrainArgs {
     /// takes).
     fn check_model_flags(&self) -> Result<()> {
         use clap::ValueEnum;
-        let given: [(&str, bool); 7] = [
+        let given: [(&str, bool); 5] = [
             ("--mismatch", self.mismatch.is_some()),
             ("--loss", self.loss.is_some()),
             ("--d-steps", self.d_steps.is_some()),
             ("--g-steps", self.g_steps.is_some()),
-            ("--g-width", self.g_width.is_some()),
-            ("--d-width", self.d_width.is_some()),
             ("--channels", self.channels.is_some()),
         ];
         for (flag, _) in given.iter().filter(|(_, given)| *given) {
@@ -341,8 +333,6 @@ impl TrainArgs {
             g_steps: self.g_steps.unwrap_or(base.g_steps),
             g_ema: self.g_ema.unwrap_or(base.g_ema),
             mismatch: self.mismatch.unwrap_or(base.mismatch),
-            g_width: self.g_width.unwrap_or(base.g_width),
-            d_width: self.d_width.unwrap_or(base.d_width),
             params: params::resolve(self.model, &self.params.given)?,
             channels: self.channels.unwrap_or(base.channels),
             sample_every: self.sample_every,

@@ -99,9 +99,6 @@ pub struct TrainConfig {
     /// Seed schedule only: D steps and G steps per iteration.
     pub d_steps: usize,
     pub g_steps: usize,
-    /// `dcgan`: channels of G's first feature map and of D's first convolution.
-    pub g_width: usize,
-    pub d_width: usize,
     /// `dcgan64`: the image channels (1 or 3).
     pub channels: usize,
     /// The values of the family's own hyperparameters by flag name (`params`), every one of
@@ -177,8 +174,6 @@ impl Default for TrainConfig {
             adam_eps: 1e-7,
             d_steps: 1,
             g_steps: 2,
-            g_width: 128,
-            d_width: 64,
             params: BTreeMap::new(),
             channels: 1,
             sample_every: 200,
@@ -306,7 +301,9 @@ impl TrainConfig {
     }
 
     pub fn dcgan(&self) -> DcganConfig {
-        DcganConfig::mnist(self.latent_dim, self.g_width, self.d_width)
+        // `validate` has parsed them; 0 makes DcganConfig::validate say so otherwise.
+        let (g, d) = (self.param("g-width").unwrap_or(0), self.param("d-width").unwrap_or(0));
+        DcganConfig::mnist(self.latent_dim, g, d)
     }
 
     pub fn dcgan64(&self) -> Dcgan64Config {

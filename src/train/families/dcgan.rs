@@ -31,7 +31,22 @@ impl Family for Dcgan {
     }
 
     fn flags(&self) -> &'static [&'static str] {
-        &["--loss", "--g-width", "--d-width"]
+        &["--loss"]
+    }
+
+    fn params(&self) -> &'static [Param] {
+        &[
+            Param {
+                name: "g-width",
+                default: "128",
+                help: "channels of G's first (7x7) feature map; its second has half",
+            },
+            Param {
+                name: "d-width",
+                default: "64",
+                help: "channels of D's first convolution; its second has twice",
+            },
+        ]
     }
 
     fn schedule(&self) -> ScheduleKind {
@@ -52,6 +67,7 @@ impl Family for Dcgan {
     }
 
     fn validate(&self, cfg: &TrainConfig) -> Result<(), String> {
+        cfg.check_params::<usize>(&["g-width", "d-width"])?;
         cfg.dcgan().validate()
     }
 }

@@ -139,13 +139,15 @@ impl Sampler {
         }
         let cfg = checkpoint_config(ckpt)?;
         let (channels, height, width) = cfg.image_shape();
-        let (g_layers, _) = cfg.layers(channels * height * width)?;
+        // The family's first net makes its samples.
+        let spec = cfg.family().nets(&cfg, channels * height * width)?.remove(0);
         let batch = count.min(CHUNK);
         let classes = cfg.classes();
         let y = labels(&cfg, label, batch)?;
         let mut prog = Program::new();
         let codes = cfg.aux().codes();
-        let g = Net::new(&mut prog, "g", cfg.latent_dim + codes + classes, g_layers);
+        let g = Net::shaped(&mut prog, &spec.name, spec.input, spec.layers)
+            .map_err(|e| ops::ShapeError::net(&spec.name, e))?;
         let acts = g.acts(&mut prog, batch, "sample");
         let counters = prog.tensor("counters", 1);
         let z = prog.tensor("noise", batch * cfg.latent_dim);
@@ -172,7 +174,7 @@ impl Sampler {
         let mut exec = executor(device, gpu, &prog)?;
         ckpt.restore_net(exec.as_mut(), &g, false)?;
         // The moving average of G's weights, where the run kept one.
-        if cfg.g_ema > 0.0 {
+        if spec.ema > 0.0 {
             ckpt.restore_ema(exec.as_mut(), &g)?;
         }
         if let Some(v) = y_view {

@@ -302,7 +302,10 @@ impl TrainConfig {
 
     pub fn dcgan(&self) -> DcganConfig {
         // `validate` has parsed them; 0 makes DcganConfig::validate say so otherwise.
-        let (g, d) = (self.param("g-width").unwrap_or(0), self.param("d-width").unwrap_or(0));
+        let (g, d) = (
+            self.param("g-width").unwrap_or(0),
+            self.param("d-width").unwrap_or(0),
+        );
         DcganConfig::mnist(self.latent_dim, g, d)
     }
 

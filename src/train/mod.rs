@@ -9,6 +9,7 @@ mod recipe;
 pub mod resume;
 pub mod schedule;
 pub mod speed;
+mod state;
 
 use crate::checkpoint;
 use crate::eval::classifier::Classifier;
@@ -17,7 +18,6 @@ use crate::exec::{executor, Executor};
 use crate::gpu::{GpuError, GpuOptions};
 use crate::lr;
 use schedule::GanProgram;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -320,79 +320,6 @@ impl Trainer {
         // The fixed grid's noise is the config's (checkpoints store the same).
         write_sample_inputs(self.exec.as_mut(), &self.gan, &self.cfg, None);
         images
-    }
-
-    pub fn save_checkpoint(&self, path: &Path, seconds: f64) -> Result<(), TrainError> {
-        let mut meta = HashMap::new();
-        let config =
-            serde_json::to_string(&self.cfg).map_err(|e| TrainError::Config(e.to_string()))?;
-        meta.insert("config".into(), config);
-        meta.insert("step".into(), self.step.to_string());
-        meta.insert("seconds".into(), format!("{seconds:.3}"));
-        // Partial loss sums since the last log point, so a resume logs the same rows.
-        let mut extra = vec![(
-            "metrics".to_string(),
-            vec![self.gan.metrics.len],
-            self.gan.metrics,
-        )];
-        if let Some(noise) = self.gan.sample_input("sample.noise") {
-            let shape = vec![self.cfg.grid() * self.cfg.grid(), self.cfg.latent_dim];
-            extra.insert(0, ("sample_noise".into(), shape, noise));
-        }
-        for entry in &self.gan.nets {
-            if let Some((average, _)) = &entry.ema {
-                extra.extend(checkpoint::ema_entries(average));
-            }
-        }
-        let extra: Vec<_> = extra
-            .iter()
-            .map(|(n, s, v)| (n.as_str(), s.clone(), *v))
-            .collect();
-        checkpoint::save(
-            path,
-            self.exec.as_ref(),
-            &self.gan.nets(),
-            self.gan.counters,
-            &extra,
-            meta,
-        )?;
-        Ok(())
-    }
-
-    /// Puts the run back in the state `ckpt` saved: weights, running statistics, Adam moments
-    /// and step counts, the random streams' counter, the sample noise and the partial losses.
-    pub fn restore(&mut self, ckpt: &checkpoint::Checkpoint) -> Result<(), TrainError> {
-        let exec = self.exec.as_mut();
-        for net in self.gan.nets() {
-            ckpt.restore_net(exec, net, true)?;
-        }
-        if ckpt.counters.len() != self.gan.counters.len {
-            return Err(TrainError::Config(format!(
-                "checkpoint {} has {} step counters, this program {}",
-                ckpt.path.display(),
-                ckpt.counters.len(),
-                self.gan.counters.len
-            )));
-        }
-        exec.write(self.gan.counters, &ckpt.counters);
-        if let Some(v) = self.gan.sample_input("sample.noise") {
-            let tiles = self.cfg.grid() * self.cfg.grid();
-            let noise = ckpt.get("sample_noise", &[tiles, self.cfg.latent_dim])?;
-            exec.write_f32(v, noise);
-        }
-        let metrics = ckpt.get("metrics", &[self.gan.metrics.len])?;
-        exec.write_f32(self.gan.metrics, metrics);
-        for entry in &self.gan.nets {
-            if let Some((average, _)) = &entry.ema {
-                ckpt.restore_ema(exec, average)?;
-            }
-        }
-        let meta = |k: &str| ckpt.metadata.get(k).map(String::as_str).unwrap_or("");
-        self.step = meta("step").parse().map_err(|_| {
-            TrainError::Config(format!("checkpoint {} has no step", ckpt.path.display()))
-        })?;
-        self.seconds_before = meta("seconds").parse().unwrap_or(0.0);
-        Ok(())
     }
 
     /// The full loop with progress bar and outputs; returns the last logged losses.

@@ -260,17 +260,16 @@ pub fn train_loop(t: &mut Trainer) -> Result<Option<LossRow>, TrainError> {
             rows.push(row);
         }
         if t.step.is_multiple_of(t.cfg.sample_every) || last {
-            let images = t.sample_grid()?;
-            let path = samples.join(format!("step_{:06}.png", t.step));
             let (c, h, w) = t.cfg.image_shape();
-            let n = t.cfg.grid();
-            crate::io::png::save_grid(&path, &images, n * n, c, h, w, n)?;
-            board.sample(t.step, "samples", &path, true)?;
-            for k in 0..t.cfg.aux().codes() {
-                let images = t.sweep_grid(k)?;
-                let path = samples.join(format!("step_{:06}_code{}.png", t.step, k + 1));
-                crate::io::png::save_grid(&path, &images, n * n, c, h, w, n)?;
-                board.sample(t.step, &format!("samples/code{}", k + 1), &path, false)?;
+            for (i, grid) in t.cfg.family().grids(&t.cfg).into_iter().enumerate() {
+                let images = match grid.sweep {
+                    None => t.sample_grid()?,
+                    Some(k) => t.sweep_grid(k)?,
+                };
+                let path = samples.join(format!("step_{:06}{}.png", t.step, grid.suffix));
+                let (tiles, columns) = (grid.tiles, grid.columns);
+                crate::io::png::save_grid(&path, &images, tiles, c, h, w, columns)?;
+                board.sample(t.step, &grid.tag, &path, i == 0)?;
             }
             plot(&t.out.join("losses.png"), &rows)?;
         }

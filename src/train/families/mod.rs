@@ -64,6 +64,18 @@ pub const GAN_COLUMNS: &[Column] = &[
     },
 ];
 
+/// A sample grid the family draws at every `--sample-every`: `samples/step_N<suffix>.png` and
+/// TensorBoard's `tag`, from the sample program on its fixed inputs (`sweep` None) or on
+/// InfoGAN's sweep of continuous code k (`Some(k)`), `tiles` images in rows of `columns`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grid {
+    pub suffix: String,
+    pub tag: String,
+    pub sweep: Option<usize>,
+    pub tiles: usize,
+    pub columns: usize,
+}
+
 /// What a family declares. The defaults serve the plain MLP GAN's relatives.
 pub trait Family: Sync {
     /// The recipe: every setting the flags do not give.
@@ -212,6 +224,25 @@ pub trait Family: Sync {
             ("sample.labels", labels),
             ("sample.codes", codes),
         ]
+    }
+
+    /// Its sample grids; the first is the main one (progress.gif's frames). By default the
+    /// fixed grid (a row per class for a conditioned model) and one sweep per continuous code.
+    fn grids(&self, cfg: &TrainConfig) -> Vec<Grid> {
+        let n = cfg.grid();
+        let grid = |suffix: String, tag: String, sweep| Grid {
+            suffix,
+            tag,
+            sweep,
+            tiles: n * n,
+            columns: n,
+        };
+        let mut grids = vec![grid(String::new(), "samples".into(), None)];
+        for k in 0..self.aux().codes() {
+            let (suffix, tag) = (format!("_code{}", k + 1), format!("samples/code{}", k + 1));
+            grids.push(grid(suffix, tag, Some(k)));
+        }
+        grids
     }
 
     /// The family's own checks of a config.

@@ -48,6 +48,7 @@ impl ConvSpec {
             kw: self.kernel,
             stride: self.stride,
             pad: self.pad,
+            output_padding: 0,
         }
     }
 }

@@ -84,6 +84,7 @@ pub const SHADERS: &[Shader] = &[
     shader!("im2col"),
     shader!("augment", "philox"),
     shader!("elementwise"),
+    shader!("prelu"),
 ];
 
 /// The embedded shader of file stem `name`.
@@ -192,4 +193,9 @@ kernels! {
     Axpby => "elementwise", "axpby", [1 R, 2 R, 3 W], cpu::elementwise::axpby_op;
     // Data augmentation for the classifier (ops::augment).
     RandomShift => "augment", "random_shift", [1 R, 2 R, 3 W], cpu::augment::random_shift_op;
+    // Image-to-image nets: SRGAN (PReLU, pixel shuffle, average pooling), CycleGAN (instance
+    // norm, reflection padding, the pool of past fakes).
+    PreluForward => "prelu", "prelu_forward", [1 R, 2 R, 3 W], cpu::prelu::prelu_forward_op;
+    PreluBackward => "prelu", "prelu_backward", [1 R, 2 R, 3 R, 4 W], cpu::prelu::prelu_backward_op;
+    PreluSlopeGrad => "prelu", "prelu_slope_grad", [1 R, 3 R, 5 W], cpu::prelu::prelu_slope_grad_op;
 }

@@ -14,7 +14,9 @@ pub mod elementwise;
 pub mod im2col;
 pub mod loss;
 pub mod matmul;
+pub mod prelu;
 pub mod random;
+pub mod reduce;
 
 /// The slices bound to one op, in binding order. Read bindings are shared borrows of the program
 /// storage; write bindings are taken out for the op's duration.

@@ -17,11 +17,13 @@ pub mod condition;
 pub mod conv;
 mod elementwise;
 mod loss;
+mod prelu;
 pub mod tiling;
 
 pub use adam::*;
 pub use elementwise::*;
 pub use loss::*;
+pub use prelu::*;
 
 /// A shape mismatch found while building a program: names the tensor and both sizes.
 #[derive(Debug, thiserror::Error)]

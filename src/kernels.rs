@@ -85,6 +85,7 @@ pub const SHADERS: &[Shader] = &[
     shader!("augment", "philox"),
     shader!("elementwise"),
     shader!("prelu"),
+    shader!("pixel_shuffle"),
 ];
 
 /// The embedded shader of file stem `name`.
@@ -198,4 +199,6 @@ kernels! {
     PreluForward => "prelu", "prelu_forward", [1 R, 2 R, 3 W], cpu::prelu::prelu_forward_op;
     PreluBackward => "prelu", "prelu_backward", [1 R, 2 R, 3 R, 4 W], cpu::prelu::prelu_backward_op;
     PreluSlopeGrad => "prelu", "prelu_slope_grad", [1 R, 3 R, 5 W], cpu::prelu::prelu_slope_grad_op;
+    PixelShuffleForward => "pixel_shuffle", "pixel_shuffle_forward", [1 R, 2 W], cpu::pixel_shuffle::pixel_shuffle_forward_op;
+    PixelShuffleBackward => "pixel_shuffle", "pixel_shuffle_backward", [1 R, 2 W], cpu::pixel_shuffle::pixel_shuffle_backward_op;
 }

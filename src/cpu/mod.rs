@@ -14,6 +14,7 @@ pub mod elementwise;
 pub mod im2col;
 pub mod loss;
 pub mod matmul;
+pub mod pixel_shuffle;
 pub mod prelu;
 pub mod random;
 pub mod reduce;

@@ -17,12 +17,14 @@ pub mod condition;
 pub mod conv;
 mod elementwise;
 mod loss;
+mod pixel_shuffle;
 mod prelu;
 pub mod tiling;
 
 pub use adam::*;
 pub use elementwise::*;
 pub use loss::*;
+pub use pixel_shuffle::*;
 pub use prelu::*;
 
 /// A shape mismatch found while building a program: names the tensor and both sizes.

@@ -86,6 +86,7 @@ pub const SHADERS: &[Shader] = &[
     shader!("elementwise"),
     shader!("prelu"),
     shader!("pixel_shuffle"),
+    shader!("pool"),
 ];
 
 /// The embedded shader of file stem `name`.
@@ -201,4 +202,6 @@ kernels! {
     PreluSlopeGrad => "prelu", "prelu_slope_grad", [1 R, 3 R, 5 W], cpu::prelu::prelu_slope_grad_op;
     PixelShuffleForward => "pixel_shuffle", "pixel_shuffle_forward", [1 R, 2 W], cpu::pixel_shuffle::pixel_shuffle_forward_op;
     PixelShuffleBackward => "pixel_shuffle", "pixel_shuffle_backward", [1 R, 2 W], cpu::pixel_shuffle::pixel_shuffle_backward_op;
+    AvgPoolForward => "pool", "avg_pool_forward", [1 R, 2 W], cpu::pool::avg_pool_forward_op;
+    AvgPoolBackward => "pool", "avg_pool_backward", [1 R, 2 W], cpu::pool::avg_pool_backward_op;
 }

@@ -15,6 +15,7 @@ pub mod im2col;
 pub mod loss;
 pub mod matmul;
 pub mod pixel_shuffle;
+pub mod pool;
 pub mod prelu;
 pub mod random;
 pub mod reduce;

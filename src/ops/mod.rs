@@ -18,6 +18,7 @@ pub mod conv;
 mod elementwise;
 mod loss;
 mod pixel_shuffle;
+mod pool;
 mod prelu;
 pub mod tiling;
 
@@ -25,6 +26,7 @@ pub use adam::*;
 pub use elementwise::*;
 pub use loss::*;
 pub use pixel_shuffle::*;
+pub use pool::*;
 pub use prelu::*;
 
 /// A shape mismatch found while building a program: names the tensor and both sizes.

@@ -87,6 +87,7 @@ pub const SHADERS: &[Shader] = &[
     shader!("prelu"),
     shader!("pixel_shuffle"),
     shader!("pool"),
+    shader!("instance_norm"),
 ];
 
 /// The embedded shader of file stem `name`.
@@ -204,4 +205,6 @@ kernels! {
     PixelShuffleBackward => "pixel_shuffle", "pixel_shuffle_backward", [1 R, 2 W], cpu::pixel_shuffle::pixel_shuffle_backward_op;
     AvgPoolForward => "pool", "avg_pool_forward", [1 R, 2 W], cpu::pool::avg_pool_forward_op;
     AvgPoolBackward => "pool", "avg_pool_backward", [1 R, 2 W], cpu::pool::avg_pool_backward_op;
+    InstanceNormForward => "instance_norm", "instance_norm_forward", [1 R, 2 W], cpu::instance_norm::instance_norm_forward_op;
+    InstanceNormBackward => "instance_norm", "instance_norm_backward", [1 R, 2 R, 3 W], cpu::instance_norm::instance_norm_backward_op;
 }

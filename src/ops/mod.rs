@@ -16,6 +16,7 @@ pub mod columns;
 pub mod condition;
 pub mod conv;
 mod elementwise;
+mod instance_norm;
 mod loss;
 mod pixel_shuffle;
 mod pool;
@@ -24,6 +25,7 @@ pub mod tiling;
 
 pub use adam::*;
 pub use elementwise::*;
+pub use instance_norm::*;
 pub use loss::*;
 pub use pixel_shuffle::*;
 pub use pool::*;

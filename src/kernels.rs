@@ -88,6 +88,7 @@ pub const SHADERS: &[Shader] = &[
     shader!("pixel_shuffle"),
     shader!("pool"),
     shader!("instance_norm"),
+    shader!("reflect_pad"),
 ];
 
 /// The embedded shader of file stem `name`.
@@ -207,4 +208,6 @@ kernels! {
     AvgPoolBackward => "pool", "avg_pool_backward", [1 R, 2 W], cpu::pool::avg_pool_backward_op;
     InstanceNormForward => "instance_norm", "instance_norm_forward", [1 R, 2 W], cpu::instance_norm::instance_norm_forward_op;
     InstanceNormBackward => "instance_norm", "instance_norm_backward", [1 R, 2 R, 3 W], cpu::instance_norm::instance_norm_backward_op;
+    ReflectPadForward => "reflect_pad", "reflect_pad_forward", [1 R, 2 W], cpu::reflect_pad::reflect_pad_forward_op;
+    ReflectPadBackward => "reflect_pad", "reflect_pad_backward", [1 R, 2 W], cpu::reflect_pad::reflect_pad_backward_op;
 }

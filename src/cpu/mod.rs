@@ -20,6 +20,7 @@ pub mod pool;
 pub mod prelu;
 pub mod random;
 pub mod reduce;
+pub mod reflect_pad;
 
 /// The slices bound to one op, in binding order. Read bindings are shared borrows of the program
 /// storage; write bindings are taken out for the op's duration.

@@ -21,6 +21,7 @@ mod loss;
 mod pixel_shuffle;
 mod pool;
 mod prelu;
+mod reflect_pad;
 pub mod tiling;
 
 pub use adam::*;
@@ -30,6 +31,7 @@ pub use loss::*;
 pub use pixel_shuffle::*;
 pub use pool::*;
 pub use prelu::*;
+pub use reflect_pad::*;
 
 /// A shape mismatch found while building a program: names the tensor and both sizes.
 #[derive(Debug, thiserror::Error)]

@@ -89,6 +89,7 @@ pub const SHADERS: &[Shader] = &[
     shader!("pool"),
     shader!("instance_norm"),
     shader!("reflect_pad"),
+    shader!("image_pool", "philox"),
 ];
 
 /// The embedded shader of file stem `name`.
@@ -210,4 +211,5 @@ kernels! {
     InstanceNormBackward => "instance_norm", "instance_norm_backward", [1 R, 2 R, 3 W], cpu::instance_norm::instance_norm_backward_op;
     ReflectPadForward => "reflect_pad", "reflect_pad_forward", [1 R, 2 W], cpu::reflect_pad::reflect_pad_forward_op;
     ReflectPadBackward => "reflect_pad", "reflect_pad_backward", [1 R, 2 W], cpu::reflect_pad::reflect_pad_backward_op;
+    ImagePoolQuery => "image_pool", "image_pool_query", [1 R, 2 R, 3 W, 4 W, 5 W], cpu::image_pool::image_pool_query_op;
 }

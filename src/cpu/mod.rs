@@ -12,6 +12,7 @@ pub mod conv2d;
 pub mod conv_transpose2d;
 pub mod elementwise;
 pub mod im2col;
+pub mod image_pool;
 pub mod instance_norm;
 pub mod loss;
 pub mod matmul;

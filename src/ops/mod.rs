@@ -16,6 +16,7 @@ pub mod columns;
 pub mod condition;
 pub mod conv;
 mod elementwise;
+mod image_pool;
 mod instance_norm;
 mod loss;
 mod pixel_shuffle;
@@ -26,6 +27,7 @@ pub mod tiling;
 
 pub use adam::*;
 pub use elementwise::*;
+pub use image_pool::*;
 pub use instance_norm::*;
 pub use loss::*;
 pub use pixel_shuffle::*;

@@ -38,8 +38,13 @@ impl Golden {
 
 /// Writes `init.<prefix>.<name>` into every parameter and running statistic of `net`.
 pub fn load_net(exec: &mut dyn Executor, gold: &Golden, net: &Net) {
+    load_stage(exec, gold, net, "init");
+}
+
+/// Writes `<stage>.<prefix>.<name>` into every parameter and running statistic of `net`.
+pub fn load_stage(exec: &mut dyn Executor, gold: &Golden, net: &Net, stage: &str) {
     for t in &net.tensors {
-        let data = gold.get(&format!("init.{}.{}", net.prefix, t.name));
+        let data = gold.get(&format!("{stage}.{}.{}", net.prefix, t.name));
         assert_eq!(data.len(), t.len, "{}.{}", net.prefix, t.name);
         exec.write_f32(net.view(t, ArenaKind::Params), &data);
     }

@@ -145,7 +145,7 @@ fn steps_program() -> Steps {
     let (idt_a, idt_b) = (out("step.idt_a"), out("step.idt_b"));
     let grad = |prog: &mut Program, name: &str, n: usize| prog.tensor(name, n);
     // Adversarial terms through the frozen D: gradients of the fakes only.
-    let mut adv = |prog: &mut Program, d: &Net, fake: View, slot: usize, tag: &str| {
+    let adv = |prog: &mut Program, d: &Net, fake: View, slot: usize, tag: &str| {
         let acts = d.acts(prog, BATCH, tag);
         let logits = d.forward(prog, &acts, fake, true).unwrap();
         let g = grad(prog, &format!("{tag} dlogit"), logits.len);
@@ -156,7 +156,7 @@ fn steps_program() -> Steps {
     };
     let dfake_b_adv = adv(prog, &d_b, fake_b, 0, "g_adv_ab");
     let dfake_a_adv = adv(prog, &d_a, fake_a, 3, "g_adv_ba");
-    // L1 terms; pass `(net, input, tag)` of the pass that made `pred`.
+    // L1 terms: the gradient of scale · l1(pred, target).
     let l1 = |prog: &mut Program, pred: View, target: View, slot: usize, scale: f32| {
         let g = grad(prog, &format!("l1 grad {slot}"), pred.len);
         ops::l1_loss(prog, (pred, target), BATCH, g, (metrics, slot), scale, "l1").unwrap();

@@ -477,6 +477,7 @@ fn conv_cases() -> Vec<(String, Program)> {
         kw: 4,
         stride: 2,
         pad: 1,
+        output_padding: 0,
     };
     // (layer, pass) -> one program; passes: forward, input gradient, weight gradient.
     let mut cases = Vec::new();

@@ -1,9 +1,11 @@
 // Transposed 2-D convolution on NCHW row-major f32: x (N, C_in, H, W), w (C_in, C_out, KH, KW)
 // (PyTorch's ConvTranspose2d layout), y (N, C_out, H_out, W_out), H_out = (H - 1) stride - 2 pad
-// + KH (W_out likewise, output_padding 0). Input (iy, ix) reaches output (oy, ox) through tap
-// (ky, kx) when oy = iy * stride - pad + ky.
+// + KH + output_padding (W_out likewise). Input (iy, ix) reaches output (oy, ox) through tap
+// (ky, kx) when oy = iy * stride - pad + ky. The kernels read H_out from the params and clip
+// every tap range to it, so the output_padding rows at the bottom and right need no code of
+// their own.
 //   conv_transpose2d_forward      x(1) w(2) bias(3) -> y(4)
-//                                 torch: F.conv_transpose2d(x, w, bias, stride, padding)
+//                                 torch: F.conv_transpose2d(x, w, bias, stride, padding, output_padding)
 //   conv_transpose2d_input_grad   dy(1) w(2) -> dx(4)   the autograd gradient wrt x
 //   conv_transpose2d_weight_grad  x(1) dy(2) -> dw(4)   the autograd gradient wrt w
 //   the bias gradient is conv2d_bias_grad in conv2d.wgsl

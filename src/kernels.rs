@@ -84,6 +84,12 @@ pub const SHADERS: &[Shader] = &[
     shader!("im2col"),
     shader!("augment", "philox"),
     shader!("elementwise"),
+    shader!("prelu"),
+    shader!("pixel_shuffle"),
+    shader!("pool"),
+    shader!("instance_norm"),
+    shader!("reflect_pad"),
+    shader!("image_pool", "philox"),
 ];
 
 /// The embedded shader of file stem `name`.
@@ -193,4 +199,18 @@ kernels! {
     Axpby => "elementwise", "axpby", [1 R, 2 R, 3 W], cpu::elementwise::axpby_op;
     // Data augmentation for the classifier (ops::augment).
     RandomShift => "augment", "random_shift", [1 R, 2 R, 3 W], cpu::augment::random_shift_op;
+    // Image-to-image nets: SRGAN (PReLU, pixel shuffle, average pooling), CycleGAN (instance
+    // norm, reflection padding, the pool of past fakes).
+    PreluForward => "prelu", "prelu_forward", [1 R, 2 R, 3 W], cpu::prelu::prelu_forward_op;
+    PreluBackward => "prelu", "prelu_backward", [1 R, 2 R, 3 R, 4 W], cpu::prelu::prelu_backward_op;
+    PreluSlopeGrad => "prelu", "prelu_slope_grad", [1 R, 3 R, 5 W], cpu::prelu::prelu_slope_grad_op;
+    PixelShuffleForward => "pixel_shuffle", "pixel_shuffle_forward", [1 R, 2 W], cpu::pixel_shuffle::pixel_shuffle_forward_op;
+    PixelShuffleBackward => "pixel_shuffle", "pixel_shuffle_backward", [1 R, 2 W], cpu::pixel_shuffle::pixel_shuffle_backward_op;
+    AvgPoolForward => "pool", "avg_pool_forward", [1 R, 2 W], cpu::pool::avg_pool_forward_op;
+    AvgPoolBackward => "pool", "avg_pool_backward", [1 R, 2 W], cpu::pool::avg_pool_backward_op;
+    InstanceNormForward => "instance_norm", "instance_norm_forward", [1 R, 2 W], cpu::instance_norm::instance_norm_forward_op;
+    InstanceNormBackward => "instance_norm", "instance_norm_backward", [1 R, 2 R, 3 W], cpu::instance_norm::instance_norm_backward_op;
+    ReflectPadForward => "reflect_pad", "reflect_pad_forward", [1 R, 2 W], cpu::reflect_pad::reflect_pad_forward_op;
+    ReflectPadBackward => "reflect_pad", "reflect_pad_backward", [1 R, 2 W], cpu::reflect_pad::reflect_pad_backward_op;
+    ImagePoolQuery => "image_pool", "image_pool_query", [1 R, 2 R, 3 W, 4 W, 5 W], cpu::image_pool::image_pool_query_op;
 }

@@ -10,8 +10,10 @@
 use super::conv2d::{self, numel, validate_geometry, ConvParams, HAS_BIAS, MAX_SPATIAL};
 use super::{params, CpuIo};
 
-/// Shape of a `torch.nn.ConvTranspose2d(c_in, c_out, (kh, kw), stride, pad)` (output_padding 0)
-/// applied to (n, c_in, h, w).
+/// Shape of a `torch.nn.ConvTranspose2d(c_in, c_out, (kh, kw), stride, pad, output_padding)`
+/// applied to (n, c_in, h, w). `output_padding` (< stride) adds rows and columns at the bottom
+/// and right that only the taps reaching past the last input row feed (CycleGAN's k3 s2 p1
+/// output_padding 1 doubles the side).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConvTranspose2dGeometry {
     pub n: usize,
@@ -23,16 +25,17 @@ pub struct ConvTranspose2dGeometry {
     pub kw: usize,
     pub stride: usize,
     pub pad: usize,
+    pub output_padding: usize,
 }
 
 impl ConvTranspose2dGeometry {
-    /// (h - 1) * stride - 2 pad + kh, or 0 when that is not positive.
+    /// (h - 1) * stride - 2 pad + kh + output_padding, or 0 when that is not positive.
     pub fn out_h(&self) -> usize {
-        transposed_out(self.h, self.kh, self.stride, self.pad)
+        transposed_out(self.h, self.kh, self.stride, self.pad, self.output_padding)
     }
 
     pub fn out_w(&self) -> usize {
-        transposed_out(self.w, self.kw, self.stride, self.pad)
+        transposed_out(self.w, self.kw, self.stride, self.pad, self.output_padding)
     }
 
     pub fn x_len(&self) -> usize {
@@ -66,9 +69,16 @@ impl ConvTranspose2dGeometry {
 
     /// Why this geometry cannot run, if it cannot.
     pub fn validate(&self) -> Result<(), String> {
+        // PyTorch's rule: more would add outputs no tap reaches.
+        if self.output_padding > 0 && self.output_padding >= self.stride {
+            return Err(format!(
+                "output_padding {} must be smaller than the stride {}",
+                self.output_padding, self.stride
+            ));
+        }
         let spatial = [self.h, self.w, self.kh, self.kw, self.stride, self.pad];
         let extent = if spatial.iter().all(|&d| d <= MAX_SPATIAL) {
-            self.h.max(self.w) * self.stride + self.kh.max(self.kw) + self.pad
+            self.h.max(self.w) * self.stride + self.kh.max(self.kw) + self.pad + self.output_padding
         } else {
             usize::MAX
         };
@@ -81,9 +91,13 @@ impl ConvTranspose2dGeometry {
     }
 }
 
-fn transposed_out(size: usize, k: usize, stride: usize, pad: usize) -> usize {
+fn transposed_out(size: usize, k: usize, stride: usize, pad: usize, extra: usize) -> usize {
     size.checked_sub(1)
-        .map(|s| s.saturating_mul(stride).saturating_add(k))
+        .map(|s| {
+            s.saturating_mul(stride)
+                .saturating_add(k)
+                .saturating_add(extra)
+        })
         .and_then(|full| full.checked_sub(pad.saturating_mul(2)))
         .unwrap_or(0)
 }

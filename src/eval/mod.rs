@@ -7,6 +7,7 @@
 pub mod classifier;
 mod classifier_file;
 pub mod frechet;
+pub mod image_quality;
 pub mod monitor;
 mod run;
 

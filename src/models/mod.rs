@@ -2,10 +2,14 @@
 //! how their parameters start.
 
 mod classifier;
+mod cyclegan;
 mod dcgan;
+mod srgan;
 
 pub use classifier::{classifier_init, ClassifierConfig, FEATURE_LAYER};
+pub use cyclegan::CycleganConfig;
 pub use dcgan::{dcgan_init, Dcgan64Config, DcganConfig, DCGAN64_SIZE};
+pub use srgan::SrganConfig;
 
 use crate::nn::{Layer, Net, TensorKind};
 use crate::ops::Activation;

@@ -6,6 +6,7 @@
 use super::Shape;
 use crate::cpu::conv2d::Conv2dGeometry;
 use crate::cpu::conv_transpose2d::ConvTranspose2dGeometry;
+use crate::cpu::pool::PoolGeometry;
 use crate::ops::Activation;
 
 /// A square-kernel convolution applied to (C_in, H, W) samples.
@@ -49,6 +50,15 @@ impl ConvSpec {
             kw: self.kernel,
             stride: self.stride,
             pad: self.pad,
+            output_padding: 0,
+        }
+    }
+
+    /// `nn.ConvTranspose2d(..., output_padding)` geometry for a batch of `n`.
+    pub fn transposed_padded(&self, n: usize, output_padding: usize) -> ConvTranspose2dGeometry {
+        ConvTranspose2dGeometry {
+            output_padding,
+            ..self.transposed(n)
         }
     }
 }
@@ -68,10 +78,11 @@ pub enum Layer {
         spec: ConvSpec,
         bias: bool,
     },
-    /// `nn.ConvTranspose2d` (output_padding 0): weight (C_in, C_out, K, K), bias (C_out).
+    /// `nn.ConvTranspose2d`: weight (C_in, C_out, K, K), bias (C_out).
     ConvTranspose2d {
         name: String,
         spec: ConvSpec,
+        output_padding: usize,
         bias: bool,
     },
     /// `nn.BatchNorm1d` (hw = 1) or `nn.BatchNorm2d` over (N, C, HW).
@@ -93,6 +104,35 @@ pub enum Layer {
     /// The current activation's channels, then those of the one tapped under the name
     /// (`torch.cat([x, tapped], 1)`): both of the same frames, height and width.
     Concat(String),
+    /// `nn.PReLU(channels)` on (C, HW) samples: weight (C), one slope per channel.
+    PRelu {
+        name: String,
+        channels: usize,
+        hw: usize,
+    },
+    /// `F.pixel_shuffle(x, factor)`: (C·r², H, W) -> (C, r·H, r·W); `channels` is C and
+    /// (h, w) the input side.
+    PixelShuffle {
+        channels: usize,
+        h: usize,
+        w: usize,
+        factor: usize,
+    },
+    /// `nn.InstanceNorm2d(channels)` (no affine, no running statistics) over (C, HW) samples.
+    InstanceNorm {
+        channels: usize,
+        hw: usize,
+        eps: f32,
+    },
+    /// `nn.ReflectionPad2d(pad)` on (C, H, W) samples.
+    ReflectPad {
+        channels: usize,
+        h: usize,
+        w: usize,
+        pad: usize,
+    },
+    /// Average pooling, kernel = stride, on one sample: `planes` is its channel count.
+    AvgPool(PoolGeometry),
 }
 
 impl Layer {
@@ -118,11 +158,63 @@ impl Layer {
     }
 
     pub fn conv_transpose2d(name: &str, spec: ConvSpec, bias: bool) -> Self {
+        Self::conv_transpose2d_padded(name, spec, 0, bias)
+    }
+
+    /// A transposed conv with PyTorch's `output_padding` (CycleGAN's k3 s2 p1 uses 1).
+    pub fn conv_transpose2d_padded(
+        name: &str,
+        spec: ConvSpec,
+        output_padding: usize,
+        bias: bool,
+    ) -> Self {
         Self::ConvTranspose2d {
             name: name.into(),
             spec,
+            output_padding,
             bias,
         }
+    }
+
+    pub fn prelu(name: &str, channels: usize, hw: usize) -> Self {
+        Self::PRelu {
+            name: name.into(),
+            channels,
+            hw,
+        }
+    }
+
+    /// Pixel shuffle of (channels·factor², h, w) samples to (channels, factor·h, factor·w).
+    pub fn pixel_shuffle(channels: usize, (h, w): (usize, usize), factor: usize) -> Self {
+        Self::PixelShuffle {
+            channels,
+            h,
+            w,
+            factor,
+        }
+    }
+
+    /// Instance norm with PyTorch's eps 1e-5.
+    pub fn instance_norm(channels: usize, hw: usize) -> Self {
+        Self::InstanceNorm {
+            channels,
+            hw,
+            eps: 1e-5,
+        }
+    }
+
+    pub fn reflect_pad(channels: usize, (h, w): (usize, usize), pad: usize) -> Self {
+        Self::ReflectPad {
+            channels,
+            h,
+            w,
+            pad,
+        }
+    }
+
+    /// `avg_pool2d(x, k)` on (channels, h, w) samples.
+    pub fn avg_pool2d(channels: usize, (h, w): (usize, usize), k: usize) -> Self {
+        Self::AvgPool(PoolGeometry::pool2d(1, channels, (h, w), k))
     }
 
     pub fn batch_norm(name: &str, channels: usize, eps: f32, momentum: f32) -> Self {
@@ -168,10 +260,38 @@ impl Layer {
                 expect(g.x_len(), format!("{name} ({}x{}x{})", s.c_in, s.h, s.w))?;
                 Ok(Shape::image(s.c_out, g.out_h(), g.out_w()))
             }
-            Self::ConvTranspose2d { name, spec: s, .. } => {
-                let g = s.transposed(1);
+            Self::ConvTranspose2d {
+                name,
+                spec: s,
+                output_padding,
+                ..
+            } => {
+                let g = s.transposed_padded(1, *output_padding);
                 expect(g.x_len(), format!("{name} ({}x{}x{})", s.c_in, s.h, s.w))?;
                 Ok(Shape::image(s.c_out, g.out_h(), g.out_w()))
+            }
+            &Self::PixelShuffle {
+                channels: c,
+                h,
+                w,
+                factor: r,
+            } => {
+                expect(c * r * r * h * w, format!("pixel_shuffle ({}x{h}x{w})", c * r * r))?;
+                Ok(Shape::image(c, r * h, r * w))
+            }
+            &Self::ReflectPad {
+                channels: c,
+                h,
+                w,
+                pad,
+            } => {
+                expect(c * h * w, format!("reflect_pad ({c}x{h}x{w})"))?;
+                Ok(Shape::image(c, h + 2 * pad, w + 2 * pad))
+            }
+            Self::AvgPool(g) => {
+                let (c, t, h, w) = (input.c, g.t, g.h, g.w);
+                expect(c * t * h * w, format!("avg_pool ({c}x{t}x{h}x{w})"))?;
+                Ok(Shape::video(c, t / g.kt, h / g.kh, w / g.kw))
             }
             // `Concat`'s shape needs its tap's (`graph::wire`).
             Self::BatchNorm { .. }
@@ -179,7 +299,9 @@ impl Layer {
             | Self::Tap(_)
             | Self::Add(_)
             | Self::From(_)
-            | Self::Concat(_) => Ok(input),
+            | Self::Concat(_)
+            | Self::PRelu { .. }
+            | Self::InstanceNorm { .. } => Ok(input),
         }
     }
 
@@ -188,14 +310,29 @@ impl Layer {
         match self {
             Self::Linear { outputs, .. } => *outputs,
             Self::Conv2d { spec, .. } => spec.conv2d(1).y_len(),
-            Self::ConvTranspose2d { spec, .. } => spec.transposed(1).y_len(),
+            Self::ConvTranspose2d {
+                spec,
+                output_padding,
+                ..
+            } => spec.transposed_padded(1, *output_padding).y_len(),
+            Self::ReflectPad {
+                channels,
+                h,
+                w,
+                pad,
+                ..
+            } => channels * (h + 2 * pad) * (w + 2 * pad),
+            Self::AvgPool(g) => g.y_len(),
             // `From`'s size is its tap's (`graph::wire`).
             Self::BatchNorm { .. }
             | Self::Act(_)
             | Self::Tap(_)
             | Self::Add(_)
             | Self::From(_)
-            | Self::Concat(_) => inputs,
+            | Self::Concat(_)
+            | Self::PRelu { .. }
+            | Self::PixelShuffle { .. }
+            | Self::InstanceNorm { .. } => inputs,
         }
     }
 
@@ -218,6 +355,7 @@ impl Layer {
                 vec![s.c_in, s.c_out, s.kernel, s.kernel],
                 bias_len(*bias, s.c_out),
             )),
+            Self::PRelu { channels, .. } => Some((vec![*channels], None)),
             _ => None,
         }
     }
@@ -227,8 +365,9 @@ impl Layer {
             Self::Linear { name, .. }
             | Self::Conv2d { name, .. }
             | Self::ConvTranspose2d { name, .. }
-            | Self::BatchNorm { name, .. } => Some(name),
-            Self::Act(_) | Self::Tap(_) | Self::Add(_) | Self::From(_) | Self::Concat(_) => None,
+            | Self::BatchNorm { name, .. }
+            | Self::PRelu { name, .. } => Some(name),
+            _ => None,
         }
     }
 
@@ -238,6 +377,10 @@ impl Layer {
             (None, Self::Act(a)) => format!("{a:?} {pass}").to_lowercase(),
             (None, Self::Add(name)) => format!("add {name} {pass}"),
             (None, Self::Concat(name)) => format!("concat {name} {pass}"),
+            (None, Self::PixelShuffle { .. }) => format!("pixel_shuffle {pass}"),
+            (None, Self::InstanceNorm { .. }) => format!("instance_norm {pass}"),
+            (None, Self::ReflectPad { .. }) => format!("reflect_pad {pass}"),
+            (None, Self::AvgPool(_)) => format!("avg_pool {pass}"),
             (None, _) => pass.to_string(),
         }
     }

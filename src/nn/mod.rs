@@ -10,6 +10,7 @@ pub mod graph;
 mod layer;
 mod pass;
 mod record;
+mod record_image;
 mod shape;
 
 pub use layer::{ConvSpec, Layer};

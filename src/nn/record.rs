@@ -85,6 +85,9 @@ impl Net {
     ) -> ops::Result {
         let (layer, b) = (&self.layers[i], acts.batch);
         let label = self.label(i, "forward");
+        if let Some(done) = self.image_forward(prog, b, i, (x, y), &label) {
+            return done;
+        }
         match (layer, self.layer_params[i]) {
             (Layer::Act(act), _) => ops::activation_forward(prog, *act, x, y, &label),
             (Layer::BatchNorm { .. }, _) => {
@@ -121,6 +124,9 @@ impl Net {
             dx,
         };
         let label = self.label(i, "backward");
+        if let Some(done) = self.image_backward(prog, acts.batch, i, (x, dy, dx), grads, &label) {
+            return done;
+        }
         match (layer, self.layer_params[i]) {
             (Layer::Act(act), _) => {
                 let Some(dx) = dx else { return Ok(()) };
@@ -199,8 +205,13 @@ fn weighted_forward(
         Layer::Conv2d { spec, .. } => {
             conv::conv2d_forward(prog, spec.conv2d(b), x, w, bias, y, label)
         }
-        Layer::ConvTranspose2d { spec, .. } => {
-            conv::conv_transpose2d_forward(prog, spec.transposed(b), x, w, bias, y, label)
+        Layer::ConvTranspose2d {
+            spec,
+            output_padding,
+            ..
+        } => {
+            let g = spec.transposed_padded(b, *output_padding);
+            conv::conv_transpose2d_forward(prog, g, x, w, bias, y, label)
         }
         _ => Err(missing(label)),
     }
@@ -237,9 +248,13 @@ fn weighted_param_grads(
                 None => Ok(()),
             }
         }
-        Layer::ConvTranspose2d { spec, .. } => {
+        Layer::ConvTranspose2d {
+            spec,
+            output_padding,
+            ..
+        } => {
             let (g, flags) = (
-                spec.transposed(b),
+                spec.transposed_padded(b, *output_padding),
                 if accumulate { CONV_ACCUMULATE } else { 0 },
             );
             conv::conv_transpose2d_weight_grad(prog, g, x, dy, gw, flags, &wl)?;
@@ -270,8 +285,13 @@ fn weighted_input_grad(
             ops::matmul(prog, Transpose::None, dy, w, None, dx, shape, 0, &dl)
         }
         Layer::Conv2d { spec, .. } => conv::conv2d_input_grad(prog, spec.conv2d(b), dy, w, dx, &dl),
-        Layer::ConvTranspose2d { spec, .. } => {
-            conv::conv_transpose2d_input_grad(prog, spec.transposed(b), dy, w, dx, &dl)
+        Layer::ConvTranspose2d {
+            spec,
+            output_padding,
+            ..
+        } => {
+            let g = spec.transposed_padded(b, *output_padding);
+            conv::conv_transpose2d_input_grad(prog, g, dy, w, dx, &dl)
         }
         _ => Err(missing(label)),
     }

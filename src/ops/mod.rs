@@ -16,12 +16,24 @@ pub mod columns;
 pub mod condition;
 pub mod conv;
 mod elementwise;
+mod image_pool;
+mod instance_norm;
 mod loss;
+mod pixel_shuffle;
+mod pool;
+mod prelu;
+mod reflect_pad;
 pub mod tiling;
 
 pub use adam::*;
 pub use elementwise::*;
+pub use image_pool::*;
+pub use instance_norm::*;
 pub use loss::*;
+pub use pixel_shuffle::*;
+pub use pool::*;
+pub use prelu::*;
+pub use reflect_pad::*;
 
 /// A shape mismatch found while building a program: names the tensor and both sizes; or, made
 /// by `ShapeError::net`, a net whose layers do not fit together, with the reason.

@@ -62,6 +62,7 @@ pub fn transposed_geometry(
         kw,
         stride,
         pad,
+        output_padding: 0,
     }
 }
 

@@ -84,6 +84,7 @@ pub const SHADERS: &[Shader] = &[
     shader!("im2col"),
     shader!("augment", "philox"),
     shader!("elementwise"),
+    shader!("conv3d"),
 ];
 
 /// The embedded shader of file stem `name`.
@@ -192,4 +193,7 @@ kernels! {
     Axpby => "elementwise", "axpby", [1 R, 2 R, 3 W], cpu::elementwise::axpby_op;
     // Data augmentation for the classifier (ops::augment).
     RandomShift => "augment", "random_shift", [1 R, 2 R, 3 W], cpu::augment::random_shift_op;
+    // conv3d lowered to the matmul kernels (ops::conv3d).
+    Im2col3d => "conv3d", "im2col3d", [1 R, 3 W], cpu::conv3d::im2col3d_op;
+    Col2im3d => "conv3d", "col2im3d", [1 R, 2 R, 3 W], cpu::conv3d::col2im3d_op;
 }

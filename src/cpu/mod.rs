@@ -9,6 +9,7 @@ pub mod batch_norm;
 pub mod columns;
 pub mod condition;
 pub mod conv2d;
+pub mod conv3d;
 pub mod conv_transpose2d;
 pub mod elementwise;
 pub mod im2col;

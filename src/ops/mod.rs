@@ -15,6 +15,7 @@ pub mod augment;
 pub mod columns;
 pub mod condition;
 pub mod conv;
+pub mod conv3d;
 mod elementwise;
 mod loss;
 pub mod tiling;

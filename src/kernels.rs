@@ -85,6 +85,7 @@ pub const SHADERS: &[Shader] = &[
     shader!("augment", "philox"),
     shader!("elementwise"),
     shader!("conv3d"),
+    shader!("upsample"),
 ];
 
 /// The embedded shader of file stem `name`.
@@ -196,4 +197,7 @@ kernels! {
     // conv3d lowered to the matmul kernels (ops::conv3d).
     Im2col3d => "conv3d", "im2col3d", [1 R, 3 W], cpu::conv3d::im2col3d_op;
     Col2im3d => "conv3d", "col2im3d", [1 R, 2 R, 3 W], cpu::conv3d::col2im3d_op;
+    // DVD-GAN's ops (issue 16).
+    UpsampleNearestForward => "upsample", "upsample_nearest_forward", [1 R, 2 W], cpu::upsample::upsample_nearest_forward_op;
+    UpsampleNearestBackward => "upsample", "upsample_nearest_backward", [1 R, 2 W], cpu::upsample::upsample_nearest_backward_op;
 }

@@ -19,6 +19,7 @@ pub mod conv3d;
 mod elementwise;
 mod loss;
 pub mod tiling;
+pub mod upsample;
 
 pub use adam::*;
 pub use elementwise::*;

@@ -86,6 +86,7 @@ pub const SHADERS: &[Shader] = &[
     shader!("elementwise"),
     shader!("conv3d"),
     shader!("upsample"),
+    shader!("gru"),
 ];
 
 /// The embedded shader of file stem `name`.
@@ -200,4 +201,8 @@ kernels! {
     // DVD-GAN's ops (issue 16).
     UpsampleNearestForward => "upsample", "upsample_nearest_forward", [1 R, 2 W], cpu::upsample::upsample_nearest_forward_op;
     UpsampleNearestBackward => "upsample", "upsample_nearest_backward", [1 R, 2 W], cpu::upsample::upsample_nearest_backward_op;
+    GruResetForward => "gru", "gru_reset_forward", [1 R, 2 R, 3 W], cpu::gru::gru_reset_forward_op;
+    GruResetBackward => "gru", "gru_reset_backward", [1 R, 2 R, 9 R, 4 W, 5 W], cpu::gru::gru_reset_backward_op;
+    GruUpdateForward => "gru", "gru_update_forward", [1 R, 2 R, 8 R, 4 W], cpu::gru::gru_update_forward_op;
+    GruUpdateBackward => "gru", "gru_update_backward", [1 R, 2 R, 8 R, 9 R, 5 W, 6 W, 7 W], cpu::gru::gru_update_backward_op;
 }

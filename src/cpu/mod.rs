@@ -12,6 +12,7 @@ pub mod conv2d;
 pub mod conv3d;
 pub mod conv_transpose2d;
 pub mod elementwise;
+pub mod gru;
 pub mod im2col;
 pub mod loss;
 pub mod matmul;

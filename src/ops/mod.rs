@@ -17,6 +17,7 @@ pub mod condition;
 pub mod conv;
 pub mod conv3d;
 mod elementwise;
+pub mod gru;
 mod loss;
 pub mod tiling;
 pub mod upsample;

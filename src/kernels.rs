@@ -87,6 +87,7 @@ pub const SHADERS: &[Shader] = &[
     shader!("conv3d"),
     shader!("upsample"),
     shader!("gru"),
+    shader!("hinge"),
 ];
 
 /// The embedded shader of file stem `name`.
@@ -205,4 +206,5 @@ kernels! {
     GruResetBackward => "gru", "gru_reset_backward", [1 R, 2 R, 9 R, 4 W, 5 W], cpu::gru::gru_reset_backward_op;
     GruUpdateForward => "gru", "gru_update_forward", [1 R, 2 R, 8 R, 4 W], cpu::gru::gru_update_forward_op;
     GruUpdateBackward => "gru", "gru_update_backward", [1 R, 2 R, 8 R, 9 R, 5 W, 6 W, 7 W], cpu::gru::gru_update_backward_op;
+    HingeLoss => "hinge", "hinge_loss", [1 R, 2 W, 3 W], cpu::hinge::hinge_loss_op;
 }

@@ -13,6 +13,7 @@ pub mod conv3d;
 pub mod conv_transpose2d;
 pub mod elementwise;
 pub mod gru;
+pub mod hinge;
 pub mod im2col;
 pub mod loss;
 pub mod matmul;

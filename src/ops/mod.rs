@@ -18,6 +18,7 @@ pub mod conv;
 pub mod conv3d;
 mod elementwise;
 pub mod gru;
+pub mod hinge;
 mod loss;
 pub mod tiling;
 pub mod upsample;

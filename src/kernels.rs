@@ -88,6 +88,7 @@ pub const SHADERS: &[Shader] = &[
     shader!("upsample"),
     shader!("gru"),
     shader!("hinge"),
+    shader!("frames"),
 ];
 
 /// The embedded shader of file stem `name`.
@@ -207,4 +208,6 @@ kernels! {
     GruUpdateForward => "gru", "gru_update_forward", [1 R, 2 R, 8 R, 4 W], cpu::gru::gru_update_forward_op;
     GruUpdateBackward => "gru", "gru_update_backward", [1 R, 2 R, 8 R, 9 R, 5 W, 6 W, 7 W], cpu::gru::gru_update_backward_op;
     HingeLoss => "hinge", "hinge_loss", [1 R, 2 W, 3 W], cpu::hinge::hinge_loss_op;
+    GatherFrames => "frames", "gather_frames", [1 R, 2 R, 3 W], cpu::frames::gather_frames_op;
+    GatherFramesBackward => "frames", "gather_frames_backward", [1 R, 2 R, 3 W], cpu::frames::gather_frames_backward_op;
 }

@@ -12,6 +12,7 @@ pub mod conv2d;
 pub mod conv3d;
 pub mod conv_transpose2d;
 pub mod elementwise;
+pub mod frames;
 pub mod gru;
 pub mod hinge;
 pub mod im2col;

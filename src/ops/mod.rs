@@ -17,6 +17,7 @@ pub mod condition;
 pub mod conv;
 pub mod conv3d;
 mod elementwise;
+pub mod frames;
 pub mod gru;
 pub mod hinge;
 mod loss;

@@ -19,6 +19,7 @@ pub mod im2col;
 pub mod loss;
 pub mod matmul;
 pub mod random;
+pub mod spectral_norm;
 pub mod upsample;
 
 /// The slices bound to one op, in binding order. Read bindings are shared borrows of the program

@@ -90,6 +90,7 @@ pub const SHADERS: &[Shader] = &[
     shader!("hinge"),
     shader!("frames"),
     shader!("spectral_norm"),
+    shader!("moving_mnist", "philox"),
 ];
 
 /// The embedded shader of file stem `name`.
@@ -215,4 +216,5 @@ kernels! {
     SpectralNormSigma => "spectral_norm", "spectral_norm_sigma", [1 R, 7 R, 8 R, 4 W], cpu::spectral_norm::spectral_norm_sigma_op;
     SpectralNormScale => "spectral_norm", "spectral_norm_scale", [1 R, 5 R, 6 W], cpu::spectral_norm::spectral_norm_scale_op;
     SpectralNormBackward => "spectral_norm", "spectral_norm_backward", [1 R, 7 R, 8 R, 5 R, 9 R, 6 W], cpu::spectral_norm::spectral_norm_backward_op;
+    MovingMnist => "moving_mnist", "moving_mnist", [1 R, 3 R, 4 R, 2 W, 5 W], cpu::moving_mnist::moving_mnist_op;
 }

@@ -18,6 +18,7 @@ pub mod hinge;
 pub mod im2col;
 pub mod loss;
 pub mod matmul;
+pub mod moving_mnist;
 pub mod random;
 pub mod spectral_norm;
 pub mod upsample;

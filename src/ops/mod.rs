@@ -21,6 +21,7 @@ pub mod frames;
 pub mod gru;
 pub mod hinge;
 mod loss;
+pub mod moving_mnist;
 pub mod spectral_norm;
 pub mod tiling;
 pub mod upsample;

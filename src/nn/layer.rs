@@ -4,6 +4,7 @@
 //! needed between convolutions and dense layers.
 
 use crate::cpu::conv2d::Conv2dGeometry;
+use crate::cpu::conv3d::Conv3dGeometry;
 use crate::cpu::conv_transpose2d::ConvTranspose2dGeometry;
 use crate::ops::Activation;
 
@@ -52,6 +53,37 @@ impl ConvSpec {
     }
 }
 
+/// A cubic-kernel convolution applied to (C_in, T, H, W) samples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv3dSpec {
+    pub c_in: usize,
+    pub c_out: usize,
+    /// Input frames, height and width.
+    pub t: usize,
+    pub h: usize,
+    pub w: usize,
+    pub kernel: usize,
+    pub stride: usize,
+    pub pad: usize,
+}
+
+impl Conv3dSpec {
+    /// `nn.Conv3d` geometry for a batch of `n`.
+    pub fn conv3d(&self, n: usize) -> Conv3dGeometry {
+        Conv3dGeometry {
+            n,
+            c_in: self.c_in,
+            t: self.t,
+            h: self.h,
+            w: self.w,
+            c_out: self.c_out,
+            k: self.kernel,
+            stride: self.stride,
+            pad: self.pad,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Layer {
     /// PyTorch `nn.Linear`: weight (out, in), bias (out).
@@ -73,6 +105,21 @@ pub enum Layer {
         spec: ConvSpec,
         bias: bool,
     },
+    /// `nn.Conv3d`: weight (C_out, C_in, K, K, K), bias (C_out).
+    Conv3d {
+        name: String,
+        spec: Conv3dSpec,
+        bias: bool,
+    },
+    /// `F.interpolate(scale_factor=2, mode="nearest")` of (channels, h, w) samples.
+    Upsample {
+        channels: usize,
+        h: usize,
+        w: usize,
+    },
+    /// `torch.nn.utils.spectral_norm` of a Linear, Conv2d or Conv3d: the layer uses W / sigma,
+    /// sigma from u and v in the net's state (`Net::spectral_norm_power` iterates them).
+    SpectralNorm(Box<Layer>),
     /// `nn.BatchNorm1d` (hw = 1) or `nn.BatchNorm2d` over (N, C, HW).
     BatchNorm {
         name: String,
@@ -121,6 +168,19 @@ impl Layer {
         }
     }
 
+    pub fn conv3d(name: &str, spec: Conv3dSpec, bias: bool) -> Self {
+        Self::Conv3d {
+            name: name.into(),
+            spec,
+            bias,
+        }
+    }
+
+    /// `layer` spectrally normalised.
+    pub fn spectral_norm(layer: Layer) -> Self {
+        Self::SpectralNorm(Box::new(layer))
+    }
+
     pub fn batch_norm(name: &str, channels: usize, eps: f32, momentum: f32) -> Self {
         Self::batch_norm2d(name, channels, 1, eps, momentum)
     }
@@ -142,6 +202,9 @@ impl Layer {
             Self::Linear { outputs, .. } => *outputs,
             Self::Conv2d { spec, .. } => spec.conv2d(1).y_len(),
             Self::ConvTranspose2d { spec, .. } => spec.transposed(1).y_len(),
+            Self::Conv3d { spec, .. } => spec.conv3d(1).y_len(),
+            Self::Upsample { .. } => 4 * inputs,
+            Self::SpectralNorm(inner) => inner.out_features(inputs),
             // `From`'s size is its tap's (`graph::wire`).
             Self::BatchNorm { .. } | Self::Act(_) | Self::Tap(_) | Self::Add(_) | Self::From(_) => {
                 inputs
@@ -168,6 +231,11 @@ impl Layer {
                 vec![s.c_in, s.c_out, s.kernel, s.kernel],
                 bias_len(*bias, s.c_out),
             )),
+            Self::Conv3d { spec: s, bias, .. } => Some((
+                vec![s.c_out, s.c_in, s.kernel, s.kernel, s.kernel],
+                bias_len(*bias, s.c_out),
+            )),
+            Self::SpectralNorm(inner) => inner.weight_shape(),
             _ => None,
         }
     }
@@ -177,8 +245,12 @@ impl Layer {
             Self::Linear { name, .. }
             | Self::Conv2d { name, .. }
             | Self::ConvTranspose2d { name, .. }
+            | Self::Conv3d { name, .. }
             | Self::BatchNorm { name, .. } => Some(name),
-            Self::Act(_) | Self::Tap(_) | Self::Add(_) | Self::From(_) => None,
+            Self::SpectralNorm(inner) => inner.name(),
+            Self::Act(_) | Self::Tap(_) | Self::Add(_) | Self::From(_) | Self::Upsample { .. } => {
+                None
+            }
         }
     }
 
@@ -187,6 +259,7 @@ impl Layer {
             (Some(name), _) => format!("{name} {pass}"),
             (None, Self::Act(a)) => format!("{a:?} {pass}").to_lowercase(),
             (None, Self::Add(name)) => format!("add {name} {pass}"),
+            (None, Self::Upsample { .. }) => format!("upsample {pass}"),
             (None, _) => pass.to_string(),
         }
     }

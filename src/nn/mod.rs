@@ -10,8 +10,9 @@ pub mod graph;
 mod layer;
 mod pass;
 mod record;
+mod spectral;
 
-pub use layer::{ConvSpec, Layer};
+pub use layer::{Conv3dSpec, ConvSpec, Layer};
 
 use graph::{Src, Wiring};
 
@@ -66,6 +67,8 @@ enum LayerParams {
         gamma_beta: Slot,
         running: Slot,
     },
+    /// A spectrally normalised Linear, Conv2d or Conv3d (`spectral`).
+    SpectralNorm(spectral::SnSlots),
 }
 
 /// A network's layers plus its parameter, gradient, Adam and state arenas.
@@ -93,6 +96,9 @@ struct Allocator<'a> {
     params: Arena,
     state: Arena,
     tensors: &'a mut Vec<NamedTensor>,
+    /// For the buffers of spectrally normalised layers (`spectral`), named under `prefix`.
+    prog: &'a mut Program,
+    prefix: &'a str,
 }
 
 impl Allocator<'_> {
@@ -132,6 +138,9 @@ impl Allocator<'_> {
     }
 
     fn layer(&mut self, layer: &Layer) -> LayerParams {
+        if let Layer::SpectralNorm(inner) = layer {
+            return self.spectral_norm(inner);
+        }
         let name = layer.name().unwrap_or("");
         if let Some((shape, bias)) = layer.weight_shape() {
             let weight = self.take(format!("{name}.weight"), shape, TensorKind::Param);
@@ -168,6 +177,8 @@ impl Net {
             params: prog.arena(&format!("{prefix}.params")),
             state: prog.arena(&format!("{prefix}.state")),
             tensors: &mut tensors,
+            prog,
+            prefix,
         };
         let layer_params: Vec<LayerParams> = layers.iter().map(|l| alloc.layer(l)).collect();
         let (params, state) = (alloc.params, alloc.state);

@@ -181,8 +181,18 @@ fn moving_mnist_digits_move_at_their_speed_and_bounce() {
                     let at = (y as usize + k / ds) * size + x as usize + k % ds;
                     want[at] = want[at].max(v);
                 }
-                let next = travel(path.start.0, path.velocity.0, span, t + 1);
-                bounces += usize::from(next == 0 || next == span);
+                // A digit at an edge leaves it at the next frame: the velocity flipped.
+                for (start, vel) in [
+                    (path.start.0, path.velocity.0),
+                    (path.start.1, path.velocity.1),
+                ] {
+                    let (now, next) =
+                        (travel(start, vel, span, t), travel(start, vel, span, t + 1));
+                    if vel != 0 && (now == 0 || now == span) {
+                        assert_ne!(now, next, "clip {b}: stuck at an edge at frame {t}");
+                        bounces += 1;
+                    }
+                }
             }
             assert_close(&format!("clip {b} frame {t}"), frame, &want, 0.0, 0.0);
         }

@@ -88,7 +88,7 @@ pub const SHADERS: &[Shader] = &[
     shader!("upsample"),
     shader!("gru"),
     shader!("hinge"),
-    shader!("frames"),
+    shader!("frames", "philox"),
     shader!("spectral_norm"),
     shader!("moving_mnist", "philox"),
 ];
@@ -212,6 +212,7 @@ kernels! {
     HingeLoss => "hinge", "hinge_loss", [1 R, 2 W, 3 W], cpu::hinge::hinge_loss_op;
     GatherFrames => "frames", "gather_frames", [1 R, 2 R, 3 W], cpu::frames::gather_frames_op;
     GatherFramesBackward => "frames", "gather_frames_backward", [1 R, 2 R, 3 W], cpu::frames::gather_frames_backward_op;
+    RandomFrames => "frames", "random_frames", [4 R, 3 W], cpu::frames::random_frames_op;
     SpectralNormPower => "spectral_norm", "spectral_norm_power", [1 R, 2 W, 3 W, 4 W], cpu::spectral_norm::spectral_norm_power_op;
     SpectralNormSigma => "spectral_norm", "spectral_norm_sigma", [1 R, 7 R, 8 R, 4 W], cpu::spectral_norm::spectral_norm_sigma_op;
     SpectralNormScale => "spectral_norm", "spectral_norm_scale", [1 R, 5 R, 6 W], cpu::spectral_norm::spectral_norm_scale_op;

@@ -5,7 +5,8 @@
 mod common;
 
 use common::*;
-use wgpu_gan::ops::frames::{gather_frames, gather_frames_backward, FramePick};
+use wgpu_gan::ops::frames::{gather_frames, gather_frames_backward, random_frames, FramePick};
+use wgpu_gan::ops::RandomStream;
 use wgpu_gan::program::{Program, View};
 
 /// 3 clips of 4 frames of 5 values, 2 picked from each; clip 1 picks frame 2 twice.
@@ -93,4 +94,73 @@ fn gather_frames_rejects_indices_of_the_wrong_length() {
             .contains("'indices' has 5 elements, expected 6"),
         "{err}"
     );
+}
+
+fn draw(pick: FramePick, iteration: u32) -> (Program, View, Vec<(View, Vec<u32>)>) {
+    let mut prog = Program::new();
+    let counters = prog.tensor("counters", 3);
+    let idx = prog.tensor("indices", pick.clips * pick.picked);
+    let rs = RandomStream {
+        seed: 11,
+        stream: 2,
+        slot: 2,
+    };
+    random_frames(&mut prog, pick, rs, counters, idx, "draw").unwrap();
+    (prog, idx, vec![(counters, vec![0, 0, iteration])])
+}
+
+/// Distinct frames in range for every clip, every frame drawn about equally often, another
+/// draw at another iteration.
+#[test]
+fn random_frames_gpu_matches_cpu() {
+    let pick = FramePick {
+        clips: 300,
+        frames: 8,
+        picked: 4,
+        frame_len: 1,
+    };
+    let (prog, idx, ins) = draw(pick, 1);
+    gpu_matches_cpu(&prog, &ins, &[("indices", idx)], 0.0, 0.0);
+    let got = floats(&run_cpu(&prog, &ins, &[idx])[0]);
+    let mut seen = [0usize; 8];
+    for clip in got.chunks_exact(4) {
+        let mut frames: Vec<usize> = clip.iter().map(|&f| f as usize).collect();
+        frames.iter().for_each(|&f| seen[f] += 1);
+        frames.sort_unstable();
+        frames.dedup();
+        assert_eq!(frames.len(), 4, "distinct frames: {clip:?}");
+        assert!(frames.iter().all(|&f| f < 8));
+    }
+    // 1,200 picks over 8 frames: 150 each on average.
+    assert!(seen.iter().all(|&n| (100..200).contains(&n)), "{seen:?}");
+    let (prog2, idx2, ins2) = draw(pick, 2);
+    assert_ne!(got, floats(&run_cpu(&prog2, &ins2, &[idx2])[0]));
+    // All frames of a clip: a permutation.
+    let all = FramePick { picked: 8, ..pick };
+    let (prog, idx, ins) = draw(all, 1);
+    let got = floats(&run_cpu(&prog, &ins, &[idx])[0]);
+    assert!(got.chunks_exact(8).all(|c| {
+        let mut c = c.to_vec();
+        c.sort_by(f32::total_cmp);
+        c == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]
+    }));
+}
+
+#[test]
+fn random_frames_rejects_more_frames_than_the_clip_has() {
+    let pick = FramePick {
+        clips: 2,
+        frames: 4,
+        picked: 5,
+        frame_len: 1,
+    };
+    let mut prog = Program::new();
+    let (c, idx) = (prog.tensor("counters", 1), prog.tensor("indices", 10));
+    let rs = RandomStream {
+        seed: 0,
+        stream: 0,
+        slot: 0,
+    };
+    let err = random_frames(&mut prog, pick, rs, c, idx, "draw").unwrap_err();
+    assert!(err.to_string().contains("5 distinct frames of 4"), "{err}");
 }

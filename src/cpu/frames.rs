@@ -11,7 +11,17 @@ pub struct FramesParams {
     pub frames: u32,
     pub picked: u32,
     pub frame_len: u32,
+    /// `random_frames` only.
+    pub seed_lo: u32,
+    pub seed_hi: u32,
+    pub stream: u32,
+    pub slot: u32,
 }
+
+/// The Philox lane of frame draws, apart from random.wgsl's and moving_mnist.wgsl's.
+pub const LANE: u32 = 4;
+/// Most frames `random_frames` shuffles (the shader's local array).
+pub const MAX_FRAMES: usize = 64;
 
 /// y[b, k] = x[b, indices[b, k]] (frame numbers held as f32).
 pub fn gather_frames(p: &FramesParams, x: &[f32], indices: &[f32], y: &mut [f32]) {
@@ -38,6 +48,26 @@ pub fn gather_frames_backward(p: &FramesParams, dy: &[f32], indices: &[f32], dx:
             }
         }
     }
+}
+
+/// indices (clips, picked): distinct frames of each clip, in the order a partial Fisher-Yates
+/// shuffle of 0..frames draws them.
+pub fn random_frames(p: &FramesParams, counters: &[u32], indices: &mut [f32]) {
+    for b in 0..p.clips {
+        let mut order: Vec<u32> = (0..p.frames).collect();
+        for k in 0..p.picked {
+            let ctr = [b * p.picked + k, counters[p.slot as usize], p.stream, LANE];
+            let r = super::random::philox(ctr, [p.seed_lo, p.seed_hi]);
+            let j = k + r[0] % (p.frames - k);
+            order.swap(k as usize, j as usize);
+            indices[(b * p.picked + k) as usize] = order[k as usize] as f32;
+        }
+    }
+}
+
+pub fn random_frames_op(w: &[u32], io: &mut CpuIo) {
+    let indices = io.f32_mut(1);
+    random_frames(&params(w), io.u32(0), indices);
 }
 
 pub fn gather_frames_op(w: &[u32], io: &mut CpuIo) {

@@ -1,7 +1,7 @@
 //! Recording frame picks (`shaders/frames.wgsl`): the K frames of each clip D_S sees.
 
-use super::{check, Result};
-use crate::cpu::frames::FramesParams;
+use super::{check, RandomStream, Result, ShapeError};
+use crate::cpu::frames::{FramesParams, MAX_FRAMES};
 use crate::cpu::words;
 use crate::kernels::Access::{Read as R, Write as W};
 use crate::kernels::Kernel;
@@ -23,6 +23,7 @@ impl FramePick {
             frames: self.frames as u32,
             picked: self.picked as u32,
             frame_len: self.frame_len as u32,
+            ..Default::default()
         }
     }
 
@@ -78,6 +79,46 @@ pub fn gather_frames_backward(
         &words(&pick.params()),
         b,
         grid,
+        label,
+    );
+    Ok(())
+}
+
+/// indices (clips, picked) = `picked` distinct frames of each clip drawn uniformly (a partial
+/// Fisher-Yates shuffle), from counters[rs.slot] and rs.seed, rs.stream: D_S's frames.
+pub fn random_frames(
+    prog: &mut Program,
+    pick: FramePick,
+    rs: RandomStream,
+    counters: View,
+    indices: View,
+    label: &str,
+) -> Result {
+    if pick.picked > pick.frames || pick.frames > MAX_FRAMES {
+        return Err(ShapeError {
+            op: format!(
+                "{label} ({} distinct frames of {}: at most the clip's, which is at most {MAX_FRAMES})",
+                pick.picked, pick.frames
+            ),
+            tensor: prog.buffer_name(indices).to_string(),
+            got: pick.picked,
+            expected: pick.frames.min(MAX_FRAMES),
+        });
+    }
+    check(prog, label, indices, pick.clips * pick.picked)?;
+    let p = FramesParams {
+        seed_lo: rs.seed as u32,
+        seed_hi: (rs.seed >> 32) as u32,
+        stream: rs.stream,
+        slot: rs.slot as u32,
+        ..pick.params()
+    };
+    let b = vec![(counters, R), (indices, W)];
+    prog.push(
+        Kernel::RandomFrames,
+        &words(&p),
+        b,
+        grid_1d(pick.clips, 64),
         label,
     );
     Ok(())

@@ -91,6 +91,7 @@ pub const SHADERS: &[Shader] = &[
     shader!("frames", "philox"),
     shader!("spectral_norm"),
     shader!("moving_mnist", "philox"),
+    shader!("permute"),
 ];
 
 /// The embedded shader of file stem `name`.
@@ -218,4 +219,5 @@ kernels! {
     SpectralNormScale => "spectral_norm", "spectral_norm_scale", [1 R, 5 R, 6 W], cpu::spectral_norm::spectral_norm_scale_op;
     SpectralNormBackward => "spectral_norm", "spectral_norm_backward", [1 R, 7 R, 8 R, 5 R, 9 R, 6 W], cpu::spectral_norm::spectral_norm_backward_op;
     MovingMnist => "moving_mnist", "moving_mnist", [1 R, 3 R, 4 R, 2 W, 5 W], cpu::moving_mnist::moving_mnist_op;
+    SwapAxes => "permute", "swap_axes", [1 R, 2 W], cpu::permute::swap_axes_op;
 }

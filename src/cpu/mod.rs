@@ -19,6 +19,7 @@ pub mod im2col;
 pub mod loss;
 pub mod matmul;
 pub mod moving_mnist;
+pub mod permute;
 pub mod random;
 pub mod spectral_norm;
 pub mod upsample;

@@ -22,6 +22,7 @@ pub mod gru;
 pub mod hinge;
 mod loss;
 pub mod moving_mnist;
+pub mod permute;
 pub mod spectral_norm;
 pub mod tiling;
 pub mod upsample;

@@ -90,6 +90,14 @@ pub const SHADERS: &[Shader] = &[
     shader!("instance_norm"),
     shader!("reflect_pad"),
     shader!("image_pool", "philox"),
+    shader!("conv3d"),
+    shader!("upsample"),
+    shader!("gru"),
+    shader!("hinge"),
+    shader!("frames", "philox"),
+    shader!("spectral_norm"),
+    shader!("moving_mnist", "philox"),
+    shader!("permute"),
 ];
 
 /// The embedded shader of file stem `name`.
@@ -213,4 +221,24 @@ kernels! {
     ReflectPadForward => "reflect_pad", "reflect_pad_forward", [1 R, 2 W], cpu::reflect_pad::reflect_pad_forward_op;
     ReflectPadBackward => "reflect_pad", "reflect_pad_backward", [1 R, 2 W], cpu::reflect_pad::reflect_pad_backward_op;
     ImagePoolQuery => "image_pool", "image_pool_query", [1 R, 2 R, 3 W, 4 W, 5 W], cpu::image_pool::image_pool_query_op;
+    // conv3d lowered to the matmul kernels (ops::conv3d).
+    Im2col3d => "conv3d", "im2col3d", [1 R, 3 W], cpu::conv3d::im2col3d_op;
+    Col2im3d => "conv3d", "col2im3d", [1 R, 2 R, 3 W], cpu::conv3d::col2im3d_op;
+    // DVD-GAN's ops (issue 16).
+    UpsampleNearestForward => "upsample", "upsample_nearest_forward", [1 R, 2 W], cpu::upsample::upsample_nearest_forward_op;
+    UpsampleNearestBackward => "upsample", "upsample_nearest_backward", [1 R, 2 W], cpu::upsample::upsample_nearest_backward_op;
+    GruResetForward => "gru", "gru_reset_forward", [1 R, 2 R, 3 W], cpu::gru::gru_reset_forward_op;
+    GruResetBackward => "gru", "gru_reset_backward", [1 R, 2 R, 9 R, 4 W, 5 W], cpu::gru::gru_reset_backward_op;
+    GruUpdateForward => "gru", "gru_update_forward", [1 R, 2 R, 8 R, 4 W], cpu::gru::gru_update_forward_op;
+    GruUpdateBackward => "gru", "gru_update_backward", [1 R, 2 R, 8 R, 9 R, 5 W, 6 W, 7 W], cpu::gru::gru_update_backward_op;
+    HingeLoss => "hinge", "hinge_loss", [1 R, 2 W, 3 W], cpu::hinge::hinge_loss_op;
+    GatherFrames => "frames", "gather_frames", [1 R, 2 R, 3 W], cpu::frames::gather_frames_op;
+    GatherFramesBackward => "frames", "gather_frames_backward", [1 R, 2 R, 3 W], cpu::frames::gather_frames_backward_op;
+    RandomFrames => "frames", "random_frames", [4 R, 3 W], cpu::frames::random_frames_op;
+    SpectralNormPower => "spectral_norm", "spectral_norm_power", [1 R, 2 W, 3 W, 4 W], cpu::spectral_norm::spectral_norm_power_op;
+    SpectralNormSigma => "spectral_norm", "spectral_norm_sigma", [1 R, 7 R, 8 R, 4 W], cpu::spectral_norm::spectral_norm_sigma_op;
+    SpectralNormScale => "spectral_norm", "spectral_norm_scale", [1 R, 5 R, 6 W], cpu::spectral_norm::spectral_norm_scale_op;
+    SpectralNormBackward => "spectral_norm", "spectral_norm_backward", [1 R, 7 R, 8 R, 5 R, 9 R, 6 W], cpu::spectral_norm::spectral_norm_backward_op;
+    MovingMnist => "moving_mnist", "moving_mnist", [1 R, 3 R, 4 R, 2 W, 5 W], cpu::moving_mnist::moving_mnist_op;
+    SwapAxes => "permute", "swap_axes", [1 R, 2 W], cpu::permute::swap_axes_op;
 }

@@ -9,19 +9,27 @@ pub mod batch_norm;
 pub mod columns;
 pub mod condition;
 pub mod conv2d;
+pub mod conv3d;
 pub mod conv_transpose2d;
 pub mod elementwise;
+pub mod frames;
+pub mod gru;
+pub mod hinge;
 pub mod im2col;
 pub mod image_pool;
 pub mod instance_norm;
 pub mod loss;
 pub mod matmul;
+pub mod moving_mnist;
+pub mod permute;
 pub mod pixel_shuffle;
 pub mod pool;
 pub mod prelu;
 pub mod random;
 pub mod reduce;
 pub mod reflect_pad;
+pub mod spectral_norm;
+pub mod upsample;
 
 /// The slices bound to one op, in binding order. Read bindings are shared borrows of the program
 /// storage; write bindings are taken out for the op's duration.

@@ -5,6 +5,7 @@
 
 use super::Shape;
 use crate::cpu::conv2d::Conv2dGeometry;
+use crate::cpu::conv3d::Conv3dGeometry;
 use crate::cpu::conv_transpose2d::ConvTranspose2dGeometry;
 use crate::cpu::pool::PoolGeometry;
 use crate::ops::Activation;
@@ -63,6 +64,37 @@ impl ConvSpec {
     }
 }
 
+/// A cubic-kernel convolution applied to (C_in, T, H, W) samples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv3dSpec {
+    pub c_in: usize,
+    pub c_out: usize,
+    /// Input frames, height and width.
+    pub t: usize,
+    pub h: usize,
+    pub w: usize,
+    pub kernel: usize,
+    pub stride: usize,
+    pub pad: usize,
+}
+
+impl Conv3dSpec {
+    /// `nn.Conv3d` geometry for a batch of `n`.
+    pub fn conv3d(&self, n: usize) -> Conv3dGeometry {
+        Conv3dGeometry {
+            n,
+            c_in: self.c_in,
+            t: self.t,
+            h: self.h,
+            w: self.w,
+            c_out: self.c_out,
+            k: self.kernel,
+            stride: self.stride,
+            pad: self.pad,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Layer {
     /// PyTorch `nn.Linear`: weight (out, in), bias (out).
@@ -85,6 +117,21 @@ pub enum Layer {
         output_padding: usize,
         bias: bool,
     },
+    /// `nn.Conv3d`: weight (C_out, C_in, K, K, K), bias (C_out).
+    Conv3d {
+        name: String,
+        spec: Conv3dSpec,
+        bias: bool,
+    },
+    /// `F.interpolate(scale_factor=2, mode="nearest")` of (channels, h, w) samples.
+    Upsample {
+        channels: usize,
+        h: usize,
+        w: usize,
+    },
+    /// `torch.nn.utils.spectral_norm` of a Linear, Conv2d or Conv3d: the layer uses W / sigma,
+    /// sigma from u and v in the net's state (`Net::spectral_norm_power` iterates them).
+    SpectralNorm(Box<Layer>),
     /// `nn.BatchNorm1d` (hw = 1) or `nn.BatchNorm2d` over (N, C, HW).
     BatchNorm {
         name: String,
@@ -217,6 +264,19 @@ impl Layer {
         Self::AvgPool(PoolGeometry::pool2d(1, channels, (h, w), k))
     }
 
+    pub fn conv3d(name: &str, spec: Conv3dSpec, bias: bool) -> Self {
+        Self::Conv3d {
+            name: name.into(),
+            spec,
+            bias,
+        }
+    }
+
+    /// `layer` spectrally normalised.
+    pub fn spectral_norm(layer: Layer) -> Self {
+        Self::SpectralNorm(Box::new(layer))
+    }
+
     pub fn batch_norm(name: &str, channels: usize, eps: f32, momentum: f32) -> Self {
         Self::batch_norm2d(name, channels, 1, eps, momentum)
     }
@@ -293,6 +353,17 @@ impl Layer {
                 expect(c * t * h * w, format!("avg_pool ({c}x{t}x{h}x{w})"))?;
                 Ok(Shape::video(c, t / g.kt, h / g.kh, w / g.kw))
             }
+            Self::Conv3d { name, spec: s, .. } => {
+                let g = s.conv3d(1);
+                let what = format!("{name} ({}x{}x{}x{})", s.c_in, s.t, s.h, s.w);
+                expect(s.c_in * s.t * s.h * s.w, what)?;
+                Ok(Shape::video(s.c_out, g.out_t(), g.out_h(), g.out_w()))
+            }
+            &Self::Upsample { channels: c, h, w } => {
+                expect(c * h * w, format!("upsample ({c}x{h}x{w})"))?;
+                Ok(Shape::image(c, 2 * h, 2 * w))
+            }
+            Self::SpectralNorm(inner) => inner.out_shape(input),
             // `Concat`'s shape needs its tap's (`graph::wire`).
             Self::BatchNorm { .. }
             | Self::Act(_)
@@ -323,6 +394,9 @@ impl Layer {
                 ..
             } => channels * (h + 2 * pad) * (w + 2 * pad),
             Self::AvgPool(g) => g.y_len(),
+            Self::Conv3d { spec, .. } => spec.conv3d(1).y_len(),
+            Self::Upsample { .. } => 4 * inputs,
+            Self::SpectralNorm(inner) => inner.out_features(inputs),
             // `From`'s size is its tap's (`graph::wire`).
             Self::BatchNorm { .. }
             | Self::Act(_)
@@ -356,6 +430,11 @@ impl Layer {
                 bias_len(*bias, s.c_out),
             )),
             Self::PRelu { channels, .. } => Some((vec![*channels], None)),
+            Self::Conv3d { spec: s, bias, .. } => Some((
+                vec![s.c_out, s.c_in, s.kernel, s.kernel, s.kernel],
+                bias_len(*bias, s.c_out),
+            )),
+            Self::SpectralNorm(inner) => inner.weight_shape(),
             _ => None,
         }
     }
@@ -365,8 +444,10 @@ impl Layer {
             Self::Linear { name, .. }
             | Self::Conv2d { name, .. }
             | Self::ConvTranspose2d { name, .. }
+            | Self::Conv3d { name, .. }
             | Self::BatchNorm { name, .. }
             | Self::PRelu { name, .. } => Some(name),
+            Self::SpectralNorm(inner) => inner.name(),
             _ => None,
         }
     }
@@ -381,6 +462,7 @@ impl Layer {
             (None, Self::InstanceNorm { .. }) => format!("instance_norm {pass}"),
             (None, Self::ReflectPad { .. }) => format!("reflect_pad {pass}"),
             (None, Self::AvgPool(_)) => format!("avg_pool {pass}"),
+            (None, Self::Upsample { .. }) => format!("upsample {pass}"),
             (None, _) => pass.to_string(),
         }
     }

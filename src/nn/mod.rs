@@ -12,8 +12,9 @@ mod pass;
 mod record;
 mod record_image;
 mod shape;
+mod spectral;
 
-pub use layer::{ConvSpec, Layer};
+pub use layer::{Conv3dSpec, ConvSpec, Layer};
 pub use shape::Shape;
 
 use graph::{Src, Wiring};
@@ -69,6 +70,8 @@ enum LayerParams {
         gamma_beta: Slot,
         running: Slot,
     },
+    /// A spectrally normalised Linear, Conv2d or Conv3d (`spectral`).
+    SpectralNorm(spectral::SnSlots),
 }
 
 /// A network's layers plus its parameter, gradient, Adam and state arenas.
@@ -96,6 +99,9 @@ struct Allocator<'a> {
     params: Arena,
     state: Arena,
     tensors: &'a mut Vec<NamedTensor>,
+    /// For the buffers of spectrally normalised layers (`spectral`), named under `prefix`.
+    prog: &'a mut Program,
+    prefix: &'a str,
 }
 
 impl Allocator<'_> {
@@ -135,6 +141,9 @@ impl Allocator<'_> {
     }
 
     fn layer(&mut self, layer: &Layer) -> LayerParams {
+        if let Layer::SpectralNorm(inner) = layer {
+            return self.spectral_norm(inner);
+        }
         let name = layer.name().unwrap_or("");
         if let Some((shape, bias)) = layer.weight_shape() {
             let weight = self.take(format!("{name}.weight"), shape, TensorKind::Param);
@@ -185,6 +194,8 @@ impl Net {
             params: prog.arena(&format!("{prefix}.params")),
             state: prog.arena(&format!("{prefix}.state")),
             tensors: &mut tensors,
+            prog,
+            prefix,
         };
         let layer_params: Vec<LayerParams> = layers.iter().map(|l| alloc.layer(l)).collect();
         let (params, state) = (alloc.params, alloc.state);

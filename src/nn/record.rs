@@ -19,14 +19,14 @@ pub(super) struct GradMode {
 /// The forward input and output, the output gradient and (when needed) the input gradient of
 /// one layer, for a batch of `batch`.
 #[derive(Clone, Copy, Debug)]
-struct Io {
-    batch: usize,
-    x: View,
-    dy: View,
-    dx: Option<View>,
+pub(super) struct Io {
+    pub batch: usize,
+    pub x: View,
+    pub dy: View,
+    pub dx: Option<View>,
 }
 
-fn missing(label: &str) -> ops::ShapeError {
+pub(super) fn missing(label: &str) -> ops::ShapeError {
     ops::ShapeError {
         op: label.to_string(),
         tensor: "layer parameters".into(),
@@ -90,6 +90,13 @@ impl Net {
         }
         match (layer, self.layer_params[i]) {
             (Layer::Act(act), _) => ops::activation_forward(prog, *act, x, y, &label),
+            (Layer::Upsample { channels, h, w }, _) => {
+                let shape = (b * channels, *h, *w);
+                ops::upsample::upsample_nearest_forward(prog, shape, x, y, &label)
+            }
+            (Layer::SpectralNorm(inner), LayerParams::SpectralNorm(sn)) => {
+                self.sn_forward(prog, (inner, &sn), b, (x, y), &label)
+            }
             (Layer::BatchNorm { .. }, _) => {
                 let flags = if train { UPDATE_RUNNING } else { 0 };
                 let p = self.bn_params(layer, b, flags);
@@ -157,6 +164,16 @@ impl Net {
                 let dx = dx.unwrap_or(acts.grads[i]);
                 ops::batch_norm_backward(prog, p, views, x, dy, dx, grad_gamma_beta, &label)
             }
+            (Layer::Upsample { channels, h, w }, _) => match dx {
+                Some(dx) => {
+                    let shape = (io.batch * channels, *h, *w);
+                    ops::upsample::upsample_nearest_backward(prog, shape, dy, dx, &label)
+                }
+                None => Ok(()),
+            },
+            (Layer::SpectralNorm(inner), LayerParams::SpectralNorm(sn)) => {
+                self.sn_backward(prog, (inner, &sn), io, grads, &label)
+            }
             (_, LayerParams::Weighted { weight, bias }) => {
                 self.weighted_backward(prog, layer, (weight, bias), io, grads, &label)
             }
@@ -188,7 +205,7 @@ impl Net {
 }
 
 /// y = layer(x) with weight w and optional bias.
-fn weighted_forward(
+pub(super) fn weighted_forward(
     prog: &mut Program,
     layer: &Layer,
     b: usize,
@@ -213,11 +230,14 @@ fn weighted_forward(
             let g = spec.transposed_padded(b, *output_padding);
             conv::conv_transpose2d_forward(prog, g, x, w, bias, y, label)
         }
+        Layer::Conv3d { spec, .. } => {
+            ops::conv3d::conv3d_forward(prog, spec.conv3d(b), (x, w, bias), y, label)
+        }
         _ => Err(missing(label)),
     }
 }
 
-fn weighted_param_grads(
+pub(super) fn weighted_param_grads(
     prog: &mut Program,
     layer: &Layer,
     io: Io,
@@ -263,11 +283,19 @@ fn weighted_param_grads(
                 None => Ok(()),
             }
         }
+        Layer::Conv3d { spec, .. } => {
+            let (g, flags) = (spec.conv3d(b), if accumulate { CONV_ACCUMULATE } else { 0 });
+            ops::conv3d::conv3d_weight_grad(prog, g, x, dy, gw, flags, &wl)?;
+            match gb {
+                Some(gb) => ops::conv3d::conv3d_bias_grad(prog, g, dy, gb, flags, &bl),
+                None => Ok(()),
+            }
+        }
         _ => Err(missing(label)),
     }
 }
 
-fn weighted_input_grad(
+pub(super) fn weighted_input_grad(
     prog: &mut Program,
     layer: &Layer,
     io: Io,
@@ -292,6 +320,9 @@ fn weighted_input_grad(
         } => {
             let g = spec.transposed_padded(b, *output_padding);
             conv::conv_transpose2d_input_grad(prog, g, dy, w, dx, &dl)
+        }
+        Layer::Conv3d { spec, .. } => {
+            ops::conv3d::conv3d_input_grad(prog, spec.conv3d(b), dy, w, dx, &dl)
         }
         _ => Err(missing(label)),
     }

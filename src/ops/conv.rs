@@ -15,6 +15,7 @@ use crate::program::{Program, View};
 use direct::{check_forward, check_input_grad, check_weight_grad, conv2d_shape, transposed_shape};
 use lowered::Lowering;
 pub use lowered::{cnhw_to_nchw, col2im, im2col, nchw_to_cnhw};
+pub(crate) use lowered::{drop_if_redundant, scratch, CHANNEL_MAJOR, COLS, MAX_SCRATCH};
 
 /// Whether the builders lower this conv2d to a matmul (else they record the direct kernel).
 pub fn conv2d_is_lowered(g: Conv2dGeometry) -> bool {

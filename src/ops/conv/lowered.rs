@@ -24,7 +24,7 @@ use crate::ops::{check, matmul, tiling, Result, ShapeError, Transpose};
 use crate::program::{BufId, OpCall, Program, View};
 
 /// Scratch words per buffer: WebGPU's default `max_storage_buffer_binding_size` (128 MiB).
-const MAX_SCRATCH: usize = 1 << 25;
+pub(crate) const MAX_SCRATCH: usize = 1 << 25;
 /// Workgroups per grid dimension.
 const MAX_GROUPS: usize = 65_535;
 /// Invocations per workgroup along x in `shaders/im2col.wgsl`.
@@ -33,8 +33,8 @@ const GROUP: usize = 64;
 /// How many earlier ops `drop_if_redundant` looks at.
 const REUSE_LOOKBACK: usize = 4;
 
-const COLS: &str = "conv scratch: cols (K, N·P)";
-const CHANNEL_MAJOR: &str = "conv scratch: channel-major (C, N·P)";
+pub(crate) const COLS: &str = "conv scratch: cols (K, N·P)";
+pub(crate) const CHANNEL_MAJOR: &str = "conv scratch: channel-major (C, N·P)";
 
 /// A valid conv2d geometry whose lowering fits the scratch and grid limits.
 #[derive(Clone, Copy, Debug)]
@@ -153,7 +153,7 @@ impl Lowering {
 /// the same reshape of dy (conv2d: transposed; conv_transpose2d: im2col), two or three ops apart
 /// (the bias grad may sit between). Looking no further keeps the reuse inside one layer's
 /// backward, which no executed op range splits.
-fn drop_if_redundant(prog: &mut Program) {
+pub(crate) fn drop_if_redundant(prog: &mut Program) {
     let Some((new, earlier)) = prog.ops.split_last() else {
         return;
     };
@@ -183,7 +183,7 @@ fn drop_if_redundant(prog: &mut Program) {
 }
 
 /// The shared scratch buffer `name`, grown to hold `len` words; the view starts at 0.
-fn scratch(prog: &mut Program, name: &str, len: usize) -> View {
+pub(crate) fn scratch(prog: &mut Program, name: &str, len: usize) -> View {
     let buf = match prog.buffers.iter().position(|b| b.name == name) {
         Some(i) => BufId(i),
         None => prog.tensor(name, len).buf,

@@ -1,0 +1,250 @@
+//! CPU twins of `shaders/conv3d.wgsl`: the reshapes that lower `nn.Conv3d` to the engine's
+//! matmul. x is (N, C_in, T, H, W), w (C_out, C_in, K, K, K), y (N, C_out, T_out, H_out, W_out),
+//! all row-major; K3 = C_in·K³, P = T_out·H_out·W_out, cols (K3, N·P). Each twin computes every
+//! element as the shader does, terms in the same (kt, ky, kx) order, so they agree bit for bit.
+
+use super::conv2d::{numel, Conv2dGeometry, MAX_SPATIAL};
+use super::{params, CpuIo};
+use bytemuck::{Pod, Zeroable};
+
+/// Mirrors `Params` in conv3d.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct Conv3dParams {
+    pub n: u32,
+    pub c_in: u32,
+    pub t: u32,
+    pub h: u32,
+    pub w: u32,
+    pub c_out: u32,
+    pub t_out: u32,
+    pub h_out: u32,
+    pub w_out: u32,
+    pub k: u32,
+    pub stride: u32,
+    pub pad: u32,
+    pub flags: u32,
+    pub pad0: u32,
+    pub pad1: u32,
+    pub pad2: u32,
+}
+
+/// col2im3d adds `bias[ci]`.
+pub const HAS_BIAS: u32 = 1;
+
+/// Shape of a `torch.nn.Conv3d(c_in, c_out, k, stride, pad)` (the same on every axis) applied to
+/// (n, c_in, t, h, w).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv3dGeometry {
+    pub n: usize,
+    pub c_in: usize,
+    pub t: usize,
+    pub h: usize,
+    pub w: usize,
+    pub c_out: usize,
+    pub k: usize,
+    pub stride: usize,
+    pub pad: usize,
+}
+
+fn out_size(size: usize, k: usize, stride: usize, pad: usize) -> usize {
+    (size + 2 * pad)
+        .checked_sub(k)
+        .and_then(|d| d.checked_div(stride))
+        .map_or(0, |q| q + 1)
+}
+
+impl Conv3dGeometry {
+    pub fn out_t(&self) -> usize {
+        out_size(self.t, self.k, self.stride, self.pad)
+    }
+
+    pub fn out_h(&self) -> usize {
+        out_size(self.h, self.k, self.stride, self.pad)
+    }
+
+    pub fn out_w(&self) -> usize {
+        out_size(self.w, self.k, self.stride, self.pad)
+    }
+
+    /// Output positions per sample: T_out·H_out·W_out.
+    pub fn plane(&self) -> usize {
+        numel(&[self.out_t(), self.out_h(), self.out_w()])
+    }
+
+    pub fn x_len(&self) -> usize {
+        numel(&[self.n, self.c_in, self.t, self.h, self.w])
+    }
+
+    pub fn w_len(&self) -> usize {
+        numel(&[self.c_out, self.c_in, self.k, self.k, self.k])
+    }
+
+    pub fn y_len(&self) -> usize {
+        numel(&[self.n, self.c_out, self.plane()])
+    }
+
+    /// (K3, N·P): the shape of cols.
+    pub fn cols_shape(&self) -> (usize, usize) {
+        (
+            numel(&[self.c_in, self.k, self.k, self.k]),
+            numel(&[self.n, self.plane()]),
+        )
+    }
+
+    /// The conv2d geometry whose output has y's layout, (N, C_out, T_out·H_out, W_out): the
+    /// channel transposes and the bias gradient of conv2d serve conv3d through it.
+    pub fn flat_output(&self) -> Conv2dGeometry {
+        Conv2dGeometry {
+            n: self.n,
+            c_in: 1,
+            h: self.out_t() * self.out_h(),
+            w: self.out_w(),
+            c_out: self.c_out,
+            kh: 1,
+            kw: 1,
+            stride: 1,
+            pad: 0,
+        }
+    }
+
+    pub fn params(&self, flags: u32) -> Conv3dParams {
+        Conv3dParams {
+            n: self.n as u32,
+            c_in: self.c_in as u32,
+            t: self.t as u32,
+            h: self.h as u32,
+            w: self.w as u32,
+            c_out: self.c_out as u32,
+            t_out: self.out_t() as u32,
+            h_out: self.out_h() as u32,
+            w_out: self.out_w() as u32,
+            k: self.k as u32,
+            stride: self.stride as u32,
+            pad: self.pad as u32,
+            flags,
+            ..Default::default()
+        }
+    }
+
+    /// Why this geometry cannot run, if it cannot.
+    pub fn validate(&self) -> Result<(), String> {
+        let (t, h, w, k, s, p) = (self.t, self.h, self.w, self.k, self.stride, self.pad);
+        if [self.n, self.c_in, self.c_out, t, h, w, k, s].contains(&0) {
+            return Err(format!(
+                "batch, channels, sizes {t}x{h}x{w}, kernel {k} and stride {s} must be at least 1"
+            ));
+        }
+        if [t, h, w, k, s, p].iter().any(|&d| d > MAX_SPATIAL) {
+            return Err(format!(
+                "sizes {t}x{h}x{w}, kernel {k}, stride {s}, padding {p}: each must be at most \
+                 {MAX_SPATIAL}"
+            ));
+        }
+        if self.plane() == 0 {
+            return Err(format!(
+                "kernel {k} with stride {s} and padding {p} leaves no output for a {t}x{h}x{w} input"
+            ));
+        }
+        let (k3, np) = self.cols_shape();
+        let lens = [
+            self.x_len(),
+            self.w_len(),
+            self.y_len(),
+            k3.saturating_mul(np),
+        ];
+        if lens.iter().any(|&l| l > i32::MAX as usize) {
+            return Err(format!("tensor lengths {lens:?} exceed {}", i32::MAX));
+        }
+        Ok(())
+    }
+}
+
+/// The x index that cols entry (k3, column) copies, or None where it falls in the padding.
+fn source(p: &Conv3dParams, k3: u32, column: u32) -> Option<usize> {
+    let (k, plane) = (p.k, p.t_out * p.h_out * p.w_out);
+    let (ci, tap) = (k3 / (k * k * k), k3 % (k * k * k));
+    let (kt, ky, kx) = (tap / (k * k), (tap / k) % k, tap % k);
+    let (b, pos) = (column / plane, column % plane);
+    let (ot, oy, ox) = (
+        pos / (p.h_out * p.w_out),
+        (pos / p.w_out) % p.h_out,
+        pos % p.w_out,
+    );
+    let at = |o: u32, kk: u32, size: u32| {
+        let i = (o * p.stride + kk) as i64 - p.pad as i64;
+        (0..size as i64).contains(&i).then_some(i as usize)
+    };
+    let (it, iy, ix) = (at(ot, kt, p.t)?, at(oy, ky, p.h)?, at(ox, kx, p.w)?);
+    let (t, h, w) = (p.t as usize, p.h as usize, p.w as usize);
+    Some((((b * p.c_in + ci) as usize * t + it) * h + iy) * w + ix)
+}
+
+/// cols (K3, N·P) = the patches of x: cols[(ci, kt, ky, kx), (b, ot, oy, ox)] =
+/// x[b, ci, ot·s + kt - pad, oy·s + ky - pad, ox·s + kx - pad], 0 in the padding.
+pub fn im2col3d(p: &Conv3dParams, x: &[f32], cols: &mut [f32]) {
+    let np = p.n * p.t_out * p.h_out * p.w_out;
+    let k3 = p.c_in * p.k * p.k * p.k;
+    for (r, row) in cols
+        .chunks_exact_mut(np as usize)
+        .take(k3 as usize)
+        .enumerate()
+    {
+        for (c, v) in row.iter_mut().enumerate() {
+            *v = source(p, r as u32, c as u32).map_or(0.0, |i| x[i]);
+        }
+    }
+}
+
+/// Output position o along one axis that tap kk of input position i feeds, if any.
+fn feeds(i: u32, kk: u32, p: &Conv3dParams, out: u32) -> Option<u32> {
+    let num = (i + p.pad).checked_sub(kk)?;
+    (num % p.stride == 0 && num / p.stride < out).then_some(num / p.stride)
+}
+
+/// x (N, C_in, T, H, W) = col2im3d(cols) (+ bias[ci]): the adjoint of im2col3d; each element
+/// sums the cols entries it was copied to, taps in (kt, ky, kx) order.
+pub fn col2im3d(p: &Conv3dParams, cols: &[f32], bias: &[f32], x: &mut [f32]) {
+    let (t, h, w, k) = (p.t, p.h, p.w, p.k);
+    let plane = p.t_out * p.h_out * p.w_out;
+    let np = (p.n * plane) as usize;
+    let len = (p.n * p.c_in * t * h * w) as usize;
+    for (i, v) in x[..len].iter_mut().enumerate() {
+        let i = i as u32;
+        let (ix, iy, it) = (i % w, (i / w) % h, (i / (w * h)) % t);
+        let (ci, b) = ((i / (w * h * t)) % p.c_in, i / (w * h * t * p.c_in));
+        let mut acc = 0.0f32;
+        for kt in 0..k {
+            let Some(ot) = feeds(it, kt, p, p.t_out) else {
+                continue;
+            };
+            for ky in 0..k {
+                let Some(oy) = feeds(iy, ky, p, p.h_out) else {
+                    continue;
+                };
+                for kx in 0..k {
+                    let Some(ox) = feeds(ix, kx, p, p.w_out) else {
+                        continue;
+                    };
+                    let row = (((ci * k + kt) * k + ky) * k + kx) as usize;
+                    let col = (b * plane + (ot * p.h_out + oy) * p.w_out + ox) as usize;
+                    acc += cols[row * np + col];
+                }
+            }
+        }
+        if p.flags & HAS_BIAS != 0 {
+            acc += bias[ci as usize];
+        }
+        *v = acc;
+    }
+}
+
+pub fn im2col3d_op(words: &[u32], io: &mut CpuIo) {
+    let cols = io.f32_mut(1);
+    im2col3d(&params(words), io.f32(0), cols);
+}
+
+pub fn col2im3d_op(words: &[u32], io: &mut CpuIo) {
+    let x = io.f32_mut(2);
+    col2im3d(&params(words), io.f32(0), io.f32(1), x);
+}

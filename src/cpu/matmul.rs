@@ -1,7 +1,7 @@
 //! CPU twins of `shaders/matmul.wgsl`. Matrices are row-major; the products go through the
 //! `matrixmultiply` GEMM with strides, so a transposed operand costs nothing.
 
-use super::{params, CpuIo};
+use super::{par, params, CpuIo};
 use bytemuck::{Pod, Zeroable};
 
 /// Mirrors `Params` in matmul.wgsl. `out` is (m, n); the contraction length is k.
@@ -104,20 +104,22 @@ fn add_bias(p: &MatmulParams, bias: &[f32], out: &mut [f32]) {
     }
 }
 
-/// db[j] = Σ_i dy[i, j] over the m rows of dy (m, n); summed in row order like the shader.
+/// db[j] = Σ_i dy[i, j] over the m rows of dy (m, n); summed in row order like the shader, a
+/// block of columns per thread.
 pub fn bias_grad(p: &MatmulParams, dy: &[f32], db: &mut [f32]) {
     let (m, n) = (p.m as usize, p.n as usize);
-    for j in 0..n {
-        let mut s = 0.0f32;
-        for i in 0..m {
-            s += dy[i * n + j];
+    let accumulate = p.flags & ACCUMULATE != 0;
+    par::chunks(&mut db[..n], par::per_thread(n), m * n, |first, db| {
+        let mut sums = vec![0.0f32; db.len()];
+        for row in dy[..m * n].chunks_exact(n.max(1)) {
+            for (s, &v) in sums.iter_mut().zip(&row[first..]) {
+                *s += v;
+            }
         }
-        db[j] = if p.flags & ACCUMULATE != 0 {
-            db[j] + s
-        } else {
-            s
-        };
-    }
+        for (d, s) in db.iter_mut().zip(sums) {
+            *d = if accumulate { *d + s } else { s };
+        }
+    });
 }
 
 pub fn matmul_op(w: &[u32], io: &mut CpuIo) {

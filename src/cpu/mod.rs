@@ -14,6 +14,7 @@ pub mod elementwise;
 pub mod im2col;
 pub mod loss;
 pub mod matmul;
+pub mod par;
 pub mod random;
 
 /// The slices bound to one op, in binding order. Read bindings are shared borrows of the program

@@ -1,5 +1,5 @@
 //! The CPU path's results do not depend on how many threads it runs on: the same short training
-//! run with one thread and with two (`RAYON_NUM_THREADS` for the twins, `MATMUL_NUM_THREADS` for the GEMMs)
+//! run with one thread and with two (`RAYON_NUM_THREADS`: the pool of every twin, GEMMs included)
 //! writes the same losses.csv values and the same checkpoint tensors, bit for bit.
 //! The recipes are sized so that the threaded paths run (batch norm, activations, Adam, the
 //! reshapes and convolutions all pass `cpu::par::MIN_PARALLEL` words).
@@ -23,7 +23,6 @@ fn run(model: &str, flags: &[&str], threads: usize, out: &Path) -> (Vec<String>,
     let done = Command::new(env!("CARGO_BIN_EXE_wgpu-gan"))
         .env("XDG_RUNTIME_DIR", std::env::temp_dir())
         .env("RAYON_NUM_THREADS", &n)
-        .env("MATMUL_NUM_THREADS", &n)
         .args(["train", "--model", model, "--device", "cpu", "--seed", "5"])
         .args([
             "--steps",

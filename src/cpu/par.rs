@@ -1,5 +1,5 @@
 //! How the CPU twins spread their work over the cores: rayon's pool (`RAYON_NUM_THREADS` sets
-//! its size; the GEMMs use `matrixmultiply`'s own, `MATMUL_NUM_THREADS`). Results never
+//! its size), the GEMMs included (`cpu::matmul` cuts a product into blocks). Results never
 //! depend on the thread count: each piece of work is computed whole by one thread in the serial
 //! loop's order, and nothing is summed across pieces.
 

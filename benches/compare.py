@@ -10,6 +10,7 @@ throttled machine mean something: a slow spell hits one run, not every round of 
     python3 benches/compare.py --section train       # iterations/s of mlp and dcgan
     python3 benches/compare.py --python /tmp/torchenv/bin/python --rounds 5
     python3 benches/compare.py --section train --cpu-only   # the CPU path alone, no lavapipe rows
+    python3 benches/compare.py --section train --cpu-only --batches 32,64
 
 The matmul table marks the products under the lavapipe target (25% of PyTorch CPU's GFLOP/s).
 Needs PyTorch importable by --python; exits with a message (status 1) when it is not.
@@ -52,8 +53,8 @@ def ours(section, cpu_only):
     return rows, kernels
 
 
-def theirs(section, python):
-    args = ["--models", ""] if section == "matmul" else ["--no-matmul"]
+def theirs(section, python, batches):
+    args = ["--models", ""] if section == "matmul" else ["--no-matmul", "--batches", batches]
     rows = {}
     for line in run([python, "benches/pytorch_reference.py", *args]).splitlines():
         if section == "matmul" and (m := TORCH_MATMUL.match(line)):
@@ -77,6 +78,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--python", default=sys.executable, help="a Python that can import torch")
     ap.add_argument("--cpu-only", action="store_true", help="time the CPU path only, not the adapter")
+    ap.add_argument("--batches", default="32,64,256", help="train: the batch sizes PyTorch runs (and the table shows)")
     a = ap.parse_args()
     if subprocess.run([a.python, "-c", "import torch"], capture_output=True).returncode != 0:
         sys.exit(f"{a.python} cannot import torch; pass --python with one that can")
@@ -85,7 +87,7 @@ def main():
         print(f"round {r + 1}/{a.rounds}", file=sys.stderr)
         rows, kernels = ours(a.section, a.cpu_only)
         mine.append(rows)
-        torch_runs.append(theirs(a.section, a.python))
+        torch_runs.append(theirs(a.section, a.python, a.batches))
     ours_best, torch_best = best(mine), best(torch_runs)
     if not ours_best or not torch_best:
         side = "cargo bench" if not ours_best else "pytorch_reference.py"

@@ -9,12 +9,15 @@ throttled machine mean something: a slow spell hits one run, not every round of 
     python3 benches/compare.py                       # matmul GFLOP/s, 3 rounds
     python3 benches/compare.py --section train       # iterations/s of mlp and dcgan
     python3 benches/compare.py --python /tmp/torchenv/bin/python --rounds 5
+    python3 benches/compare.py --section train --cpu-only   # the CPU path alone, no lavapipe rows
+    python3 benches/compare.py --section train --cpu-only --batches 32,64
 
 The matmul table marks the products under the lavapipe target (25% of PyTorch CPU's GFLOP/s).
 Needs PyTorch importable by --python; exits with a message (status 1) when it is not.
 """
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -29,16 +32,17 @@ TORCH_MATMUL = re.compile(r"^pytorch (matmul\w*)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.
 TORCH_TRAIN = re.compile(r"^pytorch (mlp|dcgan)\s+batch\s+(\d+):\s+([\d.]+) it/s")
 
 
-def run(cmd):
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+def run(cmd, env=None):
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
     return done.stdout
 
 
-def ours(section):
+def ours(section, cpu_only):
     rows, op, kernels = {}, None, {}
-    for line in run(["cargo", "bench", "-q", "--bench", "engine", "--", section]).splitlines():
+    env = dict(os.environ, WGPU_GAN_BENCH_CPU_ONLY="1") if cpu_only else None
+    for line in run(["cargo", "bench", "-q", "--bench", "engine", "--", section], env).splitlines():
         if section == "matmul" and (m := MATMUL_ROW.match(line)):
             op = m[1] or op
             key = (op, int(m[2]), int(m[3]), int(m[4]))
@@ -49,8 +53,8 @@ def ours(section):
     return rows, kernels
 
 
-def theirs(section, python):
-    args = ["--models", ""] if section == "matmul" else ["--no-matmul"]
+def theirs(section, python, batches):
+    args = ["--models", ""] if section == "matmul" else ["--no-matmul", "--batches", batches]
     rows = {}
     for line in run([python, "benches/pytorch_reference.py", *args]).splitlines():
         if section == "matmul" and (m := TORCH_MATMUL.match(line)):
@@ -73,15 +77,17 @@ def main():
     ap.add_argument("--section", choices=["matmul", "train"], default="matmul")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--python", default=sys.executable, help="a Python that can import torch")
+    ap.add_argument("--cpu-only", action="store_true", help="time the CPU path only, not the adapter")
+    ap.add_argument("--batches", default="32,64,256", help="train: the batch sizes PyTorch runs (and the table shows)")
     a = ap.parse_args()
     if subprocess.run([a.python, "-c", "import torch"], capture_output=True).returncode != 0:
         sys.exit(f"{a.python} cannot import torch; pass --python with one that can")
     mine, torch_runs, kernels = [], [], {}
     for r in range(a.rounds):
         print(f"round {r + 1}/{a.rounds}", file=sys.stderr)
-        rows, kernels = ours(a.section)
+        rows, kernels = ours(a.section, a.cpu_only)
         mine.append(rows)
-        torch_runs.append(theirs(a.section, a.python))
+        torch_runs.append(theirs(a.section, a.python, a.batches))
     ours_best, torch_best = best(mine), best(torch_runs)
     if not ours_best or not torch_best:
         side = "cargo bench" if not ours_best else "pytorch_reference.py"

@@ -50,7 +50,14 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    let gpu = match Context::new(&GpuOptions::default()) {
+    // compare.py --cpu-only: the CPU path alone (lavapipe's rows take most of a train round).
+    let cpu_only = std::env::var_os("WGPU_GAN_BENCH_CPU_ONLY").is_some();
+    let context = if cpu_only {
+        Err("WGPU_GAN_BENCH_CPU_ONLY is set".to_string())
+    } else {
+        Context::new(&GpuOptions::default()).map_err(|e| e.to_string())
+    };
+    let gpu = match context {
         Ok(ctx) => {
             println!("adapter: {} | {}", ctx.describe(), ctx.kernel_set());
             Some(Arc::new(ctx))

@@ -1,6 +1,7 @@
-//! CPU twins of `shaders/activation.wgsl`: elementwise, any layout.
+//! CPU twins of `shaders/activation.wgsl`: elementwise, any layout, in blocks on every core
+//! (`par::blocks`).
 
-use super::{params, CpuIo};
+use super::{par, params, CpuIo};
 use bytemuck::{Pod, Zeroable};
 
 /// Mirrors `Params` in activation.wgsl.
@@ -12,55 +13,71 @@ pub struct ActivationParams {
 }
 
 pub fn leaky_relu_forward(p: &ActivationParams, x: &[f32], y: &mut [f32]) {
-    for (y, &x) in y[..p.n as usize].iter_mut().zip(x) {
-        *y = if x > 0.0 { x } else { p.slope * x };
-    }
+    par::blocks(&mut y[..p.n as usize], |s, y| {
+        for (y, &x) in y.iter_mut().zip(&x[s..]) {
+            *y = if x > 0.0 { x } else { p.slope * x };
+        }
+    });
 }
 
 // The backward twins zip their slices instead of indexing them: without bounds checks the
 // loops vectorize (leaky_relu_backward went from 11.7 to 1.1 ms per DCGAN iteration).
 pub fn leaky_relu_backward(p: &ActivationParams, x: &[f32], dy: &[f32], dx: &mut [f32]) {
-    for ((dx, &x), &dy) in dx[..p.n as usize].iter_mut().zip(x).zip(dy) {
-        *dx = if x > 0.0 { dy } else { p.slope * dy };
-    }
+    par::blocks(&mut dx[..p.n as usize], |s, dx| {
+        for ((dx, &x), &dy) in dx.iter_mut().zip(&x[s..]).zip(&dy[s..]) {
+            *dx = if x > 0.0 { dy } else { p.slope * dy };
+        }
+    });
 }
 
 pub fn relu_forward(p: &ActivationParams, x: &[f32], y: &mut [f32]) {
-    for (y, &x) in y[..p.n as usize].iter_mut().zip(x) {
-        *y = x.max(0.0);
-    }
+    par::blocks(&mut y[..p.n as usize], |s, y| {
+        for (y, &x) in y.iter_mut().zip(&x[s..]) {
+            *y = x.max(0.0);
+        }
+    });
 }
 
 pub fn relu_backward(p: &ActivationParams, x: &[f32], dy: &[f32], dx: &mut [f32]) {
-    for ((dx, &x), &dy) in dx[..p.n as usize].iter_mut().zip(x).zip(dy) {
-        *dx = if x > 0.0 { dy } else { 0.0 };
-    }
+    par::blocks(&mut dx[..p.n as usize], |s, dx| {
+        for ((dx, &x), &dy) in dx.iter_mut().zip(&x[s..]).zip(&dy[s..]) {
+            *dx = if x > 0.0 { dy } else { 0.0 };
+        }
+    });
 }
 
 pub fn tanh_forward(p: &ActivationParams, x: &[f32], y: &mut [f32]) {
-    for (y, &x) in y[..p.n as usize].iter_mut().zip(x) {
-        *y = x.tanh();
-    }
+    par::blocks(&mut y[..p.n as usize], |s, y| {
+        for (y, &x) in y.iter_mut().zip(&x[s..]) {
+            *y = x.tanh();
+        }
+    });
 }
 
 /// Takes the forward output y, as the shader does.
 pub fn tanh_backward(p: &ActivationParams, y: &[f32], dy: &[f32], dx: &mut [f32]) {
-    for ((dx, &y), &dy) in dx[..p.n as usize].iter_mut().zip(y).zip(dy) {
-        *dx = (1.0 - y * y) * dy;
-    }
+    par::blocks(&mut dx[..p.n as usize], |s, dx| {
+        for ((dx, &y), &dy) in dx.iter_mut().zip(&y[s..]).zip(&dy[s..]) {
+            *dx = (1.0 - y * y) * dy;
+        }
+    });
 }
 
 pub fn sigmoid_forward(p: &ActivationParams, x: &[f32], y: &mut [f32]) {
-    for (y, &x) in y[..p.n as usize].iter_mut().zip(x) {
-        *y = 1.0 / (1.0 + (-x).exp());
-    }
+    par::blocks(&mut y[..p.n as usize], |s, y| {
+        for (y, &x) in y.iter_mut().zip(&x[s..]) {
+            *y = 1.0 / (1.0 + (-x).exp());
+        }
+    });
 }
 
 /// Takes the forward output y, as the shader does.
 pub fn sigmoid_backward(p: &ActivationParams, y: &[f32], dy: &[f32], dx: &mut [f32]) {
-    for ((dx, &y), &dy) in dx[..p.n as usize].iter_mut().zip(y).zip(dy) {
-        *dx = y * (1.0 - y) * dy;
-    }
+    par::blocks(&mut dx[..p.n as usize], |s, dx| {
+        for ((dx, &y), &dy) in dx.iter_mut().zip(&y[s..]).zip(&dy[s..]) {
+            *dx = y * (1.0 - y) * dy;
+        }
+    });
 }
 
 /// Registry adapters: forward twins take (x, y), backward twins take (saved, dy, dx).

@@ -1,7 +1,8 @@
 //! CPU twins of `shaders/adam.wgsl`.
 
-use super::{params, CpuIo};
+use super::{par, params, CpuIo};
 use bytemuck::{Pod, Zeroable};
+use rayon::prelude::*;
 
 /// Mirrors `Params` in adam.wgsl.
 #[repr(C)]
@@ -18,9 +19,6 @@ pub struct AdamParams {
     /// Word of the flags buffer set to 1 when a gradient is not finite.
     pub flag_slot: u32,
 }
-
-/// Elements below which one thread does the whole update (spawning costs tens of µs).
-const PARALLEL_WORDS: usize = 1 << 16;
 
 #[allow(clippy::too_many_arguments)]
 pub fn adam_step(
@@ -50,30 +48,16 @@ pub fn adam_step(
         }
         finite
     };
-    let threads = if n < PARALLEL_WORDS {
-        1
+    let (g, params) = (&grads[..n], &mut params[..n]);
+    let finite = if n < par::MIN_PARALLEL || par::threads() == 1 {
+        update(g, params, &mut m[..n], &mut v[..n])
     } else {
-        std::thread::available_parallelism().map_or(1, |t| t.get())
-    };
-    let per = n.div_ceil(threads).max(1);
-    let finite = if threads == 1 {
-        update(&grads[..n], &mut params[..n], &mut m[..n], &mut v[..n])
-    } else {
-        let parts = grads[..n]
-            .chunks(per)
-            .zip(params[..n].chunks_mut(per))
-            .zip(m[..n].chunks_mut(per).zip(v[..n].chunks_mut(per)));
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = parts
-                .map(|((g, pa), (m, v))| scope.spawn(move || update(g, pa, m, v)))
-                .collect();
-            // Join every thread before folding, so none is left running.
-            let results: Vec<bool> = handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or(false))
-                .collect();
-            results.into_iter().all(|f| f)
-        })
+        let b = par::BLOCK;
+        let moments = m[..n].par_chunks_mut(b).zip(v[..n].par_chunks_mut(b));
+        let parts = g.par_chunks(b).zip(params.par_chunks_mut(b)).zip(moments);
+        parts
+            .map(|((g, pa), (m, v))| update(g, pa, m, v))
+            .reduce(|| true, |a, b| a && b)
     };
     if !finite {
         nonfinite[p.flag_slot as usize] = 1.0;
@@ -84,9 +68,11 @@ pub fn adam_step(
 pub fn ema_update(p: &AdamParams, values: &[f32], counters: &[u32], ema: &mut [f32]) {
     let t = counters[p.t_slot as usize] as f32;
     let beta = p.beta1.min((1.0 + t) / (10.0 + t));
-    for (e, &v) in ema[..p.n as usize].iter_mut().zip(values) {
-        *e = beta * *e + (1.0 - beta) * v;
-    }
+    par::blocks(&mut ema[..p.n as usize], |s, ema| {
+        for (e, &v) in ema.iter_mut().zip(&values[s..]) {
+            *e = beta * *e + (1.0 - beta) * v;
+        }
+    });
 }
 
 pub fn ema_update_op(w: &[u32], io: &mut CpuIo) {

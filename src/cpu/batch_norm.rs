@@ -1,7 +1,7 @@
 //! CPU twins of `shaders/batch_norm.wgsl`, index for index. x is (N, C, HW); gamma_beta,
 //! running and saved are (2C).
 
-use super::{params, CpuIo};
+use super::{par, params, CpuIo};
 use bytemuck::{Pod, Zeroable};
 
 /// Mirrors `Params` in batch_norm.wgsl.
@@ -19,20 +19,45 @@ pub struct BatchNormParams {
 pub const UPDATE_RUNNING: u32 = 1;
 pub const ACCUMULATE: u32 = 2;
 
-/// The (b, ch) rows of HW values of `v`, in memory order, with their channel. The twins walk
-/// these rows with iterators (no bounds checks, so the elementwise loops vectorize) and add each
-/// channel's terms in (b, s) order, exactly as the shader's per-channel loop adds them.
-fn rows<'a>(p: &BatchNormParams, v: &'a [f32]) -> impl Iterator<Item = (usize, &'a [f32])> {
+/// One channel's sum of `term(v)` over its (b, s) values of `v`, in (b, s) order, exactly as the
+/// shader's per-channel loop adds them (the rows are walked with iterators: no bounds checks).
+fn channel_sum(p: &BatchNormParams, v: &[f32], ch: usize, term: impl Fn(usize, f32) -> f32) -> f32 {
     let (c, hw) = (p.c as usize, p.hw as usize);
-    v[..p.n as usize * c * hw]
-        .chunks_exact(hw.max(1))
-        .enumerate()
-        .map(move |(j, row)| (j % c, row))
+    (0..p.n as usize).fold(0.0, |acc, b| {
+        let start = (b * c + ch) * hw;
+        let row = v[start..start + hw].iter().enumerate();
+        row.fold(acc, |acc, (s, &x)| acc + term(start + s, x))
+    })
 }
 
-fn rows_mut<'a>(p: &BatchNormParams, v: &'a mut [f32]) -> impl Iterator<Item = &'a mut [f32]> {
-    let (c, hw) = (p.c as usize, p.hw as usize);
-    v[..p.n as usize * c * hw].chunks_exact_mut(hw.max(1))
+/// `out[ch] = f(ch)` for every channel, channels spread over the cores (each channel's value
+/// is computed whole by one thread, so the cut does not matter).
+fn per_channel(p: &BatchNormParams, out: &mut [f32], f: impl Fn(usize) -> f32 + Sync + Send) {
+    let work = (p.n * p.c * p.hw) as usize;
+    let c = p.c as usize;
+    par::chunks(&mut out[..c], par::per_thread(c), work, |first, chunk| {
+        for (ch, o) in (first..).zip(chunk.iter_mut()) {
+            *o = f(ch);
+        }
+    });
+}
+
+/// `f(ch, x_row, y_row)` for every (b, ch) row of HW values of `y`, in blocks of rows on every
+/// core, `x_row` being the same row of `x`.
+fn rows_map(
+    p: &BatchNormParams,
+    x: &[f32],
+    y: &mut [f32],
+    f: impl Fn(usize, usize, &[f32], &mut [f32]) + Sync + Send,
+) {
+    let (c, hw) = (p.c as usize, p.hw.max(1) as usize);
+    let len = p.n as usize * c * p.hw as usize;
+    let rows_per_block = (par::BLOCK / hw).max(1);
+    par::chunks(&mut y[..len], rows_per_block * hw, len, |first, block| {
+        for (j, y_row) in (first / hw..).zip(block.chunks_exact_mut(hw)) {
+            f(j % c, j * hw, &x[j * hw..(j + 1) * hw], y_row);
+        }
+    });
 }
 
 pub fn batch_norm_forward_train(
@@ -46,25 +71,22 @@ pub fn batch_norm_forward_train(
     let c = p.c as usize;
     let count = (p.n * p.hw) as f32;
     let mut mean = vec![0.0f32; c];
-    for (ch, row) in rows(p, x) {
-        mean[ch] = row.iter().fold(mean[ch], |acc, &v| acc + v);
-    }
-    mean.iter_mut().for_each(|m| *m /= count);
+    per_channel(p, &mut mean, |ch| channel_sum(p, x, ch, |_, v| v) / count);
     let mut sq = vec![0.0f32; c];
-    for (ch, row) in rows(p, x) {
+    per_channel(p, &mut sq, |ch| {
         let m = mean[ch];
-        sq[ch] = row.iter().fold(sq[ch], |acc, &v| acc + (v - m) * (v - m));
-    }
+        channel_sum(p, x, ch, |_, v| (v - m) * (v - m))
+    });
     let invstd: Vec<f32> = sq
         .iter()
         .map(|s| 1.0 / (s / count + p.eps).sqrt())
         .collect();
-    for ((ch, xr), yr) in rows(p, x).zip(rows_mut(p, y)) {
+    rows_map(p, x, y, |ch, _, xr, yr| {
         let (m, s, g, b) = (mean[ch], invstd[ch], gamma_beta[ch], gamma_beta[c + ch]);
         for (y, &x) in yr.iter_mut().zip(xr) {
             *y = (x - m) * s * g + b;
         }
-    }
+    });
     for ch in 0..c {
         if p.flags & UPDATE_RUNNING != 0 {
             let var_biased = sq[ch] / count;
@@ -89,13 +111,13 @@ pub fn batch_norm_forward_eval(
     y: &mut [f32],
 ) {
     let c = p.c as usize;
-    for ((ch, xr), yr) in rows(p, x).zip(rows_mut(p, y)) {
+    rows_map(p, x, y, |ch, _, xr, yr| {
         let invstd = 1.0 / (running[c + ch] + p.eps).sqrt();
         let (m, g, b) = (running[ch], gamma_beta[ch], gamma_beta[c + ch]);
         for (y, &x) in yr.iter_mut().zip(xr) {
             *y = (x - m) * invstd * g + b;
         }
-    }
+    });
 }
 
 pub fn batch_norm_backward(
@@ -111,22 +133,22 @@ pub fn batch_norm_backward(
     let count = (p.n * p.hw) as f32;
     let (mean, invstd) = saved.split_at(c);
     let mut sum_dy = vec![0.0f32; c];
+    per_channel(p, &mut sum_dy, |ch| channel_sum(p, dy, ch, |_, d| d));
     let mut sum_dy_xhat = vec![0.0f32; c];
-    for ((ch, xr), (_, dyr)) in rows(p, x).zip(rows(p, dy)) {
+    per_channel(p, &mut sum_dy_xhat, |ch| {
         let (m, s) = (mean[ch], invstd[ch]);
-        sum_dy[ch] = dyr.iter().fold(sum_dy[ch], |acc, &d| acc + d);
-        let terms = dyr.iter().zip(xr);
-        sum_dy_xhat[ch] = terms.fold(sum_dy_xhat[ch], |acc, (&d, &x)| acc + d * (x - m) * s);
-    }
-    for (((ch, xr), (_, dyr)), dxr) in rows(p, x).zip(rows(p, dy)).zip(rows_mut(p, dx)) {
+        channel_sum(p, dy, ch, |i, d| d * (x[i] - m) * s)
+    });
+    rows_map(p, x, dx, |ch, start, xr, dxr| {
         let (m, s) = (mean[ch], invstd[ch]);
         let k = gamma_beta[ch] * s / count;
         let (sd, sdx) = (sum_dy[ch], sum_dy_xhat[ch]);
+        let dyr = &dy[start..start + xr.len()];
         for ((dx, &x), &d) in dxr.iter_mut().zip(xr).zip(dyr) {
             let xhat = (x - m) * s;
             *dx = k * (count * d - sd - xhat * sdx);
         }
-    }
+    });
     let accumulate = p.flags & ACCUMULATE != 0;
     for ch in 0..c {
         let keep = |old: f32| if accumulate { old } else { 0.0 };

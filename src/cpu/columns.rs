@@ -1,6 +1,6 @@
 //! CPU twins of `shaders/columns.wgsl`: column plumbing for heads and codes.
 
-use super::{params, CpuIo};
+use super::{par, params, CpuIo};
 use bytemuck::{Pod, Zeroable};
 
 /// Mirrors `Params` in columns.wgsl.
@@ -49,10 +49,12 @@ pub fn slice_columns(p: &ColumnParams, a: &[f32], out: &mut [f32]) {
 /// out[b] = t[b] a[b] + (1 - t[b]) c[b], rows of F.
 pub fn interpolate(p: &ColumnParams, a: &[f32], t: &[f32], c: &[f32], out: &mut [f32]) {
     let f = p.features as usize;
-    for (i, o) in out[..p.batch as usize * f].iter_mut().enumerate() {
-        let tb = t[i / f];
-        *o = tb * a[i] + (1.0 - tb) * c[i];
-    }
+    par::blocks(&mut out[..p.batch as usize * f], |first, out| {
+        for (i, o) in (first..).zip(out.iter_mut()) {
+            let tb = t[i / f];
+            *o = tb * a[i] + (1.0 - tb) * c[i];
+        }
+    });
 }
 
 pub fn concat_columns_op(w: &[u32], io: &mut CpuIo) {

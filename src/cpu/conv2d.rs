@@ -4,7 +4,7 @@
 //! inside out so that the innermost one walks a contiguous row: these twins are also the
 //! `--device cpu` training path.
 
-use super::{params, CpuIo};
+use super::{par, params, CpuIo};
 use bytemuck::{Pod, Zeroable};
 
 /// Mirrors `Params` in conv2d.wgsl and conv_transpose2d.wgsl. Each op reads the fields in its own
@@ -210,40 +210,18 @@ impl Dims {
     }
 }
 
-/// Runs `f(index, chunk)` over the first `count` chunks of `out`, on several threads when the
-/// work pays for them. Each chunk is computed whole by one thread, in the same order whatever the
-/// thread count, so results do not depend on it.
+/// Runs `f(index, chunk)` over the first `count` chunks of `out`, on every core when `work`
+/// multiply-adds pay for it (`par::chunks`: each chunk is computed whole by one thread, so results
+/// do not depend on the thread count).
 fn for_each_chunk<F>(out: &mut [f32], chunk: usize, count: usize, work: usize, f: F)
 where
-    F: Fn(usize, &mut [f32]) + Sync,
+    F: Fn(usize, &mut [f32]) + Sync + Send,
 {
-    let out = &mut out[..chunk * count];
-    let threads = if work < PARALLEL_WORK {
-        1
-    } else {
-        std::thread::available_parallelism().map_or(1, |t| t.get())
-    };
-    let per = count.div_ceil(threads.min(count).max(1)).max(1);
-    if chunk == 0 || per >= count {
-        out.chunks_exact_mut(chunk.max(1))
-            .enumerate()
-            .for_each(|(i, c)| f(i, c));
-        return;
-    }
-    std::thread::scope(|scope| {
-        for (t, group) in out.chunks_mut(per * chunk).enumerate() {
-            let f = &f;
-            scope.spawn(move || {
-                for (j, c) in group.chunks_exact_mut(chunk).enumerate() {
-                    f(t * per + j, c);
-                }
-            });
-        }
+    let size = chunk.max(1);
+    par::chunks(&mut out[..chunk * count], size, work, |first, c| {
+        f(first / size, c)
     });
 }
-
-/// Multiply-adds below which one thread does the whole op (spawning costs tens of microseconds).
-const PARALLEL_WORK: usize = 1 << 20;
 
 /// y = conv2d(x, w) (+ bias). Each y plane collects its terms tap by tap.
 pub fn conv2d_forward(p: &ConvParams, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
@@ -351,19 +329,27 @@ pub fn conv2d_weight_grad(p: &ConvParams, x: &[f32], dy: &[f32], dw: &mut [f32])
 pub fn conv2d_bias_grad(p: &ConvParams, dy: &[f32], db: &mut [f32]) {
     let (n, c_out) = (p.n as usize, p.c_out as usize);
     let plane = (p.h_out * p.w_out) as usize;
-    for (co, o) in db.iter_mut().enumerate().take(c_out) {
-        let mut acc = 0.0f32;
-        for b in 0..n {
-            for v in &dy[(b * c_out + co) * plane..][..plane] {
-                acc += v;
+    let work = n * c_out * plane;
+    par::chunks(
+        &mut db[..c_out],
+        par::per_thread(c_out),
+        work,
+        |first, chunk| {
+            for (co, o) in (first..).zip(chunk.iter_mut()) {
+                let mut acc = 0.0f32;
+                for b in 0..n {
+                    for v in &dy[(b * c_out + co) * plane..][..plane] {
+                        acc += v;
+                    }
+                }
+                *o = if p.flags & ACCUMULATE != 0 {
+                    acc + *o
+                } else {
+                    acc
+                };
             }
-        }
-        *o = if p.flags & ACCUMULATE != 0 {
-            acc + *o
-        } else {
-            acc
-        };
-    }
+        },
+    );
 }
 
 pub fn conv2d_forward_op(words: &[u32], io: &mut CpuIo) {

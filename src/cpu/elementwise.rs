@@ -1,6 +1,6 @@
 //! CPU twins of `shaders/elementwise.wgsl`.
 
-use super::{params, CpuIo};
+use super::{par, params, CpuIo};
 use bytemuck::{Pod, Zeroable};
 
 /// Mirrors `Params` in elementwise.wgsl.
@@ -16,9 +16,12 @@ pub struct ElementwiseParams {
 /// out = a·x + b·y over the first n elements.
 pub fn axpby(p: &ElementwiseParams, x: &[f32], y: &[f32], out: &mut [f32]) {
     let n = p.n as usize;
-    for ((o, &x), &y) in out[..n].iter_mut().zip(&x[..n]).zip(&y[..n]) {
-        *o = p.a * x + p.b * y;
-    }
+    let (x, y) = (&x[..n], &y[..n]);
+    par::blocks(&mut out[..n], |s, out| {
+        for ((o, &x), &y) in out.iter_mut().zip(&x[s..]).zip(&y[s..]) {
+            *o = p.a * x + p.b * y;
+        }
+    });
 }
 
 pub fn axpby_op(w: &[u32], io: &mut CpuIo) {

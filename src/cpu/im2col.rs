@@ -6,42 +6,21 @@
 //! element at a time.
 
 use super::conv2d::{tap_range, ConvParams, Dims, HAS_BIAS};
-use super::{params, CpuIo};
+use super::{par, params, CpuIo};
 
-/// Runs `f(index, chunk)` over `out` split into chunks of `chunk` words, on several threads when
-/// it holds enough words to pay for them. Every chunk is computed whole by one thread, so results
-/// do not depend on the thread count.
+/// Runs `f(index, chunk)` over `out` split into chunks of `chunk` words, on every core when it
+/// holds enough words to pay for them (`par::chunks`: every chunk is computed whole by one
+/// thread, so results do not depend on the thread count).
 fn for_each_chunk<F>(out: &mut [f32], chunk: usize, f: F)
 where
-    F: Fn(usize, &mut [f32]) + Sync,
+    F: Fn(usize, &mut [f32]) + Sync + Send,
 {
-    let count = out.len() / chunk.max(1);
-    let threads = if out.len() < PARALLEL_WORDS {
-        1
-    } else {
-        std::thread::available_parallelism().map_or(1, |t| t.get())
-    };
-    let per = count.div_ceil(threads.max(1)).max(1);
-    if chunk == 0 || per >= count {
-        out.chunks_exact_mut(chunk.max(1))
-            .enumerate()
-            .for_each(|(i, c)| f(i, c));
-        return;
-    }
-    std::thread::scope(|scope| {
-        for (t, group) in out.chunks_mut(per * chunk).enumerate() {
-            let f = &f;
-            scope.spawn(move || {
-                for (j, c) in group.chunks_exact_mut(chunk).enumerate() {
-                    f(t * per + j, c);
-                }
-            });
-        }
+    let size = chunk.max(1);
+    let count = out.len() / size;
+    par::chunks(&mut out[..count * size], size, count * size, |first, c| {
+        f(first / size, c)
     });
 }
-
-/// Words below which one thread does the whole reshape (spawning costs tens of microseconds).
-const PARALLEL_WORDS: usize = 1 << 18;
 
 /// cols (K, N·P) = the patches of x: cols[(ci, ky, kx), (b, oy, ox)] =
 /// x[b, ci, oy·stride + ky - pad, ox·stride + kx - pad], 0 where that falls in the padding.
@@ -109,11 +88,11 @@ pub fn col2im(p: &ConvParams, cols: &[f32], bias: &[f32], x: &mut [f32]) {
 pub fn nchw_to_cnhw(p: &ConvParams, y: &[f32], y_t: &mut [f32]) {
     let d = Dims::of(p);
     let (np, plane) = (d.n * d.oh * d.ow, d.oh * d.ow);
-    for (c, row) in y_t.chunks_exact_mut(np).take(d.c_out).enumerate() {
+    for_each_chunk(&mut y_t[..d.c_out * np], np, |c, row| {
         for (b, seg) in row.chunks_exact_mut(plane).enumerate() {
             seg.copy_from_slice(&y[(b * d.c_out + c) * plane..][..plane]);
         }
-    }
+    });
 }
 
 /// y (N, C_out, P) = y_t (C_out, N·P) with its first two axes swapped (+ bias[c]).
@@ -121,7 +100,7 @@ pub fn cnhw_to_nchw(p: &ConvParams, y_t: &[f32], bias: &[f32], y: &mut [f32]) {
     let d = Dims::of(p);
     let (np, plane) = (d.n * d.oh * d.ow, d.oh * d.ow);
     let with_bias = p.flags & HAS_BIAS != 0;
-    for (i, seg) in y.chunks_exact_mut(plane).take(d.n * d.c_out).enumerate() {
+    for_each_chunk(&mut y[..d.n * d.c_out * plane], plane, |i, seg| {
         let (b, c) = (i / d.c_out, i % d.c_out);
         let src = &y_t[c * np + b * plane..][..plane];
         if with_bias {
@@ -130,7 +109,7 @@ pub fn cnhw_to_nchw(p: &ConvParams, y_t: &[f32], bias: &[f32], y: &mut [f32]) {
         } else {
             seg.copy_from_slice(src);
         }
-    }
+    });
 }
 
 pub fn im2col_op(words: &[u32], io: &mut CpuIo) {

@@ -1,8 +1,10 @@
 //! CPU twins of `shaders/matmul.wgsl`. Matrices are row-major; the products go through the
-//! `matrixmultiply` GEMM with strides, so a transposed operand costs nothing.
+//! `matrixmultiply` GEMM with strides, so a transposed operand costs nothing. The GEMM runs
+//! single-threaded; a large product is cut into blocks of out, one per core (rayon's pool).
 
-use super::{params, CpuIo};
+use super::{par, params, CpuIo};
 use bytemuck::{Pod, Zeroable};
+use rayon::prelude::*;
 
 /// Mirrors `Params` in matmul.wgsl. `out` is (m, n); the contraction length is k.
 #[repr(C)]
@@ -46,23 +48,100 @@ fn gemm_into(
         out[..m * n].iter_mut().for_each(|o| *o *= beta);
         return;
     }
-    // SAFETY: the asserts above keep every strided access inside the slices.
-    unsafe {
+    let g = Gemm {
+        a: a.as_ptr(),
+        sa,
+        b: b.as_ptr(),
+        sb,
+        out: out.as_mut_ptr(),
+        so,
+        k,
+        beta,
+    };
+    let pieces = pieces(m, n, k);
+    if pieces == 1 {
+        // SAFETY: the assert above keeps every strided access of the whole product in bounds.
+        unsafe { g.block(0..m, 0..n) };
+        return;
+    }
+    // Cut the longer side of out, so that the operand packed once per piece is the short one.
+    let (along_rows, len) = if m >= n { (true, m) } else { (false, n) };
+    let step = len.div_ceil(pieces).div_ceil(SPLIT_ALIGN) * SPLIT_ALIGN;
+    (0..len.div_ceil(step)).into_par_iter().for_each(|i| {
+        let part = i * step..((i + 1) * step).min(len);
+        // SAFETY: the pieces cover disjoint blocks of out, each inside the asserted bounds.
+        unsafe {
+            if along_rows {
+                g.block(part, 0..n)
+            } else {
+                g.block(0..m, part)
+            }
+        }
+    });
+}
+
+/// Rows and columns of out are cut at multiples of this: `matrixmultiply` then computes every
+/// micro-tile (8x8, or 16x16 with AVX-512) of a piece exactly as it does in the whole product,
+/// with the same k blocks in the same order, so a piece's values are the whole product's bit
+/// for bit whatever the cut (and whatever the thread count).
+const SPLIT_ALIGN: usize = 64;
+
+/// Multiply-adds below which a product runs on the calling thread.
+const PARALLEL_MACS: usize = 1 << 20;
+
+/// How many pieces the product is cut into: one per thread when each gets enough work.
+fn pieces(m: usize, n: usize, k: usize) -> usize {
+    let macs = m * n * k;
+    let by_work = macs / (PARALLEL_MACS / 2);
+    let by_shape = m.max(n).div_ceil(SPLIT_ALIGN);
+    if macs < PARALLEL_MACS {
+        1
+    } else {
+        par::threads().min(by_work).min(by_shape).max(1)
+    }
+}
+
+/// One product's operands as raw strided pointers, so that pieces on different threads can
+/// write disjoint blocks of the same out.
+#[derive(Clone, Copy)]
+struct Gemm {
+    a: *const f32,
+    sa: Strides,
+    b: *const f32,
+    sb: Strides,
+    out: *mut f32,
+    so: Strides,
+    k: usize,
+    beta: f32,
+}
+
+// SAFETY: the pointers are only read (a, b) or written in disjoint blocks (out), while the
+// slices they come from are borrowed by `gemm_into`.
+unsafe impl Send for Gemm {}
+unsafe impl Sync for Gemm {}
+
+impl Gemm {
+    /// out[rows, cols] = a[rows, :] · b[:, cols] (+ out when accumulating), single-threaded.
+    ///
+    /// # Safety
+    /// The block must lie inside the product the pointers were checked for.
+    unsafe fn block(&self, rows: std::ops::Range<usize>, cols: std::ops::Range<usize>) {
+        let (r0, c0) = (rows.start as isize, cols.start as isize);
         matrixmultiply::sgemm(
-            m,
-            k,
-            n,
+            rows.len(),
+            self.k,
+            cols.len(),
             1.0,
-            a.as_ptr(),
-            sa.0,
-            sa.1,
-            b.as_ptr(),
-            sb.0,
-            sb.1,
-            beta,
-            out.as_mut_ptr(),
-            so.0,
-            so.1,
+            self.a.offset(r0 * self.sa.0),
+            self.sa.0,
+            self.sa.1,
+            self.b.offset(c0 * self.sb.1),
+            self.sb.0,
+            self.sb.1,
+            self.beta,
+            self.out.offset(r0 * self.so.0 + c0 * self.so.1),
+            self.so.0,
+            self.so.1,
         );
     }
 }
@@ -104,20 +183,22 @@ fn add_bias(p: &MatmulParams, bias: &[f32], out: &mut [f32]) {
     }
 }
 
-/// db[j] = Σ_i dy[i, j] over the m rows of dy (m, n); summed in row order like the shader.
+/// db[j] = Σ_i dy[i, j] over the m rows of dy (m, n); summed in row order like the shader, a
+/// block of columns per thread.
 pub fn bias_grad(p: &MatmulParams, dy: &[f32], db: &mut [f32]) {
     let (m, n) = (p.m as usize, p.n as usize);
-    for j in 0..n {
-        let mut s = 0.0f32;
-        for i in 0..m {
-            s += dy[i * n + j];
+    let accumulate = p.flags & ACCUMULATE != 0;
+    par::chunks(&mut db[..n], par::per_thread(n), m * n, |first, db| {
+        let mut sums = vec![0.0f32; db.len()];
+        for row in dy[..m * n].chunks_exact(n.max(1)) {
+            for (s, &v) in sums.iter_mut().zip(&row[first..]) {
+                *s += v;
+            }
         }
-        db[j] = if p.flags & ACCUMULATE != 0 {
-            db[j] + s
-        } else {
-            s
-        };
-    }
+        for (d, s) in db.iter_mut().zip(sums) {
+            *d = if accumulate { *d + s } else { s };
+        }
+    });
 }
 
 pub fn matmul_op(w: &[u32], io: &mut CpuIo) {

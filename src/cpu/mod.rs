@@ -21,6 +21,7 @@ pub mod instance_norm;
 pub mod loss;
 pub mod matmul;
 pub mod moving_mnist;
+pub mod par;
 pub mod permute;
 pub mod pixel_shuffle;
 pub mod pool;

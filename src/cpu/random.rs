@@ -1,7 +1,7 @@
 //! CPU twins of `shaders/random.wgsl`: the same Philox4x32-10 streams, bit for bit, so the
 //! CPU path draws the same noise and batches as the GPU.
 
-use super::{params, CpuIo};
+use super::{par, params, CpuIo};
 use bytemuck::{Pod, Zeroable};
 
 /// Mirrors `Params` in random.wgsl. For `gather_batch`, `a` holds image_len as u32 bits.
@@ -47,25 +47,33 @@ fn unit(bits: u32) -> f32 {
     (bits >> 8) as f32 * 5.960_464_5e-8
 }
 
+/// `out[i] = f(i)` for the first n elements, in blocks on every core (each element is its own
+/// counter's draw, so the split cannot change a value).
+fn fill(p: &RandomParams, out: &mut [f32], f: impl Fn(u32) -> f32 + Sync + Send) {
+    par::blocks(&mut out[..p.n as usize], |s, out| {
+        for (i, o) in (s as u32..).zip(out.iter_mut()) {
+            *o = f(i);
+        }
+    });
+}
+
 pub fn normal_fill(p: &RandomParams, counters: &[u32], out: &mut [f32]) {
-    for i in 0..p.n {
+    fill(p, out, |i| {
         let r = draw(p, counters, i, 0);
         let u1 = ((r[0] >> 8) + 1) as f32 * 5.960_464_5e-8;
         let u2 = unit(r[1]);
-        out[i as usize] = p.a + p.b * (-2.0 * u1.ln()).sqrt() * (6.283_185_5 * u2).cos();
-    }
+        p.a + p.b * (-2.0 * u1.ln()).sqrt() * (6.283_185_5 * u2).cos()
+    });
 }
 
 pub fn uniform_fill(p: &RandomParams, counters: &[u32], out: &mut [f32]) {
-    for i in 0..p.n {
-        out[i as usize] = p.a + (p.b - p.a) * unit(draw(p, counters, i, 0)[0]);
-    }
+    fill(p, out, |i| {
+        p.a + (p.b - p.a) * unit(draw(p, counters, i, 0)[0])
+    });
 }
 
 pub fn uniform_labels(p: &RandomParams, counters: &[u32], out: &mut [f32]) {
-    for i in 0..p.n {
-        out[i as usize] = (draw(p, counters, i, 2)[0] % p.count) as f32;
-    }
+    fill(p, out, |i| (draw(p, counters, i, 2)[0] % p.count) as f32);
 }
 
 fn byte_at(words: &[u32], k: u32) -> u32 {
@@ -81,13 +89,17 @@ pub fn gather_batch(
     y: &mut [f32],
 ) {
     let image_len = p.a.to_bits();
-    for row in 0..p.n / image_len {
-        let sample = draw(p, counters, row, 1)[0] % p.count;
-        for col in 0..image_len {
-            let k = sample * image_len + col;
-            x[(row * image_len + col) as usize] = (byte_at(dataset, k) as f32 - 127.5) / 127.5;
+    let rows = p.n / image_len.max(1);
+    let sample = |row: u32| draw(p, counters, row, 1)[0] % p.count;
+    let x = &mut x[..(rows * image_len) as usize];
+    par::chunks(x, image_len as usize, p.n as usize, |first, image| {
+        let s = sample(first as u32 / image_len);
+        for (col, v) in (0..).zip(image.iter_mut()) {
+            *v = (byte_at(dataset, s * image_len + col) as f32 - 127.5) / 127.5;
         }
-        y[row as usize] = byte_at(labels, sample) as f32;
+    });
+    for (row, label) in (0..rows).zip(y.iter_mut()) {
+        *label = byte_at(labels, sample(row)) as f32;
     }
 }
 

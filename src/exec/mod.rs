@@ -122,7 +122,7 @@ impl Executor for CpuExec {
     fn describe(&self) -> String {
         format!(
             "CPU reference path ({} threads)",
-            std::thread::available_parallelism().map_or(1, |n| n.get())
+            crate::cpu::par::threads()
         )
     }
 }

@@ -1,0 +1,55 @@
+//! How the CPU twins spread their work over the cores: rayon's pool (`RAYON_NUM_THREADS` sets
+//! its size), the GEMMs included (`cpu::matmul` cuts a product into blocks). Results never
+//! depend on the thread count: each piece of work is computed whole by one thread in the serial
+//! loop's order, and nothing is summed across pieces.
+
+use rayon::prelude::*;
+
+/// Elements in one piece of elementwise work: fixed, so the split does not follow the threads.
+pub const BLOCK: usize = 1 << 14;
+
+/// Words an op must touch before it runs on the pool (a pool hand-off costs a few µs; a word of
+/// elementwise work well under a ns).
+pub const MIN_PARALLEL: usize = 1 << 16;
+
+/// Threads the twins may use.
+pub fn threads() -> usize {
+    rayon::current_num_threads()
+}
+
+/// `f(first, chunk)` for the consecutive chunks of `chunk` items of `out` (the last may be
+/// shorter), `first` being the index of the chunk's first item; on the pool when `work` words
+/// reach `MIN_PARALLEL`, else in order on this thread.
+pub fn chunks<T, F>(out: &mut [T], chunk: usize, work: usize, f: F)
+where
+    T: Send,
+    F: Fn(usize, &mut [T]) + Sync + Send,
+{
+    let chunk = chunk.max(1);
+    if work < MIN_PARALLEL || out.len() <= chunk || threads() == 1 {
+        out.chunks_mut(chunk)
+            .enumerate()
+            .for_each(|(i, c)| f(i * chunk, c));
+    } else {
+        out.par_chunks_mut(chunk)
+            .enumerate()
+            .for_each(|(i, c)| f(i * chunk, c));
+    }
+}
+
+/// `f(first, block)` over `out` in blocks of `BLOCK` elements: for elementwise twins, which read
+/// their inputs at `first..first + block.len()`.
+pub fn blocks<T, F>(out: &mut [T], f: F)
+where
+    T: Send,
+    F: Fn(usize, &mut [T]) + Sync + Send,
+{
+    let work = out.len();
+    chunks(out, BLOCK, work, f);
+}
+
+/// A chunk length that cuts `items` into about four pieces per thread (at least one item):
+/// for twins whose pieces are channels or planes, where any cut gives the same results.
+pub fn per_thread(items: usize) -> usize {
+    items.div_ceil(4 * threads()).max(1)
+}

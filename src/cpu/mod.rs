@@ -15,6 +15,7 @@ pub mod im2col;
 pub mod loss;
 pub mod matmul;
 pub mod random;
+pub mod stream;
 
 /// The slices bound to one op, in binding order. Read bindings are shared borrows of the program
 /// storage; write bindings are taken out for the op's duration.

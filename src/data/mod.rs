@@ -7,6 +7,7 @@
 
 pub mod folder;
 mod idx;
+pub mod stream;
 
 use std::path::{Path, PathBuf};
 

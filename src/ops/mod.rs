@@ -17,6 +17,7 @@ pub mod condition;
 pub mod conv;
 mod elementwise;
 mod loss;
+pub mod stream;
 pub mod tiling;
 
 pub use adam::*;

@@ -119,8 +119,7 @@ pub fn upload_initial_state(
     cfg: &TrainConfig,
 ) {
     if let Some(data) = gan.dataset {
-        exec.write(data.images, &crate::cpu::random::pack_bytes(&ds.images));
-        exec.write(data.labels, &crate::cpu::random::pack_bytes(&ds.labels));
+        crate::data::stream::upload(exec, data, ds);
     }
     // G's moving average starts at G's initial weights.
     for (net, salt, average) in [(&gan.g, 1u64, gan.g_ema), (&gan.d, 2, None)] {
@@ -171,6 +170,8 @@ pub struct Trainer {
     dataset_name: String,
     /// The scores' ops and real statistics, with `--eval-every`.
     pub monitor: Option<Monitor>,
+    /// The host side of a dataset too large for one binding (`data::stream`).
+    stream: Option<crate::data::stream::Streamer>,
 }
 
 /// With `--eval-every`, the classifier (loaded, or trained when missing) and the eval ops
@@ -218,6 +219,9 @@ impl Trainer {
             None => None,
         };
         TRAINERS_PLANNED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (images, labels) = (ds.images, ds.labels);
+        let stream = crate::data::stream::Streamer::new(&gan.prog, gan.dataset, images, labels)
+            .map_err(|e| TrainError::Config(e.to_string()))?;
         Ok(Self {
             cfg,
             gan,
@@ -228,6 +232,7 @@ impl Trainer {
             seconds_before: 0.0,
             dataset_name: ds.name,
             monitor,
+            stream,
         })
     }
 
@@ -252,14 +257,31 @@ impl Trainer {
     }
 
     /// Runs `n` iterations (at most `lr::LR_TABLE`) in one submission, after writing their
-    /// learning rates.
+    /// learning rates; a streamed dataset's ring may split them into several.
     pub fn run_iterations(&mut self, n: usize) -> Result<(), TrainError> {
+        let most = self.stream.as_ref().map_or(n, |s| s.capacity()).max(1);
+        let mut left = n;
+        while left > 0 {
+            let k = left.min(most);
+            self.submit(k)?;
+            left -= k;
+        }
+        Ok(())
+    }
+
+    fn submit(&mut self, n: usize) -> Result<(), TrainError> {
         let (cfg, exec) = (&self.cfg, self.exec.as_mut());
         for (row, base) in [(lr::D_LR, cfg.lr_d()), (lr::G_LR, cfg.lr_g())] {
             let iterations = (self.step, n);
             lr::write_rates(exec, self.gan.lrs, row, &cfg.lr_schedule, base, iterations);
         }
+        if let Some(s) = self.stream.as_mut() {
+            s.before(exec, n);
+        }
         self.exec.run(self.gan.iteration.clone(), n)?;
+        if let Some(s) = self.stream.as_mut() {
+            s.prefetch(self.exec.as_mut(), n);
+        }
         self.exec.wait()?;
         self.step += n;
         Ok(())
@@ -370,6 +392,9 @@ impl Trainer {
             )));
         }
         exec.write(self.gan.counters, &ckpt.counters);
+        if let Some(s) = self.stream.as_mut() {
+            s.set_counter(ckpt.counters[schedule::ITERATION]);
+        }
         let tiles = self.cfg.grid() * self.cfg.grid();
         let noise = ckpt.get("sample_noise", &[tiles, self.cfg.latent_dim])?;
         exec.write_f32(self.gan.sample_noise, noise);

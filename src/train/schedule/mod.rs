@@ -302,12 +302,8 @@ pub fn build(
         let state = prog.tensor("g_ema.state", g.state.len.max(1));
         (params, state)
     });
-    let dataset = dataset.map(|(count, len)| DatasetViews {
-        images: prog.tensor("dataset.images", (count * len).div_ceil(4)),
-        labels: prog.tensor("dataset.labels", count.div_ceil(4)),
-        count,
-        image_len: len,
-    });
+    let dataset = dataset
+        .map(|(count, len)| crate::data::stream::dataset_views(&mut prog, count, len, cfg.batch));
     let mut b = Builder {
         cfg,
         prog,

@@ -25,8 +25,11 @@ pub struct StreamParams {
     pub seed_hi: u32,
 }
 
+/// Byte `k` of the ring; 0 past its end, where only a program run without its streamer (the
+/// profiler's timed iterations) reads.
 fn byte_at(words: &[u32], k: u32) -> u32 {
-    (words[(k / 4) as usize] >> (8 * (k & 3))) & 0xff
+    let word = words.get((k / 4) as usize).copied().unwrap_or(0);
+    (word >> (8 * (k & 3))) & 0xff
 }
 
 /// x (batch, image_len) and y (batch) from the rows staged for the current iteration.
@@ -39,15 +42,15 @@ pub fn gather_streamed(
     y: &mut [f32],
 ) {
     let iteration = counters[p.slot as usize].wrapping_sub(cursor[1]);
-    let first = (iteration.wrapping_mul(cursor[2]) + p.input).wrapping_mul(p.batch);
-    let base = cursor[0] * p.slot_words * 4;
+    let first = (iteration.wrapping_mul(cursor[2]).wrapping_add(p.input)).wrapping_mul(p.batch);
+    let base = cursor[0].wrapping_mul(p.slot_words * 4);
     for row in 0..p.n / p.image_len {
         let pos = first + row;
         for col in 0..p.image_len {
-            let v = byte_at(ring, base + pos * p.image_len + col);
+            let v = byte_at(ring, base.wrapping_add(pos.wrapping_mul(p.image_len) + col));
             x[(row * p.image_len + col) as usize] = (v as f32 - 127.5) / 127.5;
         }
-        y[row as usize] = byte_at(ring, base + p.labels_at + pos) as f32;
+        y[row as usize] = byte_at(ring, base.wrapping_add(p.labels_at + pos)) as f32;
     }
 }
 

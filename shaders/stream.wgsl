@@ -1,4 +1,4 @@
-// The batch gather of a streamed dataset (data::stream): the host draws the same samples as
+// The batch gather of a streamed dataset (train::stream): the host draws the same samples as
 // random.wgsl's gather_batch (Philox, stream lane 1) and stages their bytes, in draw order, into
 // one of two slots of a ring; this kernel reads them back in order.
 //   gather_streamed  counters(1) cursor(2) ring(3) -> x(4) y(5)

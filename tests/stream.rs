@@ -1,4 +1,4 @@
-//! Streamed datasets (data::stream): the ring gather equals the resident gather bit for bit,
+//! Streamed datasets (train::stream): the ring gather equals the resident gather bit for bit,
 //! op by op and over whole training runs (losses.csv and checkpoints), on lavapipe and on the
 //! CPU path, and a streamed run resumes exactly.
 
@@ -9,11 +9,11 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use wgpu_gan::checkpoint::Checkpoint;
-use wgpu_gan::data::stream::{place, record_gather, Streamer, BUDGET_VAR};
 use wgpu_gan::exec::{CpuExec, Executor, GpuExec};
 use wgpu_gan::ops::{self, RandomStream};
 use wgpu_gan::program::{Program, View};
 use wgpu_gan::train::schedule::DatasetViews;
+use wgpu_gan::train::stream::{place, record_gather, Streamer, BUDGET_VAR};
 
 const COUNT: usize = 53;
 const IMAGE_LEN: usize = 7;
@@ -82,7 +82,7 @@ fn run(exec: &mut dyn Executor, g: &Gathers, streamed: bool) -> Vec<Vec<u32>> {
     let mut streamer = Streamer::new(prog, ds, images, labels).unwrap();
     assert_eq!(streamer.is_some(), streamed);
     if let Some(views) = ds {
-        wgpu_gan::data::stream::upload(exec, views, &ds_full);
+        wgpu_gan::train::stream::upload(exec, views, &ds_full);
     }
     let mut seen = Vec::new();
     let sizes = [1, 3, 20, 20, 7, 1, 1, 20, 2];

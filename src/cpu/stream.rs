@@ -1,5 +1,5 @@
 //! CPU twin of `shaders/stream.wgsl`: the gather of a streamed dataset from its ring of staged
-//! rows (`data::stream` stages them).
+//! rows (`train::stream` stages them).
 
 use super::{params, CpuIo};
 use bytemuck::{Pod, Zeroable};

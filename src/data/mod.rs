@@ -8,7 +8,6 @@
 pub mod folder;
 pub mod folder_cache;
 mod idx;
-pub mod stream;
 
 use std::path::{Path, PathBuf};
 

@@ -8,6 +8,7 @@ mod recipe;
 pub mod resume;
 pub mod schedule;
 pub mod speed;
+pub mod stream;
 
 use crate::checkpoint;
 use crate::eval::classifier::Classifier;
@@ -119,7 +120,7 @@ pub fn upload_initial_state(
     cfg: &TrainConfig,
 ) {
     if let Some(data) = gan.dataset {
-        crate::data::stream::upload(exec, data, ds);
+        crate::train::stream::upload(exec, data, ds);
     }
     // G's moving average starts at G's initial weights.
     for (net, salt, average) in [(&gan.g, 1u64, gan.g_ema), (&gan.d, 2, None)] {
@@ -170,8 +171,8 @@ pub struct Trainer {
     dataset_name: String,
     /// The scores' ops and real statistics, with `--eval-every`.
     pub monitor: Option<Monitor>,
-    /// The host side of a dataset too large for one binding (`data::stream`).
-    stream: Option<crate::data::stream::Streamer>,
+    /// The host side of a dataset too large for one binding (`stream`).
+    stream: Option<crate::train::stream::Streamer>,
 }
 
 /// With `--eval-every`, the classifier (loaded, or trained when missing) and the eval ops
@@ -220,7 +221,7 @@ impl Trainer {
         };
         TRAINERS_PLANNED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (images, labels) = (ds.images, ds.labels);
-        let stream = crate::data::stream::Streamer::new(&gan.prog, gan.dataset, images, labels)
+        let stream = crate::train::stream::Streamer::new(&gan.prog, gan.dataset, images, labels)
             .map_err(|e| TrainError::Config(e.to_string()))?;
         Ok(Self {
             cfg,

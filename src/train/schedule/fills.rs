@@ -81,7 +81,7 @@ impl Builder<'_> {
             match (&input.kind, dataset, input.labels) {
                 (InputKind::Noise, _, _) => ops::normal_fill(&mut p, rs, c, v, 0.0, 1.0, &label),
                 (InputKind::Real, Some(ds), Some(labels)) => {
-                    crate::data::stream::record_gather(&mut p, (rs, c), ds, (v, labels), &label)?
+                    crate::train::stream::record_gather(&mut p, (rs, c), ds, (v, labels), &label)?
                 }
                 (InputKind::Real, _, _) => return Err(no_grad("dataset")),
                 (InputKind::Labels, _, _) => {

@@ -303,7 +303,7 @@ pub fn build(
         (params, state)
     });
     let dataset = dataset
-        .map(|(count, len)| crate::data::stream::dataset_views(&mut prog, count, len, cfg.batch));
+        .map(|(count, len)| crate::train::stream::dataset_views(&mut prog, count, len, cfg.batch));
     let mut b = Builder {
         cfg,
         prog,

@@ -13,6 +13,7 @@
 //! `WGPU_GAN_STREAM_BUDGET=<bytes>` lowers (or raises) the threshold: the tests force a small
 //! dataset to stream with it.
 
+use super::schedule::DatasetViews;
 use crate::cpu::random::{pack_bytes, philox};
 use crate::cpu::stream::StreamParams;
 use crate::exec::Executor;
@@ -20,7 +21,6 @@ use crate::kernels::Kernel;
 use crate::ops::stream::{RingGeometry, CURSOR};
 use crate::ops::{self, RandomStream};
 use crate::program::{Program, View};
-use crate::train::schedule::DatasetViews;
 
 /// Datasets whose images are larger than this many bytes stream (wgpu's default storage
 /// binding, which every adapter offers).
@@ -129,7 +129,7 @@ pub fn record_gather(
 }
 
 /// Uploads a resident dataset whole; a streamed one is staged by its [`Streamer`].
-pub fn upload(exec: &mut dyn Executor, views: DatasetViews, ds: &super::Dataset) {
+pub fn upload(exec: &mut dyn Executor, views: DatasetViews, ds: &crate::data::Dataset) {
     if views.ring.is_none() {
         exec.write(views.images, &pack_bytes(&ds.images));
         exec.write(views.labels, &pack_bytes(&ds.labels));

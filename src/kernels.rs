@@ -98,6 +98,7 @@ pub const SHADERS: &[Shader] = &[
     shader!("spectral_norm"),
     shader!("moving_mnist", "philox"),
     shader!("permute"),
+    shader!("stream"),
 ];
 
 /// The embedded shader of file stem `name`.
@@ -183,6 +184,8 @@ kernels! {
     UniformFill => "random", "uniform_fill", [1 R, 2 W], cpu::random::uniform_fill_op;
     GatherBatch => "random", "gather_batch", [1 R, 3 R, 4 R, 2 W, 5 W], cpu::random::gather_batch_op;
     UniformLabels => "random", "uniform_labels", [1 R, 2 W], cpu::random::uniform_labels_op;
+    // A streamed dataset's batch, from rows the host staged (train::stream).
+    GatherStreamed => "stream", "gather_streamed", [1 R, 2 R, 3 R, 4 W, 5 W], cpu::stream::gather_streamed_op;
 
     ConcatOneHotForward => "condition", "concat_one_hot_forward", [1 R, 2 R, 3 W], cpu::condition::concat_one_hot_forward_op;
     ConcatOneHotBackward => "condition", "concat_one_hot_backward", [1 R, 3 W], cpu::condition::concat_one_hot_backward_op;

@@ -58,6 +58,7 @@ fn pinned_lines(model: &str, flags: &[&str], work: &Path) -> Vec<String> {
     let out = work.join(model);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_wgpu-gan"));
     cmd.env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .env("WGPU_GAN_CACHE_DIR", "")
         .args([
             "train", "--model", model, "--device", "cpu", "--steps", "30",
         ])

@@ -10,6 +10,8 @@ use wgpu_gan::checkpoint::Checkpoint;
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_wgpu-gan"));
     c.env("XDG_RUNTIME_DIR", std::env::temp_dir());
+    // No folder cache outside the test (tests/folder_cache.rs tests it).
+    c.env("WGPU_GAN_CACHE_DIR", "");
     c
 }
 

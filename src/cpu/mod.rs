@@ -30,6 +30,7 @@ pub mod random;
 pub mod reduce;
 pub mod reflect_pad;
 pub mod spectral_norm;
+pub mod stream;
 pub mod upsample;
 
 /// The slices bound to one op, in binding order. Read bindings are shared borrows of the program

@@ -1,5 +1,5 @@
 //! A user's image folder: every PNG and JPEG under a directory (recursively, in path order),
-//! decoded, resized so the shorter side is `size` (bilinear with antialiasing, as torchvision's
+//! decoded on every core (rayon), resized so the shorter side is `size` (bilinear with antialiasing, as torchvision's
 //! `Resize`), center-cropped to `size` x `size`, and stored as gray or RGB planes (CHW bytes).
 //! A file that cannot be decoded is named in a warning and skipped (the first few named, then a
 //! count). Symbolic links to directories are followed, but each real directory (by device and
@@ -8,6 +8,8 @@
 use super::{DataError, Dataset};
 use image::imageops::FilterType;
 use image::DynamicImage;
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
 use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 
@@ -15,7 +17,15 @@ use std::path::{Path, PathBuf};
 pub const IMAGE_EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
 
 /// Loads every image under `dir` as `channels` (1 or 3) planes of `size` x `size`. Labels are 0.
+/// Decodes every time; [`super::folder_cache::load_cached`] keeps the result.
 pub fn load_folder(dir: &Path, channels: usize, size: usize) -> Result<Dataset, DataError> {
+    let files = list(dir)?;
+    Ok(decode_files(dir, &files, channels, size, &mut |line| eprintln!("{line}"))?.0)
+}
+
+/// The image files under `dir`, in path order, after checking it is a directory; warns (one
+/// line) about files that are not images.
+pub(super) fn list(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
     if !dir.exists() {
         return Err(DataError::DirMissing {
             dir: dir.to_path_buf(),
@@ -34,29 +44,60 @@ pub fn load_folder(dir: &Path, channels: usize, size: usize) -> Result<Dataset, 
             dir.display()
         );
     }
-    let decoded = decode_all(&files, channels, size);
-    let mut images = Vec::with_capacity(files.len() * channels * size * size);
+    Ok(files)
+}
+
+/// Decodes `files` (of folder `dir`) on every core into one byte buffer, with a progress bar;
+/// the dataset and how many files were skipped. Unreadable files are named through `log`
+/// (the first few, then a count).
+pub(super) fn decode_files(
+    dir: &Path,
+    files: &[PathBuf],
+    channels: usize,
+    size: usize,
+    log: &mut dyn FnMut(&str),
+) -> Result<(Dataset, usize), DataError> {
+    let len = channels * size * size;
+    let mut images = vec![0u8; files.len() * len];
+    let bar = progress(files.len(), dir);
+    let failures: Vec<Option<String>> = images
+        .par_chunks_mut(len.max(1))
+        .zip(files.par_iter())
+        .map(|(out, path)| {
+            let result = decode(path, channels, size);
+            bar.inc(1);
+            match result {
+                Ok(bytes) => {
+                    out.copy_from_slice(&bytes);
+                    None
+                }
+                Err(why) => Some(why),
+            }
+        })
+        .collect();
+    bar.finish_and_clear();
+    // Closes the gaps the skipped files left, in place: the set is held once, as bytes.
     let mut count = 0;
     let mut skipped = 0;
-    for (path, result) in files.iter().zip(decoded) {
-        match result {
-            Ok(bytes) => {
-                images.extend_from_slice(&bytes);
+    for (i, (path, failure)) in files.iter().zip(&failures).enumerate() {
+        match failure {
+            None => {
+                images.copy_within(i * len..(i + 1) * len, count * len);
                 count += 1;
             }
-            Err(why) => {
+            Some(why) => {
                 skipped += 1;
                 if skipped <= NAMED_WARNINGS {
-                    eprintln!("warning: skipping {}: {why}", path.display());
+                    log(&format!("warning: skipping {}: {why}", path.display()));
                 }
             }
         }
     }
     if skipped > NAMED_WARNINGS {
-        eprintln!(
-            "warning: and {} more unreadable files skipped",
-            skipped - NAMED_WARNINGS
-        );
+        let more = skipped - NAMED_WARNINGS;
+        log(&format!(
+            "warning: and {more} more unreadable files skipped"
+        ));
     }
     if count == 0 {
         return Err(DataError::Empty {
@@ -70,7 +111,20 @@ pub fn load_folder(dir: &Path, channels: usize, size: usize) -> Result<Dataset, 
             width: size,
         });
     }
-    Ok(Dataset {
+    images.truncate(count * len);
+    images.shrink_to_fit();
+    Ok((folder_dataset(dir, images, count, channels, size), skipped))
+}
+
+/// The dataset of `count` decoded images of folder `dir`.
+pub(super) fn folder_dataset(
+    dir: &Path,
+    images: Vec<u8>,
+    count: usize,
+    channels: usize,
+    size: usize,
+) -> Dataset {
+    Dataset {
         name: dir.display().to_string(),
         images,
         labels: vec![0; count],
@@ -78,7 +132,18 @@ pub fn load_folder(dir: &Path, channels: usize, size: usize) -> Result<Dataset, 
         channels,
         height: size,
         width: size,
-    })
+    }
+}
+
+/// A progress bar over the files (drawn only on a terminal).
+fn progress(files: usize, dir: &Path) -> ProgressBar {
+    let bar = ProgressBar::new(files as u64);
+    let template = "decoding {msg} {bar:30} {pos}/{len} images {per_sec} ETA {eta}";
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar.set_message(dir.display().to_string());
+    bar
 }
 
 /// Unreadable files named one by one before the rest are counted in one line.
@@ -188,31 +253,6 @@ fn is_image(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_lowercase().as_str()))
-}
-
-/// Decodes `files` on every core; each result is the CHW bytes or why the file was unusable.
-fn decode_all(files: &[PathBuf], channels: usize, size: usize) -> Vec<Result<Vec<u8>, String>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = files.len().div_ceil(threads).max(1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|p| decode(p, channels, size))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| vec![Err("decoder panicked".to_string())])
-            })
-            .collect()
-    })
 }
 
 /// One image as `channels` planes of `size` x `size` bytes.

@@ -6,6 +6,7 @@
 //! line naming the file or directory.
 
 pub mod folder;
+pub mod folder_cache;
 mod idx;
 
 use std::path::{Path, PathBuf};
@@ -282,7 +283,11 @@ impl DataSource {
                 dir,
                 channels,
                 size,
-            } => folder::load_folder(dir, *channels, *size),
+            } => {
+                let cache = folder_cache::cache_dir();
+                let log = &mut |line: &str| eprintln!("{line}");
+                folder_cache::load_cached(dir, *channels, *size, cache.as_deref(), log)
+            }
         }
     }
 }

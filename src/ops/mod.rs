@@ -30,6 +30,7 @@ mod pool;
 mod prelu;
 mod reflect_pad;
 pub mod spectral_norm;
+pub mod stream;
 pub mod tiling;
 pub mod upsample;
 

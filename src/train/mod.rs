@@ -10,6 +10,7 @@ pub mod resume;
 pub mod schedule;
 pub mod speed;
 mod state;
+pub mod stream;
 
 use crate::checkpoint;
 use crate::eval::classifier::Classifier;
@@ -120,8 +121,7 @@ pub fn upload_initial_state(
     cfg: &TrainConfig,
 ) {
     if let Some(data) = gan.dataset {
-        exec.write(data.images, &crate::cpu::random::pack_bytes(&ds.images));
-        exec.write(data.labels, &crate::cpu::random::pack_bytes(&ds.labels));
+        crate::train::stream::upload(exec, data, ds);
     }
     // A moving average starts at its net's initial weights.
     for (i, entry) in gan.nets.iter().enumerate() {
@@ -165,6 +165,8 @@ pub struct Trainer {
     dataset_name: String,
     /// The scores' ops and real statistics, with `--eval-every`.
     pub monitor: Option<Monitor>,
+    /// The host side of a dataset too large for one binding (`stream`).
+    stream: Option<crate::train::stream::Streamer>,
 }
 
 /// With `--eval-every`, the classifier (loaded, or trained when missing) and the eval ops
@@ -213,6 +215,9 @@ impl Trainer {
             None => None,
         };
         TRAINERS_PLANNED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (images, labels) = (ds.images, ds.labels);
+        let stream = crate::train::stream::Streamer::new(&gan.prog, gan.dataset, images, labels)
+            .map_err(|e| TrainError::Config(e.to_string()))?;
         Ok(Self {
             cfg,
             gan,
@@ -223,6 +228,7 @@ impl Trainer {
             seconds_before: 0.0,
             dataset_name: ds.name,
             monitor,
+            stream,
         })
     }
 
@@ -252,8 +258,19 @@ impl Trainer {
     }
 
     /// Runs `n` iterations (at most `lr::LR_TABLE`) in one submission, after writing their
-    /// learning rates.
+    /// learning rates; a streamed dataset's ring may split them into several.
     pub fn run_iterations(&mut self, n: usize) -> Result<(), TrainError> {
+        let most = self.stream.as_ref().map_or(n, |s| s.capacity()).max(1);
+        let mut left = n;
+        while left > 0 {
+            let k = left.min(most);
+            self.submit(k)?;
+            left -= k;
+        }
+        Ok(())
+    }
+
+    fn submit(&mut self, n: usize) -> Result<(), TrainError> {
         let (cfg, exec) = (&self.cfg, self.exec.as_mut());
         for o in &self.gan.optimizers {
             let (base, iterations) = (cfg.rate(o.rate), (self.step, n));
@@ -266,7 +283,13 @@ impl Trainer {
                 iterations,
             );
         }
+        if let Some(s) = self.stream.as_mut() {
+            s.before(exec, n);
+        }
         self.exec.run(self.gan.iteration.clone(), n)?;
+        if let Some(s) = self.stream.as_mut() {
+            s.prefetch(self.exec.as_mut(), n);
+        }
         self.exec.wait()?;
         self.step += n;
         Ok(())

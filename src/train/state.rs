@@ -60,6 +60,9 @@ impl Trainer {
             )));
         }
         exec.write(self.gan.counters, &ckpt.counters);
+        if let Some(s) = self.stream.as_mut() {
+            s.set_counter(ckpt.counters[super::schedule::ITERATION]);
+        }
         if let Some(v) = self.gan.sample_input("sample.noise") {
             let tiles = self.cfg.grid() * self.cfg.grid();
             let noise = ckpt.get("sample_noise", &[tiles, self.cfg.latent_dim])?;

@@ -64,4 +64,6 @@ pub struct DatasetViews {
     pub labels: View,
     pub count: usize,
     pub image_len: usize,
+    /// A streamed dataset's ring (`train::stream`), instead of `images` and `labels`.
+    pub ring: Option<crate::ops::stream::RingGeometry>,
 }

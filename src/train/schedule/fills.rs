@@ -29,16 +29,10 @@ pub struct Input {
 
 impl Planner {
     /// The dataset's place in the program: packed bytes and labels of `count` images of `len`
-    /// bytes.
-    pub fn dataset(&mut self, count: usize, len: usize) -> DatasetViews {
-        DatasetViews {
-            images: self
-                .prog
-                .tensor("dataset.images", (count * len).div_ceil(4)),
-            labels: self.prog.tensor("dataset.labels", count.div_ceil(4)),
-            count,
-            image_len: len,
-        }
+    /// bytes, whole or, when too large for one binding, a ring of the batches of `batch` rows
+    /// the next submissions need (`train::stream`).
+    pub fn dataset(&mut self, count: usize, len: usize, batch: usize) -> DatasetViews {
+        crate::train::stream::dataset_views(&mut self.prog, count, len, batch)
     }
 
     /// Records the on-device draws of every input, to run before the step: input i draws
@@ -59,9 +53,7 @@ impl Planner {
             match (&input.kind, dataset, input.labels) {
                 (InputKind::Noise, _, _) => ops::normal_fill(&mut p, rs, c, v, 0.0, 1.0, &label),
                 (InputKind::Real, Some(ds), Some(labels)) => {
-                    let geometry = (ds.count, ds.image_len);
-                    let (images, dl) = (ds.images, ds.labels);
-                    ops::gather_batch(&mut p, rs, c, images, dl, geometry, v, labels, &label)?
+                    crate::train::stream::record_gather(&mut p, (rs, c), ds, (v, labels), &label)?
                 }
                 (InputKind::Real, _, _) => return Err(no_grad("dataset")),
                 (&InputKind::Labels(classes), _, _) => {

@@ -212,7 +212,7 @@ pub fn build(
         image_len,
         tangents: None,
     };
-    let dataset = dataset.map(|(count, len)| b.p.dataset(count, len));
+    let dataset = dataset.map(|(count, len)| b.p.dataset(count, len, cfg.batch));
     match cfg.kind {
         ScheduleKind::Seed => b.seed_schedule()?,
         ScheduleKind::Dcgan => b.dcgan_schedule()?,

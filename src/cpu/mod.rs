@@ -6,6 +6,7 @@ pub mod activation;
 pub mod adam;
 pub mod augment;
 pub mod batch_norm;
+pub mod batch_norm_act;
 pub mod columns;
 pub mod condition;
 pub mod conv2d;
@@ -14,6 +15,7 @@ pub mod elementwise;
 pub mod im2col;
 pub mod loss;
 pub mod matmul;
+pub mod matmul_fused;
 pub mod random;
 
 /// The slices bound to one op, in binding order. Read bindings are shared borrows of the program

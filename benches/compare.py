@@ -9,6 +9,10 @@ throttled machine mean something: a slow spell hits one run, not every round of 
     python3 benches/compare.py                       # matmul GFLOP/s, 3 rounds
     python3 benches/compare.py --section train       # iterations/s of mlp and dcgan
     python3 benches/compare.py --python /tmp/torchenv/bin/python --rounds 5
+    python3 benches/compare.py --section train --ours bench.txt --theirs torch.txt   # saved outputs
+
+With --ours and --theirs (the saved output of the engine bench and of pytorch_reference.py, as
+scripts/gpu-check.sh writes them on a machine without cargo), nothing is run: one round.
 
 The matmul table marks the products under the lavapipe target (25% of PyTorch CPU's GFLOP/s).
 Needs PyTorch importable by --python; exits with a message (status 1) when it is not.
@@ -36,9 +40,11 @@ def run(cmd):
     return done.stdout
 
 
-def ours(section):
+def ours(section, text=None):
     rows, op, kernels = {}, None, {}
-    for line in run(["cargo", "bench", "-q", "--bench", "engine", "--", section]).splitlines():
+    if text is None:
+        text = run(["cargo", "bench", "-q", "--bench", "engine", "--", section])
+    for line in text.splitlines():
         if section == "matmul" and (m := MATMUL_ROW.match(line)):
             op = m[1] or op
             key = (op, int(m[2]), int(m[3]), int(m[4]))
@@ -49,10 +55,12 @@ def ours(section):
     return rows, kernels
 
 
-def theirs(section, python):
+def theirs(section, python, text=None):
     args = ["--models", ""] if section == "matmul" else ["--no-matmul"]
     rows = {}
-    for line in run([python, "benches/pytorch_reference.py", *args]).splitlines():
+    if text is None:
+        text = run([python, "benches/pytorch_reference.py", *args])
+    for line in text.splitlines():
         if section == "matmul" and (m := TORCH_MATMUL.match(line)):
             rows[(m[1], int(m[2]), int(m[3]), int(m[4]))] = float(m[5])
         elif section == "train" and (m := TORCH_TRAIN.match(line)):
@@ -73,7 +81,14 @@ def main():
     ap.add_argument("--section", choices=["matmul", "train"], default="matmul")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--python", default=sys.executable, help="a Python that can import torch")
+    ap.add_argument("--ours", help="saved output of the engine bench (then nothing is run)")
+    ap.add_argument("--theirs", help="saved output of benches/pytorch_reference.py")
     a = ap.parse_args()
+    if a.ours and a.theirs:
+        a.rounds = 1
+        rows, kernels = ours(a.section, Path(a.ours).read_text())
+        report(a, [rows], [theirs(a.section, a.python, Path(a.theirs).read_text())], kernels)
+        return
     if subprocess.run([a.python, "-c", "import torch"], capture_output=True).returncode != 0:
         sys.exit(f"{a.python} cannot import torch; pass --python with one that can")
     mine, torch_runs, kernels = [], [], {}
@@ -82,6 +97,10 @@ def main():
         rows, kernels = ours(a.section)
         mine.append(rows)
         torch_runs.append(theirs(a.section, a.python))
+    report(a, mine, torch_runs, kernels)
+
+
+def report(a, mine, torch_runs, kernels):
     ours_best, torch_best = best(mine), best(torch_runs)
     if not ours_best or not torch_best:
         side = "cargo bench" if not ours_best else "pytorch_reference.py"

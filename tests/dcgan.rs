@@ -93,7 +93,9 @@ fn dcgan_init_draws_weights_from_n_0_002_and_gamma_from_n_1_002() {
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_wgpu-gan"));
-    c.env("XDG_RUNTIME_DIR", std::env::temp_dir());
+    // The fixed kernel choice: no timing, no cache (tests/tune.rs covers autotuning).
+    c.env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .env("WGPU_GAN_TUNE", "off");
     c
 }
 

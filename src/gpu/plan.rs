@@ -322,7 +322,10 @@ fn choose(ctx: &Context, program: &Program, i: usize, follow: Option<&Follow>) -
         if tuning.mode == TuneMode::Off || !tuning.has_budget() {
             return fixed_choice;
         }
-        let options: Vec<(Choice, Dispatch)> = list
+        // The fixed rule's kernel first: it is the bar the others must beat.
+        let mut order = list.clone();
+        order.sort_by_key(|&k| k != fixed_choice.kernel);
+        let options: Vec<(Choice, Dispatch)> = order
             .iter()
             .map(|&k| {
                 let fused = fusable(k);
@@ -333,6 +336,10 @@ fn choose(ctx: &Context, program: &Program, i: usize, follow: Option<&Follow>) -
         let next = follow.map(|_| fixed(ctx, &program.ops[i + 1]));
         match timing::fastest(ctx, &options, next.as_ref()) {
             Some(c) => {
+                // Cached even when the budget cut the comparison short (the fixed rule's kernel
+                // is always timed, so the choice is never worse than it): else every run would
+                // pay for the same partial comparison again. `--tune full` with a larger
+                // WGPU_GAN_TUNE_BUDGET_MS times everything.
                 tuning.learn(&key, c);
                 c
             }

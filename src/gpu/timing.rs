@@ -1,7 +1,9 @@
 //! Times candidate dispatches of one product on the device (autotuning, `gpu::tune`): on
 //! scratch buffers of the product's sizes, never the program's own (an accumulating product
 //! would change them), two warm-up runs, then five in one pass between timestamp queries
-//! (the host clock around a wait where the adapter has none).
+//! (the host clock around a wait where the adapter has none). A candidate whose warm-up alone
+//! takes several times the best so far is dropped untimed (on lavapipe the GPU-shaped kernels
+//! are 10-50x slower), and the budget is checked before each candidate.
 
 use super::plan::{Bind, Dispatch};
 use super::tune::Choice;
@@ -11,6 +13,8 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 const WARMUP: u32 = 2;
+/// A warm-up run this many times slower than the best candidate so far ends the candidate.
+const HOPELESS: f64 = 4.0;
 const TIMED: u32 = 5;
 
 /// Buffers standing in for the program's views while timing: one per distinct view.
@@ -129,12 +133,18 @@ fn wait(ctx: &Context) -> Option<()> {
         .map(|_| ())
 }
 
-/// Mean nanoseconds of one dispatch of `d`.
-fn measure(ctx: &Context, scratch: &mut Scratch, d: &Dispatch) -> Option<f64> {
+/// Mean nanoseconds of one dispatch of `d`; only the warm-up's wall time (per dispatch) when
+/// that exceeds HOPELESS times `best`.
+fn measure(ctx: &Context, scratch: &mut Scratch, d: &Dispatch, best: Option<f64>) -> Option<f64> {
     let prepared = prepare(ctx, scratch, d)?;
+    let t = Instant::now();
     ctx.queue
         .submit([encode(ctx, &prepared, d.workgroups, WARMUP, None).finish()]);
     wait(ctx)?;
+    let warm = t.elapsed().as_secs_f64() * 1e9 / f64::from(WARMUP);
+    if best.is_some_and(|b| warm > HOPELESS * b) {
+        return Some(warm);
+    }
     if !ctx.features.contains(wgpu::Features::TIMESTAMP_QUERY) {
         let t = Instant::now();
         ctx.queue
@@ -170,8 +180,9 @@ fn measure(ctx: &Context, scratch: &mut Scratch, d: &Dispatch) -> Option<f64> {
     Some(ticks as f64 * f64::from(ctx.queue.get_timestamp_period()) / f64::from(TIMED))
 }
 
-/// The fastest of `options`; an unfused option also pays for `next`, the follower's own
-/// dispatch. Charged to the tuning budget.
+/// The fastest of `options` timed before the budget ran out (the first, the fixed rule's, is
+/// always timed); an unfused option also pays for `next`, the follower's own dispatch.
+/// Charged to the tuning budget.
 pub fn fastest(
     ctx: &Context,
     options: &[(Choice, Dispatch)],
@@ -179,17 +190,23 @@ pub fn fastest(
 ) -> Option<Choice> {
     let start = Instant::now();
     let mut scratch = Scratch::new(ctx);
-    let follow_ns = next.and_then(|d| measure(ctx, &mut scratch, d));
+    let follow_ns = next.and_then(|d| measure(ctx, &mut scratch, d, None));
     let mut best: Option<(f64, Choice)> = None;
     for (choice, d) in options {
-        let Some(mut ns) = measure(ctx, &mut scratch, d) else {
+        if best.is_some() && !ctx.tuning.has_budget_after(start) {
+            break;
+        }
+        let extra = if choice.fused {
+            0.0
+        } else {
+            follow_ns.unwrap_or(0.0)
+        };
+        let bound = best.map(|(b, _)| b - extra);
+        let Some(ns) = measure(ctx, &mut scratch, d, bound) else {
             continue;
         };
-        if !choice.fused {
-            ns += follow_ns.unwrap_or(0.0);
-        }
-        if best.is_none_or(|(b, _)| ns < b) {
-            best = Some((ns, *choice));
+        if best.is_none_or(|(b, _)| ns + extra < b) {
+            best = Some((ns + extra, *choice));
         }
     }
     ctx.tuning.charge(start);

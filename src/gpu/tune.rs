@@ -149,6 +149,13 @@ impl Tuning {
         self.mode != TuneMode::Off && self.spent.lock().is_ok_and(|s| *s < self.budget)
     }
 
+    /// Whether time is left once the time since `since` (not charged yet) is counted.
+    pub fn has_budget_after(&self, since: Instant) -> bool {
+        self.spent
+            .lock()
+            .is_ok_and(|s| *s + since.elapsed() < self.budget)
+    }
+
     pub fn charge(&self, since: Instant) {
         if let Ok(mut s) = self.spent.lock() {
             *s += since.elapsed();
@@ -203,6 +210,24 @@ impl Tuning {
     pub fn cache_path(&self) -> Option<&PathBuf> {
         self.path.as_ref()
     }
+}
+
+/// The checkpoint metadata key of the kernel choices.
+pub const CHECKPOINT_KEY: &str = "kernel_choices";
+
+/// `opts` for resuming from a checkpoint with `metadata`: its kernel choices pinned, so the
+/// resumed run computes exactly what the first did even with the cache gone. A checkpoint
+/// from before autotuning resumes with the fixed rule it was trained with.
+pub fn resume_options(
+    opts: &super::GpuOptions,
+    metadata: &std::collections::HashMap<String, String>,
+) -> super::GpuOptions {
+    let mut opts = opts.clone();
+    match metadata.get(CHECKPOINT_KEY) {
+        Some(json) => opts.tune_pinned = Some(parse_table(json)),
+        None => opts.tune = TuneMode::Off,
+    }
+    opts
 }
 
 /// The choices in a checkpoint's `kernel_choices` metadata.

@@ -62,6 +62,7 @@ pub fn resume_from(
     ckpt: &checkpoint::Checkpoint,
     gpu: &GpuOptions,
 ) -> Result<Trainer, TrainError> {
+    let gpu = &crate::gpu::tune::resume_options(gpu, &ckpt.metadata);
     let mut t = Trainer::new(cfg, out, gpu)?;
     t.restore(ckpt)?;
     let csv = out.join("losses.csv");
@@ -322,6 +323,10 @@ impl Trainer {
         meta.insert("config".into(), config);
         meta.insert("step".into(), self.step.to_string());
         meta.insert("seconds".into(), format!("{seconds:.3}"));
+        // The kernels this run was planned with: a resume takes them over (gpu::tune).
+        if let Some(choices) = self.exec.kernel_choices() {
+            meta.insert(crate::gpu::tune::CHECKPOINT_KEY.into(), choices);
+        }
         let noise_shape = vec![self.cfg.grid() * self.cfg.grid(), self.cfg.latent_dim];
         let mut extra = vec![
             (

@@ -81,8 +81,8 @@ check() {
   done
   # Time every candidate of every product (a larger budget than a training run's 2 s).
   export WGPU_GAN_TUNE_BUDGET_MS=${GPU_CHECK_TUNE_MS:-30000}
-  step tune-mlp 90 "$bin" profile --model mlp --tune full --warmup 3 --iterations 10
-  step tune-dcgan 90 "$bin" profile --model dcgan --tune full --warmup 3 --iterations 5
+  step tune-mlp 90 "$bin" profile --device gpu --model mlp --tune full --warmup 3 --iterations 10
+  step tune-dcgan 90 "$bin" profile --device gpu --model dcgan --tune full --warmup 3 --iterations 5
   step tune-table 30 "$bin" info --tune
   unset WGPU_GAN_TUNE_BUDGET_MS
   step bench 200 "$BUNDLE/engine" train matmul

@@ -81,7 +81,8 @@ fn resume_takes_the_kernel_choices_from_the_checkpoint() {
     }
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache");
-    let forced = "matmul_skinny,matmul_bt_skinny,matmul_at_small_k";
+    // The weight-gradient kernel alone: the least slow of the GPU-shaped ones on lavapipe.
+    let forced = "matmul_at_small_k";
     let train = |out: &Path, steps: &str| {
         let flags = [
             "--log-every",
@@ -105,7 +106,7 @@ fn resume_takes_the_kernel_choices_from_the_checkpoint() {
     train(&split, "1");
     let ckpt = Checkpoint::load(&split.join("checkpoints/step_000001.safetensors")).unwrap();
     let choices = &ckpt.metadata["kernel_choices"];
-    assert!(choices.contains("matmul_bt_skinny+fused"), "{choices}");
+    assert!(choices.contains("matmul_at_small_k+fused"), "{choices}");
     let _ = std::fs::remove_dir_all(&cache);
     ok(bin(&cache)
         .args(["train", "--steps", "2", "--tune", "full", "--resume"])

@@ -11,6 +11,10 @@ throttled machine mean something: a slow spell hits one run, not every round of 
     python3 benches/compare.py --python /tmp/torchenv/bin/python --rounds 5
     python3 benches/compare.py --section train --cpu-only   # the CPU path alone, no lavapipe rows
     python3 benches/compare.py --section train --cpu-only --batches 32,64
+    python3 benches/compare.py --section train --ours bench.txt --theirs torch.txt   # saved outputs
+
+With --ours and --theirs (the saved output of the engine bench and of pytorch_reference.py, as
+scripts/gpu-check.sh writes them on a machine without cargo), nothing is run: one round.
 
 The matmul table marks the products under the lavapipe target (25% of PyTorch CPU's GFLOP/s).
 Needs PyTorch importable by --python; exits with a message (status 1) when it is not.
@@ -39,10 +43,12 @@ def run(cmd, env=None):
     return done.stdout
 
 
-def ours(section, cpu_only):
+def ours(section, cpu_only, text=None):
     rows, op, kernels = {}, None, {}
-    env = dict(os.environ, WGPU_GAN_BENCH_CPU_ONLY="1") if cpu_only else None
-    for line in run(["cargo", "bench", "-q", "--bench", "engine", "--", section], env).splitlines():
+    if text is None:
+        env = dict(os.environ, WGPU_GAN_BENCH_CPU_ONLY="1") if cpu_only else None
+        text = run(["cargo", "bench", "-q", "--bench", "engine", "--", section], env)
+    for line in text.splitlines():
         if section == "matmul" and (m := MATMUL_ROW.match(line)):
             op = m[1] or op
             key = (op, int(m[2]), int(m[3]), int(m[4]))
@@ -53,10 +59,12 @@ def ours(section, cpu_only):
     return rows, kernels
 
 
-def theirs(section, python, batches):
+def theirs(section, python, batches, text=None):
     args = ["--models", ""] if section == "matmul" else ["--no-matmul", "--batches", batches]
     rows = {}
-    for line in run([python, "benches/pytorch_reference.py", *args]).splitlines():
+    if text is None:
+        text = run([python, "benches/pytorch_reference.py", *args])
+    for line in text.splitlines():
         if section == "matmul" and (m := TORCH_MATMUL.match(line)):
             rows[(m[1], int(m[2]), int(m[3]), int(m[4]))] = float(m[5])
         elif section == "train" and (m := TORCH_TRAIN.match(line)):
@@ -79,7 +87,15 @@ def main():
     ap.add_argument("--python", default=sys.executable, help="a Python that can import torch")
     ap.add_argument("--cpu-only", action="store_true", help="time the CPU path only, not the adapter")
     ap.add_argument("--batches", default="32,64,256", help="train: the batch sizes PyTorch runs (and the table shows)")
+    ap.add_argument("--ours", help="saved output of the engine bench (then nothing is run)")
+    ap.add_argument("--theirs", help="saved output of benches/pytorch_reference.py")
     a = ap.parse_args()
+    if a.ours and a.theirs:
+        a.rounds = 1
+        rows, kernels = ours(a.section, a.cpu_only, Path(a.ours).read_text())
+        saved = theirs(a.section, a.python, a.batches, Path(a.theirs).read_text())
+        report(a, [rows], [saved], kernels)
+        return
     if subprocess.run([a.python, "-c", "import torch"], capture_output=True).returncode != 0:
         sys.exit(f"{a.python} cannot import torch; pass --python with one that can")
     mine, torch_runs, kernels = [], [], {}
@@ -88,6 +104,10 @@ def main():
         rows, kernels = ours(a.section, a.cpu_only)
         mine.append(rows)
         torch_runs.append(theirs(a.section, a.python, a.batches))
+    report(a, mine, torch_runs, kernels)
+
+
+def report(a, mine, torch_runs, kernels):
     ours_best, torch_best = best(mine), best(torch_runs)
     if not ours_best or not torch_best:
         side = "cargo bench" if not ours_best else "pytorch_reference.py"

@@ -29,6 +29,9 @@ struct Bench {
     gpu: Option<Arc<Context>>,
     /// The same adapter with the portable kernels only, when that is a different kernel set.
     portable: Option<Arc<Context>>,
+    /// The same adapter with autotuning (`--tune cached`: the user's cache, timing what is not
+    /// in it within WGPU_GAN_TUNE_BUDGET_MS).
+    tuned: Option<Arc<Context>>,
 }
 
 impl Bench {
@@ -74,8 +77,19 @@ fn main() {
         };
         Arc::new(Context::new(&opts).expect("a second context on the adapter"))
     });
+    let tuned = gpu.as_ref().map(|_| {
+        let opts = GpuOptions {
+            tune: wgpu_gan::gpu::tune::TuneMode::Cached,
+            ..Default::default()
+        };
+        Arc::new(Context::new(&opts).expect("a third context on the adapter"))
+    });
     print_load("at start");
-    let bench = Bench { gpu, portable };
+    let bench = Bench {
+        gpu,
+        portable,
+        tuned,
+    };
     for (name, section) in SECTIONS {
         if wanted.is_empty() || wanted.iter().any(|w| w == name) {
             section(&bench);
@@ -132,8 +146,15 @@ const BATCH: usize = 32;
 
 /// Every product of one training step with the seed GAN (forward `matmul_bt` x·Wᵀ, input
 /// gradient `matmul` dy·W, weight gradient `matmul_at` dyᵀ·x), each followed by 512³.
-fn matmul_cases() -> Vec<(Transpose, Shape)> {
+fn matmul_cases(real_gpu: bool) -> Vec<(Transpose, Shape)> {
     let mut cases = Vec::new();
+    // The issue-17 targets on a real GPU: 1024³ and 4096³ (minutes on lavapipe, so not there).
+    if real_gpu {
+        for t in [Transpose::None, Transpose::A, Transpose::B] {
+            cases.push((t, (1024, 1024, 1024)));
+            cases.push((t, (4096, 4096, 4096)));
+        }
+    }
     for t in [Transpose::B, Transpose::None, Transpose::A] {
         for (input, output) in SEED_LAYERS {
             cases.push((
@@ -176,7 +197,11 @@ fn matmul_section(bench: &Bench) {
         "{:<10} {:>5} {:>5} {:>5}  {:<20} {:>9} {:>9} {:>9}",
         "op", "m", "n", "k", "kernel", "GPU", "GPU us", "CPU twin"
     );
-    for (t, shape) in matmul_cases() {
+    let real_gpu = bench
+        .gpu
+        .as_ref()
+        .is_some_and(|c| wgpu_gan::exec::is_real_gpu(c.info.device_type));
+    for (t, shape) in matmul_cases(real_gpu) {
         let (m, n, k) = shape;
         let gflop = 2.0 * (m * n * k) as f64 * 1e-9;
         let cpu = gflop / cpu_matmul_seconds(t, shape);
@@ -199,6 +224,15 @@ fn matmul_section(bench: &Bench) {
         };
         if runs != chosen {
             kernels.push((runs, bench.gpu.as_deref()));
+        }
+        // Every other candidate autotuning times for this product (`gpu::plan`).
+        if let Some(ctx) = bench.gpu.as_deref() {
+            let p: MatmulParams = cpu::params(&params);
+            for k in wgpu_gan::gpu::plan::candidates(ctx, chosen, &p, &params) {
+                if !kernels.iter().any(|(have, _)| *have == k) {
+                    kernels.push((k, Some(ctx)));
+                }
+            }
         }
         for (i, &(kernel, ctx)) in kernels.iter().enumerate() {
             let mark = if kernel == runs { " *" } else { "" };
@@ -240,14 +274,21 @@ fn gpu_matmul_seconds(ctx: &Context, kernel: Kernel, t: Transpose, (m, n, k): Sh
         k: k as u32,
         flags: matmul_flags(t),
     };
-    let bindings = vec![
+    let mut bindings = vec![
         (a, Access::Read),
         (b, Access::Read),
         (out, Access::Write),
         (bias, Access::Read),
     ];
+    let mut w = words(&p);
+    // matmul_tiled.wgsl's kernels also bind the fused epilogues' y and saved (unused here).
+    if kernel.bindings().len() == 6 {
+        let (y, saved) = (prog.tensor("y", 4), prog.tensor("saved", 4));
+        bindings.extend([(y, Access::Write), (saved, Access::Read)]);
+        w.push(0);
+    }
     let groups = tiling::matmul_grid(kernel, m, n);
-    prog.push(kernel, &words(&p), bindings, groups, "bench");
+    prog.push(kernel, &w, bindings, groups, "bench");
     let gpu = GpuProgram::new(ctx, &prog).expect("plan the benchmark program");
     for v in [a, b, bias] {
         gpu.write_f32(ctx, v, &filled(v.len));
@@ -357,6 +398,11 @@ fn train_section(bench: &Bench) {
         if let Some(ctx) = &bench.gpu {
             let exec = GpuExec::new(Arc::clone(ctx), &gan.prog).expect("plan on the adapter");
             let what = format!("adapter, {}", short_kernel_set(ctx));
+            runs.push((what, Box::new(exec), case.adapter_refs));
+        }
+        if let Some(ctx) = &bench.tuned {
+            let exec = GpuExec::new(Arc::clone(ctx), &gan.prog).expect("plan on the adapter");
+            let what = "adapter, autotuned".to_string();
             runs.push((what, Box::new(exec), case.adapter_refs));
         }
         if let (Some(ctx), true) = (&bench.portable, first_case) {

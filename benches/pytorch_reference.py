@@ -109,7 +109,13 @@ def bench(name, batch, dev, iterations, warmup):
 SEED_LAYERS = [(100, 256), (256, 512), (512, 1024), (1024, 784), (784, 512), (512, 256), (256, 1)]
 
 
-def matmul_cases(batch=32):
+def matmul_cases(batch=32, big=False):
+    # 1024³ and 4096³ on a GPU, as `cargo bench` times them on a real GPU (TF32 stays off:
+    # PyTorch's default for matmul).
+    if big:
+        for t in ("none", "at", "bt"):
+            yield t, (1024, 1024, 1024)
+            yield t, (4096, 4096, 4096)
     for t in ("bt", "none", "at"):
         for i, o in SEED_LAYERS:
             yield t, {"bt": (batch, o, i), "none": (batch, i, o), "at": (o, i, batch)}[t]
@@ -151,7 +157,8 @@ def main():
     if not a.no_matmul:
         print("matmul GFLOP/s (2mnk): op m n k")
         names = {"bt": "matmul_bt", "none": "matmul", "at": "matmul_at"}
-        for t, (m, n, k) in matmul_cases():
+        torch.backends.cuda.matmul.allow_tf32 = False
+        for t, (m, n, k) in matmul_cases(big=dev.type == "cuda"):
             print(f"pytorch {names[t]:<10} {m:>5} {n:>5} {k:>5} {matmul_gflops(t, m, n, k, dev):9.2f}")
     for name in filter(None, a.models.split(",")):
         for batch in map(int, a.batches.split(",")):

@@ -71,8 +71,10 @@ macro_rules! shader {
 pub const SHADERS: &[Shader] = &[
     shader!("matmul"),
     shader!("matmul_subgroup", "wide"),
+    shader!("matmul_tiled"),
     shader!("activation"),
     shader!("batch_norm"),
+    shader!("batch_norm_act"),
     shader!("loss"),
     shader!("adam", "adam_rule"),
     shader!("adam_wide", "adam_rule", "wide"),
@@ -153,6 +155,13 @@ kernels! {
     MatmulAtSubgroup => "matmul_subgroup", "matmul_at_subgroup", [1 R, 2 R, 3 W, 4 R], cpu::matmul::matmul_at_op;
     MatmulBtSubgroup => "matmul_subgroup", "matmul_bt_subgroup", [1 R, 2 R, 3 W, 4 R], cpu::matmul::matmul_bt_op;
     BiasGrad => "matmul", "bias_grad", [1 R, 3 W], cpu::matmul::bias_grad_op;
+    // GPU-shaped products with fused epilogues (y, saved): chosen at plan time (gpu::plan).
+    MatmulTiled => "matmul_tiled", "matmul_tiled", [1 R, 2 R, 3 W, 4 R, 5 W, 6 R], cpu::matmul_fused::matmul_tiled_op;
+    MatmulAtTiled => "matmul_tiled", "matmul_at_tiled", [1 R, 2 R, 3 W, 4 R, 5 W, 6 R], cpu::matmul_fused::matmul_at_tiled_op;
+    MatmulBtTiled => "matmul_tiled", "matmul_bt_tiled", [1 R, 2 R, 3 W, 4 R, 5 W, 6 R], cpu::matmul_fused::matmul_bt_tiled_op;
+    MatmulSkinny => "matmul_tiled", "matmul_skinny", [1 R, 2 R, 3 W, 4 R, 5 W, 6 R], cpu::matmul_fused::matmul_skinny_op;
+    MatmulBtSkinny => "matmul_tiled", "matmul_bt_skinny", [1 R, 2 R, 3 W, 4 R, 5 W, 6 R], cpu::matmul_fused::matmul_bt_skinny_op;
+    MatmulAtSmallK => "matmul_tiled", "matmul_at_small_k", [1 R, 2 R, 3 W, 4 R, 5 W, 6 R], cpu::matmul_fused::matmul_at_small_k_op;
 
     LeakyReluForward => "activation", "leaky_relu_forward", [1 R, 2 W], cpu::activation::leaky_relu_forward_op;
     LeakyReluBackward => "activation", "leaky_relu_backward", [1 R, 2 R, 3 W], cpu::activation::leaky_relu_backward_op;
@@ -166,6 +175,8 @@ kernels! {
     BatchNormForwardTrain => "batch_norm", "batch_norm_forward_train", [1 R, 2 R, 3 W, 4 W, 5 W], cpu::batch_norm::batch_norm_forward_train_op;
     BatchNormForwardEval => "batch_norm", "batch_norm_forward_eval", [1 R, 2 R, 3 R, 4 W], cpu::batch_norm::batch_norm_forward_eval_op;
     BatchNormBackward => "batch_norm", "batch_norm_backward", [1 R, 2 R, 3 R, 4 R, 5 W, 6 W], cpu::batch_norm::batch_norm_backward_op;
+    // batch_norm_backward with the next activation derivative fused in (gpu::plan).
+    BatchNormBackwardAct => "batch_norm_act", "batch_norm_backward_act", [1 R, 2 R, 3 R, 4 R, 5 W, 6 W, 7 W, 8 R], cpu::batch_norm_act::batch_norm_backward_act_op;
 
     BceWithLogits => "loss", "bce_with_logits", [1 R, 2 W, 3 W], cpu::loss::bce_with_logits_op;
     MseLoss => "loss", "mse_loss", [1 R, 2 W, 3 W, 4 R], cpu::loss::mse_loss_op;

@@ -35,9 +35,26 @@ struct GpuArgs {
     /// Pick the adapter whose name contains this text (see `wgpu-gan info`).
     #[arg(long, global = true)]
     adapter: Option<String>,
+    /// How products find their kernel: cached (time shapes not in the cache on this device,
+    /// about 2 s at most), full (time every shape again), off (the fixed rule). Default cached,
+    /// or $WGPU_GAN_TUNE. `info --tune` prints the cached table.
+    #[arg(long, value_enum, global = true, num_args = 0..=1, default_missing_value = "cached")]
+    tune: Option<wgpu_gan::gpu::tune::TuneMode>,
 }
 
 impl GpuArgs {
+    /// --tune, else $WGPU_GAN_TUNE, else cached.
+    fn tune_mode(&self) -> wgpu_gan::gpu::tune::TuneMode {
+        use clap::ValueEnum;
+        use wgpu_gan::gpu::tune::{TuneMode, TUNE_ENV};
+        self.tune.unwrap_or_else(|| {
+            std::env::var(TUNE_ENV)
+                .ok()
+                .and_then(|v| TuneMode::from_str(&v, true).ok())
+                .unwrap_or(TuneMode::Cached)
+        })
+    }
+
     fn options(&self) -> GpuOptions {
         GpuOptions {
             backend: self.backend,
@@ -45,6 +62,9 @@ impl GpuArgs {
             debug: false,
             // WGPU_GAN_PORTABLE_KERNELS=1 still applies.
             portable_kernels: false,
+            tune: self.tune_mode(),
+            kernels: None,
+            tune_pinned: None,
         }
     }
 }
@@ -372,6 +392,9 @@ fn info(gpu: &GpuArgs) -> Result<()> {
     let chosen =
         wgpu_gan::gpu::Context::new(&gpu.options()).context("opening the preferred adapter")?;
     println!("training would use: {}", chosen.describe());
+    if gpu.tune.is_some() {
+        print!("{}", wgpu_gan::gpu::tune::describe_table(&chosen));
+    }
     Ok(())
 }
 

@@ -5,7 +5,6 @@ use crate::cpu::conv2d::ConvParams;
 use crate::cpu::matmul::MatmulParams;
 use crate::cpu::params;
 use crate::exec::{Executor, GpuExec};
-use crate::gpu::variants::adapter_kernel;
 use crate::gpu::{Context, GpuError, GpuOptions};
 use crate::kernels::Kernel;
 use crate::program::OpCall;
@@ -26,7 +25,13 @@ pub fn flops(op: &OpCall) -> Option<f64> {
         | Kernel::MatmulBtVec4
         | Kernel::MatmulSubgroup
         | Kernel::MatmulAtSubgroup
-        | Kernel::MatmulBtSubgroup => {
+        | Kernel::MatmulBtSubgroup
+        | Kernel::MatmulTiled
+        | Kernel::MatmulAtTiled
+        | Kernel::MatmulBtTiled
+        | Kernel::MatmulSkinny
+        | Kernel::MatmulBtSkinny
+        | Kernel::MatmulAtSmallK => {
             let p: MatmulParams = params(&op.params);
             Some(2.0 * p.m as f64 * p.n as f64 * p.k as f64)
         }
@@ -65,6 +70,9 @@ pub struct Profile {
     pub kernels: Vec<Kernel>,
     pub host: HostTimes,
     pub iterations: usize,
+    /// Dispatches of one iteration, and how many ops it has (one dispatch each before fusion).
+    pub dispatches: usize,
+    pub ops: usize,
 }
 
 /// Runs `warmup` iterations, then times `iterations`: on the GPU with timestamp queries and the
@@ -111,12 +119,14 @@ pub fn profile(
         submit_ms: host.submit_ms / n,
         wait_ms: host.wait_ms / n,
     };
-    let kernels = gan
-        .prog
-        .ops
-        .iter()
-        .map(|op| adapter_kernel(&ctx, op.kernel, &op.params, op.workgroups).0)
+    // The kernel that ran each op: a fused pair's product shows its fused kernel.
+    let kernels = (0..gan.prog.ops.len())
+        .map(|i| {
+            let (own, fused) = exec.gpu.kernel_of(i);
+            fused.unwrap_or(own)
+        })
         .collect();
+    let dispatches = exec.gpu.dispatches(gan.iteration.clone());
     let op_ms = gan
         .iteration
         .clone()
@@ -131,6 +141,8 @@ pub fn profile(
             kernels,
             host,
             iterations,
+            dispatches,
+            ops: gan.iteration.len(),
         },
         gan,
     ))
@@ -169,6 +181,8 @@ fn profile_cpu(
             ..HostTimes::default()
         },
         iterations,
+        dispatches: gan.iteration.len(),
+        ops: gan.iteration.len(),
     })
 }
 
@@ -248,6 +262,13 @@ pub fn table(p: &Profile, ops: &[OpCall]) -> String {
         h.submit_ms,
         h.wait_ms,
         h.encode_ms + h.submit_ms + h.wait_ms
+    );
+    let _ = writeln!(
+        out,
+        "dispatches per iteration: {} ({} ops; {} fused into the product before them)",
+        p.dispatches,
+        p.ops,
+        p.ops - p.dispatches
     );
     out
 }

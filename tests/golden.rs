@@ -281,3 +281,44 @@ fn dcgan_golden_iteration_on_gpu() {
     let mut exec = GpuExec::new(ctx, &gan.prog).expect("plan");
     dcgan_golden_iteration(&mut exec, &gan, "gpu");
 }
+
+/// The GPU-shaped kernels of shaders/matmul_tiled.wgsl, forced wherever eligible (with their
+/// fused epilogues), as `WGPU_GAN_KERNELS` would.
+fn tiled_kernels_gpu() -> Option<std::sync::Arc<wgpu_gan::gpu::Context>> {
+    use wgpu_gan::kernels::Kernel as K;
+    gpu()?;
+    let opts = wgpu_gan::gpu::GpuOptions {
+        kernels: Some(vec![
+            K::MatmulSkinny,
+            K::MatmulBtSkinny,
+            K::MatmulAtSmallK,
+            K::MatmulTiled,
+            K::MatmulAtTiled,
+            K::MatmulBtTiled,
+        ]),
+        ..Default::default()
+    };
+    let ctx = wgpu_gan::gpu::Context::new(&opts).expect("a second context");
+    Some(std::sync::Arc::new(ctx))
+}
+
+#[test]
+fn mlp_golden_iteration_on_gpu_tiled_kernels() {
+    let Some(ctx) = tiled_kernels_gpu() else {
+        return;
+    };
+    let gan = mlp_program();
+    let mut exec = GpuExec::new(ctx, &gan.prog).expect("plan");
+    assert!(exec.gpu.dispatches(0..gan.prog.ops.len()) < gan.prog.ops.len());
+    mlp_golden_iteration(&mut exec, &gan, "gpu tiled");
+}
+
+#[test]
+fn dcgan_golden_iteration_on_gpu_tiled_kernels() {
+    let Some(ctx) = tiled_kernels_gpu() else {
+        return;
+    };
+    let gan = dcgan_program();
+    let mut exec = GpuExec::new(ctx, &gan.prog).expect("plan");
+    dcgan_golden_iteration(&mut exec, &gan, "gpu tiled");
+}

@@ -130,7 +130,9 @@ fn adam_step_reads_the_rate_of_the_iteration() {
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_wgpu-gan"));
-    c.env("XDG_RUNTIME_DIR", std::env::temp_dir());
+    // The fixed kernel choice: no timing, no cache (tests/tune.rs covers autotuning).
+    c.env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .env("WGPU_GAN_TUNE", "off");
     c
 }
 

@@ -9,9 +9,11 @@ use wgpu_gan::checkpoint::Checkpoint;
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_wgpu-gan"));
-    c.env("XDG_RUNTIME_DIR", std::env::temp_dir());
-    // No folder cache outside the test (tests/folder_cache.rs tests it).
-    c.env("WGPU_GAN_CACHE_DIR", "");
+    // The fixed kernel choice: no timing, no cache (tests/tune.rs covers autotuning); no
+    // folder cache outside the test (tests/folder_cache.rs tests it).
+    c.env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .env("WGPU_GAN_TUNE", "off")
+        .env("WGPU_GAN_CACHE_DIR", "");
     c
 }
 

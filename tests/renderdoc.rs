@@ -47,6 +47,7 @@ fn renderdoc_capture_lists_the_labelled_dispatches() {
         ])
         .arg(dir.path().join("run"))
         .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .env("WGPU_GAN_TUNE", "off")
         .output()
         .expect("run renderdoccmd");
     let log = format!(

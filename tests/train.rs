@@ -176,7 +176,9 @@ fn gpu_equals_cpu_for_one_iteration(cfg: TrainConfig) {
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_wgpu-gan"));
-    c.env("XDG_RUNTIME_DIR", std::env::temp_dir());
+    // The fixed kernel choice: no timing, no cache (tests/tune.rs covers autotuning).
+    c.env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .env("WGPU_GAN_TUNE", "off");
     c
 }
 

@@ -25,6 +25,12 @@ pub trait Executor {
     /// submitted in between; a no-op on the CPU or without a debugger attached.
     fn capture(&self, _start: bool) {}
 
+    /// The kernel choices programs were planned with (`gpu::tune`), as JSON for checkpoints;
+    /// None on the CPU.
+    fn kernel_choices(&self) -> Option<String> {
+        None
+    }
+
     fn read_f32(&self, view: View) -> Result<Vec<f32>, GpuError> {
         Ok(bytemuck::cast_slice(&self.read(view)?).to_vec())
     }
@@ -70,6 +76,10 @@ impl Executor for GpuExec {
 
     fn describe(&self) -> String {
         self.ctx.describe()
+    }
+
+    fn kernel_choices(&self) -> Option<String> {
+        Some(self.ctx.tuning.used_json())
     }
 
     fn capture(&self, start: bool) {

@@ -38,6 +38,12 @@ pub struct GpuOptions {
     /// Run the portable kernels only, as on a device without subgroups (also set by
     /// `WGPU_GAN_PORTABLE_KERNELS=1`); see `gpu::variants`.
     pub portable_kernels: bool,
+    /// How products find their kernel (`gpu::tune`); the library's default is the fixed rule.
+    pub tune: super::tune::TuneMode,
+    /// Kernels to force where eligible (a test hook; else `WGPU_GAN_KERNELS`).
+    pub kernels: Option<Vec<Kernel>>,
+    /// Choices a checkpoint was trained with (`kernel_choices`): a resume plans with them.
+    pub tune_pinned: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// The environment variable that forces [`GpuOptions::portable_kernels`].
@@ -86,6 +92,27 @@ fn rank(t: wgpu::DeviceType) -> u8 {
     }
 }
 
+/// The tuning state `opts` ask for on the adapter of `info`.
+fn tuning(opts: &GpuOptions, info: &wgpu::AdapterInfo) -> Result<super::tune::Tuning, GpuError> {
+    use super::tune;
+    let portable = opts.wants_portable_kernels();
+    let forced = match &opts.kernels {
+        Some(k) => Some(k.clone()),
+        None => tune::forced_from_env().map_err(GpuError::Runtime)?,
+    };
+    let mode = if portable {
+        tune::TuneMode::Off
+    } else {
+        opts.tune
+    };
+    Ok(tune::Tuning::new(
+        mode,
+        forced.filter(|_| !portable),
+        opts.tune_pinned.clone().unwrap_or_default(),
+        &tune::adapter_key(info),
+    ))
+}
+
 pub struct Context {
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
@@ -94,6 +121,8 @@ pub struct Context {
     pub limits: wgpu::Limits,
     modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
     pipelines: Mutex<HashMap<(Kernel, Option<u32>), wgpu::ComputePipeline>>,
+    /// Kernel choices: mode, cache, checkpoint pins, budget (`gpu::tune`).
+    pub tuning: super::tune::Tuning,
     /// The first device error not caught by an error scope, or the device loss; wgpu's default
     /// handler would panic, so these are kept and returned by `check`.
     fault: Arc<Mutex<Option<GpuError>>>,
@@ -147,10 +176,13 @@ impl Context {
         device.set_device_lost_callback(move |reason, message| {
             keep(&lost, GpuError::Lost(format!("{reason:?}: {message}")))
         });
+        let info = adapter.get_info();
+        let tuning = tuning(opts, &info)?;
         Ok(Self {
             device,
             queue,
-            info: adapter.get_info(),
+            tuning,
+            info,
             features,
             limits,
             modules: Mutex::new(HashMap::new()),

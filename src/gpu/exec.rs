@@ -1,7 +1,9 @@
 //! Plan, then run (house rule 3): `GpuProgram::new` creates every buffer, pipeline, uniform and
 //! bind group; `record` only encodes dispatches.
 
+use super::plan::{Bind, Dispatch};
 use super::{Context, GpuError};
+use crate::kernels::{Access, Kernel};
 use crate::program::{Program, View};
 use std::ops::Range;
 use std::sync::Mutex;
@@ -30,8 +32,13 @@ impl Step {
 pub struct GpuProgram {
     pub buffers: Vec<wgpu::Buffer>,
     pub(super) steps: Vec<Step>,
+    /// Op i and op i + 1 in one dispatch, where `gpu::plan` fused them.
+    fused: Vec<Option<Step>>,
+    kernels: Vec<Kernel>,
+    fused_kernels: Vec<Option<Kernel>>,
     pub(super) phases: Vec<String>,
     pub(super) labels: Vec<String>,
+    fused_labels: Vec<String>,
     staging: Mutex<Option<wgpu::Buffer>>,
 }
 
@@ -44,64 +51,61 @@ impl GpuProgram {
                     .write_buffer(buffer, 0, bytemuck::cast_slice(&desc.init));
             }
         }
-        let uniform_size = (program.ops.len().max(1) as u64) * UNIFORM_STRIDE;
+        // Two parameter slots per op: its own dispatch, and the fused one (`gpu::plan`).
+        let uniform_size = (2 * program.ops.len().max(1) as u64) * UNIFORM_STRIDE;
         let uniforms = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("op parameters"),
             size: uniform_size,
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
+        let dummy = ["unused fused output", "unused fused input"].map(|label| {
+            ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: 16,
+                usage: wgpu::BufferUsages::STORAGE,
+                mapped_at_creation: false,
+            })
+        });
         let mut bytes = vec![0u8; uniform_size as usize];
+        let planned = super::plan::plan(ctx, program);
         let mut steps = Vec::with_capacity(program.ops.len());
-        for (i, op) in program.ops.iter().enumerate() {
-            let at = i * UNIFORM_STRIDE as usize;
-            let words: &[u8] = bytemuck::cast_slice(&op.params);
-            bytes[at..at + words.len()].copy_from_slice(words);
-            // The device's own variant of the kernel, if any (same bindings and parameters).
-            let (kernel, workgroups) =
-                super::variants::adapter_kernel(ctx, op.kernel, &op.params, op.workgroups);
-            let flags = super::variants::pipeline_flags(kernel, &op.params);
-            let pipeline = ctx.pipeline(kernel, flags)?;
-            let mut entries = vec![wgpu::BindGroupEntry {
-                binding: 0,
-                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                    buffer: &uniforms,
-                    offset: at as u64,
-                    size: wgpu::BufferSize::new(UNIFORM_STRIDE),
-                }),
-            }];
-            for ((view, _), (number, _)) in op.bindings.iter().zip(kernel.bindings()) {
-                check_binding(ctx, program, *view)?;
-                entries.push(wgpu::BindGroupEntry {
-                    binding: *number,
-                    resource: wgpu::BindingResource::Buffer(binding(&buffers, *view)),
-                });
-            }
-            let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
-            let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some(&op.label),
-                layout: &pipeline.get_bind_group_layout(0),
-                entries: &entries,
-            });
-            if let Some(e) = pollster::block_on(scope.pop()) {
-                return Err(GpuError::Runtime(format!(
-                    "binding {} ({}): {e}",
-                    op.label,
-                    kernel.entry()
-                )));
-            }
-            steps.push(Step {
-                pipeline,
-                bind_group,
-                workgroups,
+        let mut fused = Vec::with_capacity(program.ops.len());
+        let targets = Targets {
+            program,
+            buffers: &buffers,
+            uniforms: &uniforms,
+            dummy: &dummy,
+        };
+        for (i, (op, plan)) in program.ops.iter().zip(&planned).enumerate() {
+            let slot = 2 * i * UNIFORM_STRIDE as usize;
+            steps.push(targets.step(ctx, &mut bytes, slot, &op.label, &plan.own)?);
+            let slot = slot + UNIFORM_STRIDE as usize;
+            fused.push(match &plan.fused {
+                Some(d) => Some(targets.step(ctx, &mut bytes, slot, &op.label, d)?),
+                None => None,
             });
         }
         ctx.queue.write_buffer(&uniforms, 0, &bytes);
+        let labels: Vec<String> = program.ops.iter().map(|o| o.label.clone()).collect();
+        let fused_labels = (0..labels.len())
+            .map(|i| match labels.get(i + 1) {
+                Some(next) if fused[i].is_some() => format!("{} + {next}", labels[i]),
+                _ => labels[i].clone(),
+            })
+            .collect();
         Ok(Self {
             buffers,
             steps,
+            fused,
+            kernels: planned.iter().map(|p| p.own.kernel).collect(),
+            fused_kernels: planned
+                .iter()
+                .map(|p| p.fused.as_ref().map(|d| d.kernel))
+                .collect(),
             phases: program.ops.iter().map(|o| o.phase.clone()).collect(),
-            labels: program.ops.iter().map(|o| o.label.clone()).collect(),
+            labels,
+            fused_labels,
             staging: Mutex::new(None),
         })
     }
@@ -114,32 +118,76 @@ impl GpuProgram {
         self.steps.is_empty()
     }
 
-    /// Encodes ops `range`, one compute pass per run of ops sharing a phase, each dispatch in a
-    /// debug group named after its layer and op.
-    pub fn record(&self, encoder: &mut wgpu::CommandEncoder, range: Range<usize>) {
-        let mut i = range.start;
-        while i < range.end {
-            let phase = &self.phases[i];
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some(phase),
-                timestamp_writes: None,
-            });
-            while i < range.end && &self.phases[i] == phase {
-                pass.push_debug_group(&self.labels[i]);
-                self.steps[i].dispatch(&mut pass);
-                pass.pop_debug_group();
-                i += 1;
-            }
+    /// The dispatch that runs op `i` in a run ending before `end`, how many ops it covers (2
+    /// when op i + 1 is fused into it) and its debug label.
+    pub(super) fn step_at(&self, i: usize, end: usize) -> (&Step, usize, &str) {
+        match &self.fused[i] {
+            Some(f) if i + 1 < end => (f, 2, &self.fused_labels[i]),
+            _ => (&self.steps[i], 1, &self.labels[i]),
         }
     }
 
-    /// Records and submits ops `range` `times` times in one command buffer.
+    /// Dispatches of one run of ops `range` (fused pairs count once).
+    pub fn dispatches(&self, range: Range<usize>) -> usize {
+        let (mut i, mut n) = (range.start, 0);
+        while i < range.end {
+            i += self.step_at(i, range.end).1;
+            n += 1;
+        }
+        n
+    }
+
+    /// The kernel each op runs as on this device when run alone (`gpu::plan`), and the one
+    /// that runs it together with the next op, if that was fused.
+    pub fn kernel_of(&self, i: usize) -> (Kernel, Option<Kernel>) {
+        (self.kernels[i], self.fused_kernels[i])
+    }
+
+    /// Encodes ops `range` as one compute pass: the phases as debug groups, and in them each
+    /// dispatch in a debug group named after its layer and op (RenderDoc shows both).
+    pub fn record(&self, encoder: &mut wgpu::CommandEncoder, range: Range<usize>) {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("wgpu-gan"),
+            timestamp_writes: None,
+        });
+        self.record_into(&mut pass, range);
+    }
+
+    fn record_into(&self, pass: &mut wgpu::ComputePass<'_>, range: Range<usize>) {
+        let mut i = range.start;
+        let mut phase: Option<&str> = None;
+        while i < range.end {
+            if phase != Some(self.phases[i].as_str()) {
+                if phase.is_some() {
+                    pass.pop_debug_group();
+                }
+                pass.push_debug_group(&self.phases[i]);
+                phase = Some(&self.phases[i]);
+            }
+            let (step, covers, label) = self.step_at(i, range.end);
+            pass.push_debug_group(label);
+            step.dispatch(pass);
+            pass.pop_debug_group();
+            i += covers;
+        }
+        if phase.is_some() {
+            pass.pop_debug_group();
+        }
+    }
+
+    /// Records and submits ops `range` `times` times in one command buffer and one pass.
     pub fn run(&self, ctx: &Context, range: Range<usize>, times: usize) {
         let mut encoder = ctx
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-        for _ in 0..times {
-            self.record(&mut encoder, range.clone());
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("wgpu-gan"),
+                timestamp_writes: None,
+            });
+            for _ in 0..times {
+                self.record_into(&mut pass, range.clone());
+            }
         }
         ctx.queue.submit([encoder.finish()]);
     }
@@ -218,6 +266,74 @@ impl GpuProgram {
             .poll(wgpu::PollType::wait_indefinitely())
             .map(|_| ())
             .map_err(|e| GpuError::Lost(e.to_string()))
+    }
+}
+
+/// What a program's dispatches bind: its buffers, the parameter slots, the unused-binding buffer.
+struct Targets<'a> {
+    program: &'a Program,
+    buffers: &'a [wgpu::Buffer],
+    uniforms: &'a wgpu::Buffer,
+    /// (written, read) stand-ins for unused fused bindings.
+    dummy: &'a [wgpu::Buffer; 2],
+}
+
+impl Targets<'_> {
+    /// The pipeline and bind group of `d`, its parameters written into `bytes` at `slot`.
+    fn step(
+        &self,
+        ctx: &Context,
+        bytes: &mut [u8],
+        slot: usize,
+        label: &str,
+        d: &Dispatch,
+    ) -> Result<Step, GpuError> {
+        let words: &[u8] = bytemuck::cast_slice(&d.params);
+        bytes[slot..slot + words.len()].copy_from_slice(words);
+        let flags = super::variants::pipeline_flags(d.kernel, &d.params);
+        let pipeline = ctx.pipeline(d.kernel, flags)?;
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: self.uniforms,
+                offset: slot as u64,
+                size: wgpu::BufferSize::new(UNIFORM_STRIDE),
+            }),
+        }];
+        for (bind, (number, access)) in d.binds.iter().zip(d.kernel.bindings()) {
+            let resource = match bind {
+                Bind::View(view) => {
+                    check_binding(ctx, self.program, *view)?;
+                    binding(self.buffers, *view)
+                }
+                Bind::Dummy => wgpu::BufferBinding {
+                    buffer: &self.dummy[usize::from(*access == Access::Read)],
+                    offset: 0,
+                    size: None,
+                },
+            };
+            entries.push(wgpu::BindGroupEntry {
+                binding: *number,
+                resource: wgpu::BindingResource::Buffer(resource),
+            });
+        }
+        let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(label),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(GpuError::Runtime(format!(
+                "binding {label} ({}): {e}",
+                d.kernel.entry()
+            )));
+        }
+        Ok(Step {
+            pipeline,
+            bind_group,
+            workgroups: d.workgroups,
+        })
     }
 }
 

@@ -3,7 +3,10 @@
 
 mod context;
 mod exec;
+pub mod plan;
 mod profile;
+mod timing;
+pub mod tune;
 pub mod variants;
 
 pub use context::{

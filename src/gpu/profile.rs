@@ -60,6 +60,8 @@ impl GpuProgram {
         ))
     }
 
+    /// One pass, a pair of timestamps around each op: a fused pair's time is the first op's,
+    /// and the second's two timestamps follow each other.
     fn record_inside(
         &self,
         encoder: &mut wgpu::CommandEncoder,
@@ -68,39 +70,50 @@ impl GpuProgram {
     ) {
         let start = range.start;
         let mut i = start;
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("wgpu-gan"),
+            timestamp_writes: None,
+        });
         while i < range.end {
-            let phase = &self.phases[i];
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some(phase),
-                timestamp_writes: None,
-            });
-            while i < range.end && &self.phases[i] == phase {
-                let q = (2 * (i - start)) as u32;
-                pass.write_timestamp(set, q);
-                self.steps[i].dispatch(&mut pass);
-                pass.write_timestamp(set, q + 1);
-                i += 1;
+            let (step, covers, _) = self.step_at(i, range.end);
+            let q = (2 * (i - start)) as u32;
+            pass.write_timestamp(set, q);
+            step.dispatch(&mut pass);
+            pass.write_timestamp(set, q + 1);
+            for j in 1..covers as u32 {
+                pass.write_timestamp(set, q + 2 * j);
+                pass.write_timestamp(set, q + 2 * j + 1);
             }
+            i += covers;
         }
     }
 
+    /// A pass per dispatch with pass timestamps (an empty pass for an op fused into the one
+    /// before it).
     fn record_per_pass(
         &self,
         encoder: &mut wgpu::CommandEncoder,
         set: &wgpu::QuerySet,
         range: Range<usize>,
     ) {
-        for i in range.clone() {
-            let q = (2 * (i - range.start)) as u32;
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some(&self.labels[i]),
-                timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
-                    query_set: set,
-                    beginning_of_pass_write_index: Some(q),
-                    end_of_pass_write_index: Some(q + 1),
-                }),
-            });
-            self.steps[i].dispatch(&mut pass);
+        let mut i = range.start;
+        while i < range.end {
+            let (step, covers, label) = self.step_at(i, range.end);
+            for j in 0..covers {
+                let q = (2 * (i + j - range.start)) as u32;
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some(label),
+                    timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                        query_set: set,
+                        beginning_of_pass_write_index: Some(q),
+                        end_of_pass_write_index: Some(q + 1),
+                    }),
+                });
+                if j == 0 {
+                    step.dispatch(&mut pass);
+                }
+            }
+            i += covers;
         }
     }
 }

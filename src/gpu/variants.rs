@@ -60,6 +60,23 @@ pub fn adapter_kernel(
     (variant, grid)
 }
 
+/// The subgroup twin of a `_vec4` product where the device has the features and the shape
+/// fits, whatever the adapter type: a candidate for autotuning (`gpu::plan`).
+pub fn subgroup_variant(ctx: &Context, kernel: Kernel, params: &[u32]) -> Option<Kernel> {
+    let has = ctx
+        .features
+        .contains(wgpu::Features::SUBGROUP | wgpu::Features::SHADER_INT64)
+        && ctx.info.subgroup_min_size >= MIN_SUBGROUP_SIZE;
+    let variant = match kernel {
+        Kernel::MatmulVec4 => Kernel::MatmulSubgroup,
+        Kernel::MatmulAtVec4 => Kernel::MatmulAtSubgroup,
+        Kernel::MatmulBtVec4 => Kernel::MatmulBtSubgroup,
+        _ => return None,
+    };
+    let p = bytemuck::try_pod_read_unaligned::<MatmulParams>(bytemuck::cast_slice(params)).ok()?;
+    (has && p.n.is_multiple_of(OUT_FLOATS_PER_STORE)).then_some(variant)
+}
+
 /// `adam_step_wide` and its workgroups, where the device and the arena's length allow.
 fn wide_adam(ctx: &Context, params: &[u32]) -> Option<(Kernel, [u32; 3])> {
     let p = bytemuck::try_pod_read_unaligned::<AdamParams>(bytemuck::cast_slice(params)).ok()?;

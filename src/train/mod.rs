@@ -64,6 +64,7 @@ pub fn resume_from(
     ckpt: &checkpoint::Checkpoint,
     gpu: &GpuOptions,
 ) -> Result<Trainer, TrainError> {
+    let gpu = &crate::gpu::tune::resume_options(gpu, &ckpt.metadata);
     let mut t = Trainer::new(cfg, out, gpu)?;
     t.restore(ckpt)?;
     let csv = out.join("losses.csv");

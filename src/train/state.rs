@@ -14,6 +14,10 @@ impl Trainer {
         meta.insert("config".into(), config);
         meta.insert("step".into(), self.step.to_string());
         meta.insert("seconds".into(), format!("{seconds:.3}"));
+        // The kernels this run was planned with: a resume takes them over (gpu::tune).
+        if let Some(choices) = self.exec.kernel_choices() {
+            meta.insert(crate::gpu::tune::CHECKPOINT_KEY.into(), choices);
+        }
         // Partial loss sums since the last log point, so a resume logs the same rows.
         let mut extra = vec![(
             "metrics".to_string(),

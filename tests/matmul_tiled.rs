@@ -1,0 +1,225 @@
+//! The GPU-shaped products of shaders/matmul_tiled.wgsl against their CPU twins, on shapes that
+//! leave partial tiles, plain and with each fused epilogue; and a whole training iteration with
+//! them forced (`GpuOptions::kernels`, as `WGPU_GAN_KERNELS` does) against the CPU path.
+
+mod common;
+
+use common::{gpu_matches_cpu, rand_vec};
+use std::sync::Arc;
+use wgpu_gan::cpu::matmul::{MatmulParams, ACCUMULATE, HAS_BIAS};
+use wgpu_gan::cpu::matmul_fused::{
+    ActCode, ACT_BACKWARD_SHIFT, ACT_FORWARD_SHIFT, BIAS_GRAD, BIAS_GRAD_ACCUMULATE,
+};
+use wgpu_gan::cpu::words;
+use wgpu_gan::gpu::{Context, GpuOptions, GpuProgram};
+use wgpu_gan::kernels::Access::{Read as R, Write as W};
+use wgpu_gan::kernels::Kernel;
+use wgpu_gan::ops::tiling::matmul_grid;
+use wgpu_gan::program::Program;
+
+/// Epilogues to try: (name, flag bits, slope).
+fn epilogues(kernel: Kernel) -> Vec<(&'static str, u32)> {
+    let mut e = vec![
+        ("plain", 0),
+        ("bias", HAS_BIAS),
+        ("accumulate", ACCUMULATE),
+        (
+            "leaky_relu",
+            (ActCode::LeakyRelu as u32) << ACT_FORWARD_SHIFT | HAS_BIAS,
+        ),
+        ("tanh", (ActCode::Tanh as u32) << ACT_FORWARD_SHIFT),
+        ("sigmoid", (ActCode::Sigmoid as u32) << ACT_FORWARD_SHIFT),
+        ("relu", (ActCode::Relu as u32) << ACT_FORWARD_SHIFT),
+        (
+            "d leaky_relu",
+            (ActCode::LeakyRelu as u32) << ACT_BACKWARD_SHIFT,
+        ),
+        ("d tanh", (ActCode::Tanh as u32) << ACT_BACKWARD_SHIFT),
+    ];
+    if kernel == Kernel::MatmulAtSmallK {
+        e.push(("bias grad", BIAS_GRAD));
+        e.push(("bias grad accumulate", BIAS_GRAD | BIAS_GRAD_ACCUMULATE));
+    }
+    e
+}
+
+/// a and b's lengths for out (m,n) with contraction k: all are m*k and k*n whatever the layout.
+fn case(kernel: Kernel, (m, n, k): (usize, usize, usize), flags: u32, what: &str) {
+    let mut prog = Program::new();
+    let a = prog.tensor("a", m * k);
+    let b = prog.tensor("b", k * n);
+    let out = prog.tensor("out", m * n);
+    let bias = prog.tensor("bias", n);
+    let y_len = if flags & BIAS_GRAD != 0 { m } else { m * n };
+    let y = prog.tensor("y", y_len);
+    let saved = prog.tensor("saved", m * n);
+    let p = MatmulParams {
+        m: m as u32,
+        n: n as u32,
+        k: k as u32,
+        flags,
+    };
+    let mut w = words(&p);
+    w.push(0.2f32.to_bits());
+    let binds = vec![(a, R), (b, R), (out, W), (bias, R), (y, W), (saved, R)];
+    prog.push(kernel, &w, binds, matmul_grid(kernel, m, n), what);
+    let inputs = vec![
+        (a, common::bits(&rand_vec(m * k, 1, -1.0, 1.0))),
+        (b, common::bits(&rand_vec(k * n, 2, -1.0, 1.0))),
+        (bias, common::bits(&rand_vec(n, 3, -1.0, 1.0))),
+        (out, common::bits(&rand_vec(m * n, 4, -1.0, 1.0))),
+        (y, common::bits(&rand_vec(y_len, 5, -1.0, 1.0))),
+        (saved, common::bits(&rand_vec(m * n, 6, -1.0, 1.0))),
+    ];
+    let label = format!("{} {m}x{n}x{k} {what}", kernel.entry());
+    let outputs = [(label.as_str(), out), ("y", y)];
+    gpu_matches_cpu(&prog, &inputs, &outputs, 1e-5, 1e-4);
+}
+
+fn cases(kernel: Kernel, shapes: &[(usize, usize, usize)]) {
+    for &s in shapes {
+        for (what, flags) in epilogues(kernel) {
+            case(kernel, s, flags, what);
+        }
+    }
+}
+
+#[test]
+fn matmul_tiled_gpu_matches_cpu() {
+    cases(
+        Kernel::MatmulTiled,
+        &[(1, 1, 1), (65, 70, 17), (32, 784, 33)],
+    );
+}
+
+#[test]
+fn matmul_at_tiled_gpu_matches_cpu() {
+    cases(
+        Kernel::MatmulAtTiled,
+        &[(3, 5, 2), (100, 66, 33), (70, 130, 17)],
+    );
+}
+
+#[test]
+fn matmul_bt_tiled_gpu_matches_cpu() {
+    cases(
+        Kernel::MatmulBtTiled,
+        &[(2, 3, 5), (65, 70, 19), (32, 129, 100)],
+    );
+}
+
+#[test]
+fn matmul_skinny_gpu_matches_cpu() {
+    cases(
+        Kernel::MatmulSkinny,
+        &[(1, 1, 1), (32, 17, 13), (64, 70, 35), (7, 33, 256)],
+    );
+}
+
+#[test]
+fn matmul_bt_skinny_gpu_matches_cpu() {
+    cases(
+        Kernel::MatmulBtSkinny,
+        &[(1, 2, 3), (32, 17, 13), (64, 70, 35), (5, 9, 101)],
+    );
+}
+
+#[test]
+fn matmul_at_small_k_gpu_matches_cpu() {
+    cases(
+        Kernel::MatmulAtSmallK,
+        &[(1, 1, 1), (65, 70, 32), (100, 129, 7), (3, 2, 31)],
+    );
+}
+
+/// The seed MLP with the GPU-shaped kernels forced: fusion cuts its dispatches per iteration by
+/// a third or more (tests/golden.rs runs the golden iterations with them).
+#[test]
+fn forced_tiled_kernels_cut_the_seed_dispatches_by_a_third() {
+    let Some(shared) = common::gpu() else { return };
+    let kernels = [
+        Kernel::MatmulSkinny,
+        Kernel::MatmulBtSkinny,
+        Kernel::MatmulAtSmallK,
+        Kernel::MatmulTiled,
+        Kernel::MatmulAtTiled,
+        Kernel::MatmulBtTiled,
+    ];
+    let opts = GpuOptions {
+        kernels: Some(kernels.to_vec()),
+        ..Default::default()
+    };
+    let ctx = Arc::new(Context::new(&opts).expect("a second context"));
+    drop(shared);
+    let cfg = wgpu_gan::train::TrainConfig::default();
+    let ds = cfg.data.load().expect("embedded data");
+    let gan = cfg.program(ds.count, ds.image_len()).expect("program");
+    let gpu = GpuProgram::new(&ctx, &gan.prog).expect("plan");
+    let it = gan.iteration.clone();
+    let before = it.len();
+    let after = gpu.dispatches(it);
+    assert!(
+        3 * after <= 2 * before,
+        "fusion should cut a third of {before} dispatches, left {after}"
+    );
+}
+
+#[test]
+fn batch_norm_backward_act_gpu_matches_cpu() {
+    use wgpu_gan::cpu::batch_norm::{BatchNormParams, ACCUMULATE as BN_ACCUMULATE};
+    for (n, c, hw, flags, code) in [
+        (32, 70, 1, 0, ActCode::LeakyRelu),
+        (5, 3, 9, BN_ACCUMULATE, ActCode::Tanh),
+        (4, 8, 4, 0, ActCode::Relu),
+        (7, 2, 1, 0, ActCode::Sigmoid),
+    ] {
+        let len = n * c * hw;
+        let mut prog = Program::new();
+        let t = |prog: &mut Program, name: &str, len: usize| prog.tensor(name, len);
+        let [x, dy, gb, saved, dx, grads, dx2, saved2] = [
+            ("x", len),
+            ("dy", len),
+            ("gamma_beta", 2 * c),
+            ("saved", 2 * c),
+            ("dx", len),
+            ("grads", 2 * c),
+            ("dx2", len),
+            ("saved2", len),
+        ]
+        .map(|(name, l)| t(&mut prog, name, l));
+        let p = BatchNormParams {
+            n: n as u32,
+            c: c as u32,
+            hw: hw as u32,
+            flags,
+            eps: 1e-5,
+            momentum: 0.1,
+        };
+        let mut w = words(&p);
+        w.extend([0.2f32.to_bits(), code as u32]);
+        let binds = vec![
+            (x, R),
+            (dy, R),
+            (gb, R),
+            (saved, R),
+            (dx, W),
+            (grads, W),
+            (dx2, W),
+            (saved2, R),
+        ];
+        let k = Kernel::BatchNormBackwardAct;
+        prog.push(k, &w, binds, [c.div_ceil(64) as u32, 1, 1], "bn act");
+        let mut stats = rand_vec(c, 7, -0.5, 0.5);
+        stats.extend(rand_vec(c, 8, 0.5, 2.0));
+        let inputs = vec![
+            (x, common::bits(&rand_vec(len, 1, -1.0, 1.0))),
+            (dy, common::bits(&rand_vec(len, 2, -1.0, 1.0))),
+            (gb, common::bits(&rand_vec(2 * c, 3, -1.0, 1.0))),
+            (saved, common::bits(&stats)),
+            (grads, common::bits(&rand_vec(2 * c, 4, -1.0, 1.0))),
+            (saved2, common::bits(&rand_vec(len, 5, -1.0, 1.0))),
+        ];
+        let outputs = [("dx", dx), ("grads", grads), ("dx2", dx2)];
+        gpu_matches_cpu(&prog, &inputs, &outputs, 1e-5, 1e-4);
+    }
+}

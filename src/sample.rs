@@ -140,7 +140,10 @@ impl Sampler {
         let cfg = checkpoint_config(ckpt)?;
         let (channels, height, width) = cfg.image_shape();
         // The family's first net makes its samples.
-        let spec = cfg.family().nets(&cfg, channels * height * width)?.remove(0);
+        let spec = cfg
+            .family()
+            .nets(&cfg, channels * height * width)?
+            .remove(0);
         let batch = count.min(CHUNK);
         let classes = cfg.classes();
         let y = labels(&cfg, label, batch)?;

@@ -336,7 +336,10 @@ impl Layer {
                 w,
                 factor: r,
             } => {
-                expect(c * r * r * h * w, format!("pixel_shuffle ({}x{h}x{w})", c * r * r))?;
+                expect(
+                    c * r * r * h * w,
+                    format!("pixel_shuffle ({}x{h}x{w})", c * r * r),
+                )?;
                 Ok(Shape::image(c, r * h, r * w))
             }
             &Self::ReflectPad {

@@ -3,7 +3,8 @@
 //! DCGAN's loops, `heads` ACGAN's and InfoGAN's extra outputs of D and the WGAN-GP critic step,
 //! `fills` the inputs they draw.
 
-use super::planner::{ActsId, MetricLayout, NetId, NetSpec, OptId, OptimizerSpec, Planner};
+use super::planner::{ActsId, MetricLayout, NetId, OptId, Planner};
+use super::spec::{NetSpec, OptimizerSpec};
 use super::{finish, GanProgram, ScheduleConfig, ScheduleKind, G_LOSS, METRICS, NONFINITE};
 use crate::ops;
 use crate::program::{Program, View};

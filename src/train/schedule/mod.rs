@@ -9,11 +9,13 @@ pub mod gan;
 mod heads;
 pub mod planner;
 mod recipes;
+mod spec;
 
 pub use config::{DatasetViews, ScheduleConfig, ScheduleKind};
 pub use fills::{Input, InputKind};
 pub use heads::Aux;
-pub use planner::{MetricLayout, NetEntry, NetSpec, Optimizer, OptimizerSpec, Planner, Rate};
+pub use planner::{MetricLayout, NetEntry, Optimizer, Planner};
+pub use spec::{NetSpec, OptimizerSpec, Rate};
 
 use crate::nn::Net;
 use crate::ops;

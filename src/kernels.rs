@@ -67,14 +67,14 @@ macro_rules! shader {
 }
 
 /// Every shader, embedded so that the binary is self-contained. The parts (philox, conv_common,
-/// wide, adam_rule) hold declarations two or more shaders use.
+/// wide, adam_rule, channel_sum) hold declarations two or more shaders use.
 pub const SHADERS: &[Shader] = &[
     shader!("matmul"),
     shader!("matmul_subgroup", "wide"),
     shader!("matmul_tiled"),
     shader!("activation"),
-    shader!("batch_norm"),
-    shader!("batch_norm_act"),
+    shader!("batch_norm", "channel_sum"),
+    shader!("batch_norm_act", "channel_sum"),
     shader!("loss"),
     shader!("adam", "adam_rule"),
     shader!("adam_wide", "adam_rule", "wide"),

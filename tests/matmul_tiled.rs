@@ -14,6 +14,7 @@ use wgpu_gan::cpu::words;
 use wgpu_gan::gpu::{Context, GpuOptions, GpuProgram};
 use wgpu_gan::kernels::Access::{Read as R, Write as W};
 use wgpu_gan::kernels::Kernel;
+use wgpu_gan::ops;
 use wgpu_gan::ops::tiling::matmul_grid;
 use wgpu_gan::program::Program;
 
@@ -172,6 +173,8 @@ fn batch_norm_backward_act_gpu_matches_cpu() {
         (5, 3, 9, BN_ACCUMULATE, ActCode::Tanh),
         (4, 8, 4, 0, ActCode::Relu),
         (7, 2, 1, 0, ActCode::Sigmoid),
+        // 71,680 values per channel: past lavapipe's 65,535 loop iterations per invocation.
+        (70, 2, 1024, BN_ACCUMULATE, ActCode::LeakyRelu),
     ] {
         let len = n * c * hw;
         let mut prog = Program::new();
@@ -208,7 +211,7 @@ fn batch_norm_backward_act_gpu_matches_cpu() {
             (saved2, R),
         ];
         let k = Kernel::BatchNormBackwardAct;
-        prog.push(k, &w, binds, [c.div_ceil(64) as u32, 1, 1], "bn act");
+        prog.push(k, &w, binds, ops::batch_norm_grid(c), "bn act");
         let mut stats = rand_vec(c, 7, -0.5, 0.5);
         stats.extend(rand_vec(c, 8, 0.5, 2.0));
         let inputs = vec![

@@ -246,6 +246,12 @@ pub struct BatchNormViews {
     pub saved: View,
 }
 
+/// The grid of the reducing batch-norm kernels (training forward, backward, and the fused
+/// backward that inherits the backward's grid): one workgroup of 256 per channel.
+pub fn batch_norm_grid(channels: usize) -> [u32; 3] {
+    grid_1d(channels * 256, 256)
+}
+
 pub fn batch_norm_forward(
     prog: &mut Program,
     p: BatchNormParams,
@@ -270,7 +276,7 @@ pub fn batch_norm_forward(
             (bn.running, W),
             (bn.saved, W),
         ];
-        let g = grid_1d(p.c as usize, 64);
+        let g = batch_norm_grid(p.c as usize);
         prog.push(Kernel::BatchNormForwardTrain, &words(&p), b, g, label);
     } else {
         let b = vec![(x, R), (bn.gamma_beta, R), (bn.running, R), (y, W)];
@@ -309,7 +315,7 @@ pub fn batch_norm_backward(
         (dx, W),
         (grad_gamma_beta, W),
     ];
-    let g = grid_1d(p.c as usize, 64);
+    let g = batch_norm_grid(p.c as usize);
     prog.push(Kernel::BatchNormBackward, &words(&p), b, g, label);
     Ok(())
 }

@@ -291,40 +291,6 @@ impl Layer {
         }
     }
 
-    /// Per-sample output size for a per-sample input size.
-    pub fn out_features(&self, inputs: usize) -> usize {
-        match self {
-            Self::Linear { outputs, .. } => *outputs,
-            Self::Conv2d { spec, .. } => spec.conv2d(1).y_len(),
-            Self::ConvTranspose2d {
-                spec,
-                output_padding,
-                ..
-            } => spec.transposed_padded(1, *output_padding).y_len(),
-            Self::ReflectPad {
-                channels,
-                h,
-                w,
-                pad,
-                ..
-            } => channels * (h + 2 * pad) * (w + 2 * pad),
-            Self::AvgPool(g) => g.y_len(),
-            Self::Conv3d { spec, .. } => spec.conv3d(1).y_len(),
-            Self::Upsample { .. } => 4 * inputs,
-            Self::SpectralNorm(inner) => inner.out_features(inputs),
-            // `From`'s size is its tap's (`graph::wire`).
-            Self::BatchNorm { .. }
-            | Self::Act(_)
-            | Self::Tap(_)
-            | Self::Add(_)
-            | Self::From(_)
-            | Self::Concat(_)
-            | Self::PRelu { .. }
-            | Self::PixelShuffle { .. }
-            | Self::InstanceNorm { .. } => inputs,
-        }
-    }
-
     /// The PyTorch shape of the weight and the length of the bias (if any), for layers with
     /// a weight.
     pub fn weight_shape(&self) -> Option<(Vec<usize>, Option<usize>)> {

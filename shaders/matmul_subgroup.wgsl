@@ -3,8 +3,12 @@
 //   matmul_vec4 -> matmul_subgroup, matmul_at_vec4 -> matmul_at_subgroup,
 //   matmul_bt_vec4 -> matmul_bt_subgroup
 // at plan time, on CPU adapters (lavapipe) with the SUBGROUP and SHADER_INT64 features whose
-// subgroups have at least 8 invocations. Each binds a(1) b(2) out(3) bias(4); flags: 1 = add bias (n),
-// 2 = accumulate into out.
+// subgroups have at least 8 invocations. Each binds a(1) b(2) out(3) bias(4) y(5) saved(6); flags
+// as matmul_tiled.wgsl's: 1 = add bias (n), 2 = accumulate into out; bits 4..6 an activation of
+// the stored value written to y, bits 8..10 an activation derivative y = act'(saved) * stored
+// value (epilogue.wgsl); 4096 (matmul_at_subgroup only, m % 8 == 0) the bias gradient of a, its
+// column sums in row order, written to y (m), 8192 added to y. `gpu::plan` fuses the activation
+// op or bias_grad that follows a product into it this way.
 //
 // Strategy: a workgroup is 8 invocations, hence exactly one subgroup (of lanes 0..7 when the
 // hardware's subgroups are wider). Invocation i owns columns 8i .. 8i+8 of the workgroup's 64 and
@@ -19,7 +23,7 @@
 // Control flow is uniform until the stores: subgroup operations need every lane. Loads are
 // clamped in bounds and stores masked, so any shape the variants are given works here.
 
-struct Params { m: u32, n: u32, k: u32, flags: u32 }
+struct Params { m: u32, n: u32, k: u32, flags: u32, slope: f32 }
 
 @group(0) @binding(0) var<storage, read> p: Params;
 @group(0) @binding(1) var<storage, read> a4: array<vec4<f32>>;
@@ -27,12 +31,22 @@ struct Params { m: u32, n: u32, k: u32, flags: u32 }
 // Eight floats of a row of out, as pairs of bits (n % 8 == 0).
 @group(0) @binding(3) var<storage, read_write> out8: array<vec4<u64>>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
+// The fused output (eight floats per element): the activation (derivative) of out, or the bias
+// gradient.
+@group(0) @binding(5) var<storage, read_write> y8: array<vec4<u64>>;
+// What the activation derivative reads: x for leaky_relu/relu, y for tanh/sigmoid.
+@group(0) @binding(6) var<storage, read> saved8: array<vec4<u64>>;
 
 // p.flags, fixed when the pipeline is created (`gpu::variants::pipeline_flags`).
 override FLAGS: u32;
 
 const HAS_BIAS: u32 = 1u;
 const ACCUMULATE: u32 = 2u;
+const BIAS_GRAD: u32 = 4096u;
+const BIAS_GRAD_ACCUMULATE: u32 = 8192u;
+// The activation codes of the epilogues, 0 for none.
+override ACT_FORWARD: u32 = (FLAGS >> 4u) & 7u;
+override ACT_BACKWARD: u32 = (FLAGS >> 8u) & 7u;
 
 // Eight rows of eight consecutive columns (Row8, pack8 and unpack8 are appended from wide.wgsl).
 alias Rows8 = array<Row8, 8>;
@@ -108,6 +122,14 @@ fn store8(row: u32, col0: u32, v: Row8, b: Row8) {
             r = Row8(r[0] + old[0], r[1] + old[1]);
         }
         out8[o] = pack8(r);
+        if ACT_FORWARD != 0u {
+            y8[o] = pack8(Row8(act_forward4(ACT_FORWARD, r[0]), act_forward4(ACT_FORWARD, r[1])));
+        }
+        if ACT_BACKWARD != 0u {
+            let s = unpack8(saved8[o]);
+            let d = Row8(act_backward4(ACT_BACKWARD, s[0], r[0]), act_backward4(ACT_BACKWARD, s[1], r[1]));
+            y8[o] = pack8(d);
+        }
     }
 }
 
@@ -215,9 +237,16 @@ fn matmul_at_subgroup(
     var c5: Rows8;
     var c6: Rows8;
     var c7: Rows8;
+    // a's column sums (the bias gradient), in row order as bias_grad adds them.
+    var sum_lo = vec4(0.0);
+    var sum_hi = vec4(0.0);
     for (var kk = 0u; kk < p.k; kk++) {
         let lo = a4[kk * m4 + ca.x];
         let hi = a4[kk * m4 + ca.y];
+        if (FLAGS & BIAS_GRAD) != 0u {
+            sum_lo += lo;
+            sum_hi += hi;
+        }
         let rb = kk * n4;
         let brow = Row8(b4[rb + cb.x], b4[rb + cb.y]);
         c0 = axpy_rows8(c0, subgroupBroadcast(lo, 0u), subgroupBroadcast(lo, 1u), brow);
@@ -231,4 +260,32 @@ fn matmul_at_subgroup(
     }
     store_tile(row0, col0, c0, c1, c2, c3);
     store_tile(row0 + 32u, col0, c4, c5, c6, c7);
+    if (FLAGS & BIAS_GRAD) != 0u && wg.x == 0u {
+        store_bias_grad(row0, lane % 8u, sum_lo, sum_hi);
+    }
+}
+
+// y (row0 .. row0 + 64) = the column sums, lane l holding columns row0 + 4l .. + 4 (lo) and 32
+// further (hi): even lanes store their own four and the next lane's, eight floats at a time
+// (m % 8 == 0). Every lane takes part in the shuffles.
+fn store_bias_grad(row0: u32, lane: u32, lo: vec4<f32>, hi: vec4<f32>) {
+    let next_lo = subgroupShuffleDown(lo, 1u);
+    let next_hi = subgroupShuffleDown(hi, 1u);
+    if lane % 2u != 0u {
+        return;
+    }
+    store_sum8(row0 + 4u * lane, Row8(lo, next_lo));
+    store_sum8(row0 + 32u + 4u * lane, Row8(hi, next_hi));
+}
+
+fn store_sum8(col: u32, s: Row8) {
+    if col >= p.m {
+        return;
+    }
+    var r = s;
+    if (FLAGS & BIAS_GRAD_ACCUMULATE) != 0u {
+        let old = unpack8(y8[col / 8u]);
+        r = Row8(old[0] + s[0], old[1] + s[1]);
+    }
+    y8[col / 8u] = pack8(r);
 }

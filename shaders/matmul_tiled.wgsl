@@ -36,31 +36,6 @@ const ACCUMULATE: u32 = 2u;
 const BIAS_GRAD: u32 = 4096u;
 const BIAS_GRAD_ACCUMULATE: u32 = 8192u;
 
-// Activation codes of the forward (bits 4..6) and derivative (bits 8..10) epilogues.
-const LEAKY_RELU: u32 = 1u;
-const RELU: u32 = 2u;
-const TANH: u32 = 3u;
-const SIGMOID: u32 = 4u;
-
-fn act_forward(code: u32, x: f32) -> f32 {
-    switch code {
-        case 1u: { return select(p.slope * x, x, x > 0.0); }
-        case 2u: { return max(x, 0.0); }
-        case 3u: { return tanh(x); }
-        default: { return 1.0 / (1.0 + exp(-x)); }
-    }
-}
-
-// The activation.wgsl backward formulas, with s the saved value and d the incoming gradient.
-fn act_backward(code: u32, s: f32, d: f32) -> f32 {
-    switch code {
-        case 1u: { return select(p.slope, 1.0, s > 0.0) * d; }
-        case 2u: { return select(0.0, d, s > 0.0); }
-        case 3u: { return (1.0 - s * s) * d; }
-        default: { return s * (1.0 - s) * d; }
-    }
-}
-
 // out[row, col] = v (+ bias) (+ out), then the fused activation epilogues; masked to m and n.
 fn finish(row: u32, col: u32, v: f32) {
     if row >= p.m || col >= p.n {

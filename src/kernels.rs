@@ -66,12 +66,12 @@ macro_rules! shader {
     };
 }
 
-/// Every shader, embedded so that the binary is self-contained. The parts (philox, conv_common,
+/// Every shader, embedded so that the binary is self-contained. The parts (philox, conv_common, epilogue,
 /// wide, adam_rule, channel_sum) hold declarations two or more shaders use.
 pub const SHADERS: &[Shader] = &[
     shader!("matmul"),
-    shader!("matmul_subgroup", "wide"),
-    shader!("matmul_tiled"),
+    shader!("matmul_subgroup", "wide", "epilogue"),
+    shader!("matmul_tiled", "epilogue"),
     shader!("activation"),
     shader!("batch_norm", "channel_sum"),
     shader!("batch_norm_act", "channel_sum"),
@@ -151,9 +151,9 @@ kernels! {
     MatmulAtVec4 => "matmul", "matmul_at_vec4", [1 R, 2 R, 3 W, 4 R], cpu::matmul::matmul_at_op;
     MatmulBtVec4 => "matmul", "matmul_bt_vec4", [1 R, 2 R, 3 W, 4 R], cpu::matmul::matmul_bt_op;
     // Adapter-specific (SUBGROUP): never recorded by ops, swapped in by gpu::variants.
-    MatmulSubgroup => "matmul_subgroup", "matmul_subgroup", [1 R, 2 R, 3 W, 4 R], cpu::matmul::matmul_op;
-    MatmulAtSubgroup => "matmul_subgroup", "matmul_at_subgroup", [1 R, 2 R, 3 W, 4 R], cpu::matmul::matmul_at_op;
-    MatmulBtSubgroup => "matmul_subgroup", "matmul_bt_subgroup", [1 R, 2 R, 3 W, 4 R], cpu::matmul::matmul_bt_op;
+    MatmulSubgroup => "matmul_subgroup", "matmul_subgroup", [1 R, 2 R, 3 W, 4 R, 5 W, 6 R], cpu::matmul_fused::matmul_subgroup_op;
+    MatmulAtSubgroup => "matmul_subgroup", "matmul_at_subgroup", [1 R, 2 R, 3 W, 4 R, 5 W, 6 R], cpu::matmul_fused::matmul_at_subgroup_op;
+    MatmulBtSubgroup => "matmul_subgroup", "matmul_bt_subgroup", [1 R, 2 R, 3 W, 4 R, 5 W, 6 R], cpu::matmul_fused::matmul_bt_subgroup_op;
     BiasGrad => "matmul", "bias_grad", [1 R, 3 W], cpu::matmul::bias_grad_op;
     // GPU-shaped products with fused epilogues (y, saved): chosen at plan time (gpu::plan).
     MatmulTiled => "matmul_tiled", "matmul_tiled", [1 R, 2 R, 3 W, 4 R, 5 W, 6 R], cpu::matmul_fused::matmul_tiled_op;

@@ -4,83 +4,20 @@
 
 mod common;
 
-use common::{gpu_matches_cpu, rand_vec};
+use common::{gpu_matches_cpu, matmul_epilogue_case, matmul_epilogues, rand_vec};
 use std::sync::Arc;
-use wgpu_gan::cpu::matmul::{MatmulParams, ACCUMULATE, HAS_BIAS};
-use wgpu_gan::cpu::matmul_fused::{
-    ActCode, ACT_BACKWARD_SHIFT, ACT_FORWARD_SHIFT, BIAS_GRAD, BIAS_GRAD_ACCUMULATE,
-};
+use wgpu_gan::cpu::matmul_fused::ActCode;
 use wgpu_gan::cpu::words;
 use wgpu_gan::gpu::{Context, GpuOptions, GpuProgram};
 use wgpu_gan::kernels::Access::{Read as R, Write as W};
 use wgpu_gan::kernels::Kernel;
 use wgpu_gan::ops;
-use wgpu_gan::ops::tiling::matmul_grid;
 use wgpu_gan::program::Program;
-
-/// Epilogues to try: (name, flag bits, slope).
-fn epilogues(kernel: Kernel) -> Vec<(&'static str, u32)> {
-    let mut e = vec![
-        ("plain", 0),
-        ("bias", HAS_BIAS),
-        ("accumulate", ACCUMULATE),
-        (
-            "leaky_relu",
-            (ActCode::LeakyRelu as u32) << ACT_FORWARD_SHIFT | HAS_BIAS,
-        ),
-        ("tanh", (ActCode::Tanh as u32) << ACT_FORWARD_SHIFT),
-        ("sigmoid", (ActCode::Sigmoid as u32) << ACT_FORWARD_SHIFT),
-        ("relu", (ActCode::Relu as u32) << ACT_FORWARD_SHIFT),
-        (
-            "d leaky_relu",
-            (ActCode::LeakyRelu as u32) << ACT_BACKWARD_SHIFT,
-        ),
-        ("d tanh", (ActCode::Tanh as u32) << ACT_BACKWARD_SHIFT),
-    ];
-    if kernel == Kernel::MatmulAtSmallK {
-        e.push(("bias grad", BIAS_GRAD));
-        e.push(("bias grad accumulate", BIAS_GRAD | BIAS_GRAD_ACCUMULATE));
-    }
-    e
-}
-
-/// a and b's lengths for out (m,n) with contraction k: all are m*k and k*n whatever the layout.
-fn case(kernel: Kernel, (m, n, k): (usize, usize, usize), flags: u32, what: &str) {
-    let mut prog = Program::new();
-    let a = prog.tensor("a", m * k);
-    let b = prog.tensor("b", k * n);
-    let out = prog.tensor("out", m * n);
-    let bias = prog.tensor("bias", n);
-    let y_len = if flags & BIAS_GRAD != 0 { m } else { m * n };
-    let y = prog.tensor("y", y_len);
-    let saved = prog.tensor("saved", m * n);
-    let p = MatmulParams {
-        m: m as u32,
-        n: n as u32,
-        k: k as u32,
-        flags,
-    };
-    let mut w = words(&p);
-    w.push(0.2f32.to_bits());
-    let binds = vec![(a, R), (b, R), (out, W), (bias, R), (y, W), (saved, R)];
-    prog.push(kernel, &w, binds, matmul_grid(kernel, m, n), what);
-    let inputs = vec![
-        (a, common::bits(&rand_vec(m * k, 1, -1.0, 1.0))),
-        (b, common::bits(&rand_vec(k * n, 2, -1.0, 1.0))),
-        (bias, common::bits(&rand_vec(n, 3, -1.0, 1.0))),
-        (out, common::bits(&rand_vec(m * n, 4, -1.0, 1.0))),
-        (y, common::bits(&rand_vec(y_len, 5, -1.0, 1.0))),
-        (saved, common::bits(&rand_vec(m * n, 6, -1.0, 1.0))),
-    ];
-    let label = format!("{} {m}x{n}x{k} {what}", kernel.entry());
-    let outputs = [(label.as_str(), out), ("y", y)];
-    gpu_matches_cpu(&prog, &inputs, &outputs, 1e-5, 1e-4);
-}
 
 fn cases(kernel: Kernel, shapes: &[(usize, usize, usize)]) {
     for &s in shapes {
-        for (what, flags) in epilogues(kernel) {
-            case(kernel, s, flags, what);
+        for (what, flags) in matmul_epilogues(kernel) {
+            matmul_epilogue_case(kernel, s, flags, what);
         }
     }
 }
@@ -137,15 +74,42 @@ fn matmul_at_small_k_gpu_matches_cpu() {
 /// a third or more (tests/golden.rs runs the golden iterations with them).
 #[test]
 fn forced_tiled_kernels_cut_the_seed_dispatches_by_a_third() {
-    let Some(shared) = common::gpu() else { return };
-    let kernels = [
+    forced_kernels_cut_the_seed_dispatches_by_a_third(&[
         Kernel::MatmulSkinny,
         Kernel::MatmulBtSkinny,
         Kernel::MatmulAtSmallK,
         Kernel::MatmulTiled,
         Kernel::MatmulAtTiled,
         Kernel::MatmulBtTiled,
-    ];
+    ]);
+}
+
+/// The same with the subgroup kernels' epilogues, where the device has them (lavapipe: the
+/// kernels autotuning picks there).
+#[test]
+fn forced_subgroup_kernels_cut_the_seed_dispatches_by_a_third() {
+    let Some(ctx) = common::gpu() else { return };
+    if !ctx.subgroup_kernels() {
+        eprintln!(
+            "\n*** SKIPPING: {} runs no subgroup kernels ***\n",
+            ctx.describe()
+        );
+        return;
+    }
+    // Products the subgroup kernels cannot take (k or m not a multiple of 4, n of 8: D's
+    // one-wide logit layer) run the tiled ones.
+    forced_kernels_cut_the_seed_dispatches_by_a_third(&[
+        Kernel::MatmulSubgroup,
+        Kernel::MatmulAtSubgroup,
+        Kernel::MatmulBtSubgroup,
+        Kernel::MatmulAtSmallK,
+        Kernel::MatmulSkinny,
+        Kernel::MatmulBtSkinny,
+    ]);
+}
+
+fn forced_kernels_cut_the_seed_dispatches_by_a_third(kernels: &[Kernel]) {
+    let Some(shared) = common::gpu() else { return };
     let opts = GpuOptions {
         kernels: Some(kernels.to_vec()),
         ..Default::default()
@@ -159,6 +123,7 @@ fn forced_tiled_kernels_cut_the_seed_dispatches_by_a_third() {
     let it = gan.iteration.clone();
     let before = it.len();
     let after = gpu.dispatches(it);
+    eprintln!("seed MLP dispatches per iteration with {kernels:?}: {before} -> {after}");
     assert!(
         3 * after <= 2 * before,
         "fusion should cut a third of {before} dispatches, left {after}"

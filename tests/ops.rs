@@ -6,6 +6,7 @@ mod common;
 use common::*;
 use wgpu_gan::cpu;
 use wgpu_gan::cpu::matmul::{MatmulParams, ACCUMULATE};
+use wgpu_gan::cpu::matmul_fused::BIAS_GRAD;
 use wgpu_gan::gpu::{adapters, variants, GpuOptions, PORTABLE_KERNELS_ENV};
 use wgpu_gan::kernels::Kernel;
 use wgpu_gan::ops::{self, Activation, Loss, Transpose};
@@ -190,6 +191,16 @@ fn matmul_subgroup_cases(t: Transpose, want: Kernel, shapes: &[(usize, usize, us
         matmul_case(t, s, true, 0);
         matmul_case(t, s, false, ACCUMULATE);
         matmul_case(t, s, true, ACCUMULATE);
+        // The fused epilogues (`gpu::plan`), on the kernel itself; the bias gradient's stores
+        // are eight floats wide too. The largest shapes are covered plain above.
+        if m * n * k > 1 << 20 {
+            continue;
+        }
+        for (what, flags) in matmul_epilogues(want) {
+            if flags & BIAS_GRAD == 0 || m % 8 == 0 {
+                matmul_epilogue_case(want, s, flags, what);
+            }
+        }
     }
 }
 
@@ -212,7 +223,9 @@ fn matmul_at_subgroup_gpu_matches_cpu() {
     let shapes = [
         (4, 8, 1),
         (4, 8, 3),
+        (8, 8, 2),
         (36, 72, 5),
+        (136, 80, 33),
         (132, 200, 33),
         (68, 132, 33),
         (1024, 512, 32),

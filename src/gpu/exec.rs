@@ -62,7 +62,8 @@ impl GpuProgram {
         let dummy = ["unused fused output", "unused fused input"].map(|label| {
             ctx.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(label),
-                size: 16,
+                // One element of the widest fused binding (matmul_subgroup's vec4<u64>).
+                size: 32,
                 usage: wgpu::BufferUsages::STORAGE,
                 mapped_at_creation: false,
             })

@@ -72,7 +72,8 @@ pub fn transpose_of(kernel: Kernel) -> Option<Transpose> {
     }
 }
 
-/// Kernels with matmul_tiled.wgsl's fused epilogues (bindings y and saved).
+/// Kernels with fused epilogues (bindings y and saved): matmul_tiled.wgsl's and
+/// matmul_subgroup.wgsl's.
 pub fn has_epilogue(kernel: Kernel) -> bool {
     matches!(
         kernel,
@@ -82,12 +83,20 @@ pub fn has_epilogue(kernel: Kernel) -> bool {
             | Kernel::MatmulSkinny
             | Kernel::MatmulBtSkinny
             | Kernel::MatmulAtSmallK
+            | Kernel::MatmulSubgroup
+            | Kernel::MatmulAtSubgroup
+            | Kernel::MatmulBtSubgroup
     )
 }
 
-fn can_fuse(kernel: Kernel, follow: &Follow) -> bool {
+/// Whether `kernel` can run `follow` in its epilogue for a product of shape `p`: the subgroup
+/// kernels store eight floats at a time, so their bias gradient needs m % 8 == 0.
+fn can_fuse(kernel: Kernel, follow: &Follow, p: &MatmulParams) -> bool {
     match follow {
-        Follow::BiasGrad { .. } => kernel == Kernel::MatmulAtSmallK,
+        Follow::BiasGrad { .. } => {
+            kernel == Kernel::MatmulAtSmallK
+                || (kernel == Kernel::MatmulAtSubgroup && p.m.is_multiple_of(8))
+        }
         _ => has_epilogue(kernel),
     }
 }
@@ -272,6 +281,13 @@ pub fn dispatch(kernel: Kernel, op: &OpCall, follow: Option<&Follow>) -> Dispatc
 /// The fixed rule (`--tune off`): `gpu::variants`, nothing fused.
 fn fixed(ctx: &Context, op: &OpCall) -> Dispatch {
     let (kernel, workgroups) = variants::adapter_kernel(ctx, op.kernel, &op.params, op.workgroups);
+    if kernel != op.kernel && has_epilogue(kernel) {
+        // A subgroup variant binds the (unused) fused output and input too.
+        return Dispatch {
+            workgroups,
+            ..dispatch(kernel, op, None)
+        };
+    }
     Dispatch {
         kernel,
         params: op.params.clone(),
@@ -300,7 +316,7 @@ fn choose(ctx: &Context, program: &Program, i: usize, follow: Option<&Follow>) -
     let op = &program.ops[i];
     let p: MatmulParams = params(&op.params);
     let list = candidates(ctx, op.kernel, &p, &op.params);
-    let fusable = |k: Kernel| follow.is_some_and(|f| can_fuse(k, f));
+    let fusable = |k: Kernel| follow.is_some_and(|f| can_fuse(k, f, &p));
     let key = key(program, i);
     let tuning = &ctx.tuning;
     let fixed_choice = Choice {

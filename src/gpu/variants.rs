@@ -17,6 +17,7 @@
 use super::Context;
 use crate::cpu::adam::AdamParams;
 use crate::cpu::matmul::{MatmulParams, ACCUMULATE, HAS_BIAS};
+use crate::cpu::matmul_fused::{BIAS_GRAD, BIAS_GRAD_ACCUMULATE};
 use crate::kernels::Kernel;
 use crate::ops::tiling;
 use crate::program::grid_1d;
@@ -86,14 +87,20 @@ fn wide_adam(ctx: &Context, params: &[u32]) -> Option<(Kernel, [u32; 3])> {
     wide.then(|| (Kernel::AdamStepWide, grid_1d(p.n as usize / 8, 64)))
 }
 
+/// The flags a subgroup pipeline is compiled for: bias, accumulation, the activation (derivative)
+/// epilogues (bits 4..10) and the bias gradient.
+const EPILOGUE_FLAGS: u32 = HAS_BIAS | ACCUMULATE | 0x770 | BIAS_GRAD | BIAS_GRAD_ACCUMULATE;
+
 /// The value of the `FLAGS` pipeline constant of `kernel` run with `params`, for kernels that
 /// declare one: their pipeline is compiled per flags, so that the compiler drops what a product
 /// does not use (on lavapipe, every load and store is a loop over the lanes, taken or not).
 pub fn pipeline_flags(kernel: Kernel, params: &[u32]) -> Option<u32> {
     match kernel {
         Kernel::MatmulSubgroup | Kernel::MatmulAtSubgroup | Kernel::MatmulBtSubgroup => {
-            let p = bytemuck::try_pod_read_unaligned::<MatmulParams>(bytemuck::cast_slice(params));
-            p.ok().map(|p| p.flags & (HAS_BIAS | ACCUMULATE))
+            // A fused product's params carry leaky_relu's slope after the four words.
+            let words = params.get(..4)?;
+            let p = bytemuck::try_pod_read_unaligned::<MatmulParams>(bytemuck::cast_slice(words));
+            p.ok().map(|p| p.flags & EPILOGUE_FLAGS)
         }
         _ => None,
     }

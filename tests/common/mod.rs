@@ -3,9 +3,17 @@
 #![allow(dead_code)]
 
 use std::sync::{Arc, OnceLock};
+use wgpu_gan::cpu::matmul::{MatmulParams, ACCUMULATE, HAS_BIAS};
+use wgpu_gan::cpu::matmul_fused::{
+    ActCode, ACT_BACKWARD_SHIFT, ACT_FORWARD_SHIFT, BIAS_GRAD, BIAS_GRAD_ACCUMULATE,
+};
+use wgpu_gan::cpu::words;
 use wgpu_gan::exec::CpuProgram;
 use wgpu_gan::gpu::variants::adapter_kernel;
 use wgpu_gan::gpu::{Context, GpuOptions, GpuProgram};
+use wgpu_gan::kernels::Access::{Read as R, Write as W};
+use wgpu_gan::kernels::Kernel;
+use wgpu_gan::ops::tiling::matmul_grid;
 use wgpu_gan::program::{Program, View};
 
 /// The shared GPU context, or None (with a loud message) when the machine has no adapter.
@@ -205,4 +213,69 @@ pub fn gradcheck(what: &str, f: impl Fn(&[f32]) -> Vec<f32>, x: &[f32], r: &[f32
         })
         .collect();
     assert_close(what, dx, &numeric, 2e-2, 2e-2);
+}
+
+/// The fused epilogues of a product kernel to try: (name, flag bits); the bias gradient where
+/// `kernel` has it.
+pub fn matmul_epilogues(kernel: Kernel) -> Vec<(&'static str, u32)> {
+    let mut e = vec![
+        ("plain", 0),
+        ("bias", HAS_BIAS),
+        ("accumulate", ACCUMULATE),
+        (
+            "leaky_relu",
+            (ActCode::LeakyRelu as u32) << ACT_FORWARD_SHIFT | HAS_BIAS,
+        ),
+        ("tanh", (ActCode::Tanh as u32) << ACT_FORWARD_SHIFT),
+        ("sigmoid", (ActCode::Sigmoid as u32) << ACT_FORWARD_SHIFT),
+        ("relu", (ActCode::Relu as u32) << ACT_FORWARD_SHIFT),
+        (
+            "d leaky_relu",
+            (ActCode::LeakyRelu as u32) << ACT_BACKWARD_SHIFT,
+        ),
+        ("d tanh", (ActCode::Tanh as u32) << ACT_BACKWARD_SHIFT),
+    ];
+    if matches!(kernel, Kernel::MatmulAtSmallK | Kernel::MatmulAtSubgroup) {
+        e.push(("bias grad", BIAS_GRAD));
+        e.push(("bias grad accumulate", BIAS_GRAD | BIAS_GRAD_ACCUMULATE));
+    }
+    e
+}
+
+/// `kernel` on (m, n, k) with epilogue `flags` against its CPU twin, out and y; a and b's lengths for out (m,n) with contraction k: all are m*k and k*n whatever the layout.
+pub fn matmul_epilogue_case(
+    kernel: Kernel,
+    (m, n, k): (usize, usize, usize),
+    flags: u32,
+    what: &str,
+) {
+    let mut prog = Program::new();
+    let a = prog.tensor("a", m * k);
+    let b = prog.tensor("b", k * n);
+    let out = prog.tensor("out", m * n);
+    let bias = prog.tensor("bias", n);
+    let y_len = if flags & BIAS_GRAD != 0 { m } else { m * n };
+    let y = prog.tensor("y", y_len);
+    let saved = prog.tensor("saved", m * n);
+    let p = MatmulParams {
+        m: m as u32,
+        n: n as u32,
+        k: k as u32,
+        flags,
+    };
+    let mut w = words(&p);
+    w.push(0.2f32.to_bits());
+    let binds = vec![(a, R), (b, R), (out, W), (bias, R), (y, W), (saved, R)];
+    prog.push(kernel, &w, binds, matmul_grid(kernel, m, n), what);
+    let inputs = vec![
+        (a, bits(&rand_vec(m * k, 1, -1.0, 1.0))),
+        (b, bits(&rand_vec(k * n, 2, -1.0, 1.0))),
+        (bias, bits(&rand_vec(n, 3, -1.0, 1.0))),
+        (out, bits(&rand_vec(m * n, 4, -1.0, 1.0))),
+        (y, bits(&rand_vec(y_len, 5, -1.0, 1.0))),
+        (saved, bits(&rand_vec(m * n, 6, -1.0, 1.0))),
+    ];
+    let label = format!("{} {m}x{n}x{k} {what}", kernel.entry());
+    let outputs = [(label.as_str(), out), ("y", y)];
+    gpu_matches_cpu(&prog, &inputs, &outputs, 1e-5, 1e-4);
 }

@@ -9,7 +9,9 @@
 // Strategy: the training forward and the backward run one workgroup of 256 per channel (the grid
 // split over y past 65,535 channels), reducing with channel_sum.wgsl's fixed tree (no atomics,
 // deterministic) and writing the channel's elements strided over the workgroup; eval is one
-// invocation per element. flags: 1 = update running statistics, 2 = accumulate into
+// invocation per element. The `_serial` variants (src/gpu/variants.rs: CPU adapters, channels of
+// at most 16,384 values) run one invocation per channel with no barrier, which lavapipe makes
+// very slow: its loops stay under the 65,535 iterations after which it ends them. flags: 1 = update running statistics, 2 = accumulate into
 // grad_gamma_beta.
 
 struct Params { n: u32, c: u32, hw: u32, flags: u32, eps: f32, momentum: f32 }
@@ -89,6 +91,78 @@ fn batch_norm_backward(@builtin(local_invocation_id) l: vec3<u32>, @builtin(work
         b5[i] = k_ch * (count * b2[i] - sum_dy - xhat * sum_dy_xhat);
     }
     if l.x != 0u { return; }
+    if (p.flags & ACCUMULATE) != 0u {
+        b6[ch] += sum_dy_xhat;
+        b6[p.c + ch] += sum_dy;
+    } else {
+        b6[ch] = sum_dy_xhat;
+        b6[p.c + ch] = sum_dy;
+    }
+}
+
+// x's index of value s of sample b in channel ch.
+fn bn_index(b: u32, ch: u32, s: u32) -> u32 {
+    return (b * p.c + ch) * p.hw + s;
+}
+
+@compute @workgroup_size(64)
+fn batch_norm_forward_train_serial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) g: vec3<u32>) {
+    let ch = gid.x + gid.y * g.x * 64u;
+    if ch >= p.c { return; }
+    let count = f32(p.n * p.hw);
+    var sum = 0.0;
+    for (var b = 0u; b < p.n; b++) {
+        for (var s = 0u; s < p.hw; s++) { sum += x[bn_index(b, ch, s)]; }
+    }
+    let mean = sum / count;
+    var sq = 0.0;
+    for (var b = 0u; b < p.n; b++) {
+        for (var s = 0u; s < p.hw; s++) { let d = x[bn_index(b, ch, s)] - mean; sq += d * d; }
+    }
+    let var_biased = sq / count;
+    let invstd = 1.0 / sqrt(var_biased + p.eps);
+    let gamma = b2[ch];
+    let beta = b2[p.c + ch];
+    for (var b = 0u; b < p.n; b++) {
+        for (var s = 0u; s < p.hw; s++) {
+            let i = bn_index(b, ch, s);
+            b3[i] = (x[i] - mean) * invstd * gamma + beta;
+        }
+    }
+    if (p.flags & UPDATE_RUNNING) != 0u {
+        let var_unbiased = select(var_biased, sq / (count - 1.0), count > 1.0);
+        b4[ch] = (1.0 - p.momentum) * b4[ch] + p.momentum * mean;
+        b4[p.c + ch] = (1.0 - p.momentum) * b4[p.c + ch] + p.momentum * var_unbiased;
+    }
+    b5[ch] = mean;
+    b5[p.c + ch] = invstd;
+}
+
+@compute @workgroup_size(64)
+fn batch_norm_backward_serial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) g: vec3<u32>) {
+    let ch = gid.x + gid.y * g.x * 64u;
+    if ch >= p.c { return; }
+    let count = f32(p.n * p.hw);
+    let mean = b4[ch];
+    let invstd = b4[p.c + ch];
+    var sum_dy = 0.0;
+    var sum_dy_xhat = 0.0;
+    for (var b = 0u; b < p.n; b++) {
+        for (var s = 0u; s < p.hw; s++) {
+            let i = bn_index(b, ch, s);
+            let dy = b2[i];
+            sum_dy += dy;
+            sum_dy_xhat += dy * (x[i] - mean) * invstd;
+        }
+    }
+    let k_ch = b3[ch] * invstd / count;
+    for (var b = 0u; b < p.n; b++) {
+        for (var s = 0u; s < p.hw; s++) {
+            let i = bn_index(b, ch, s);
+            let xhat = (x[i] - mean) * invstd;
+            b5[i] = k_ch * (count * b2[i] - sum_dy - xhat * sum_dy_xhat);
+        }
+    }
     if (p.flags & ACCUMULATE) != 0u {
         b6[ch] += sum_dy_xhat;
         b6[p.c + ch] += sum_dy;

@@ -4,7 +4,9 @@
 // where saved2 is x for leaky_relu/relu and y for tanh/sigmoid: one dispatch instead of two
 // (gpu::plan fuses a batch_norm_backward followed by an activation backward of its dx).
 // Layout (N, C, HW) and strategy as in batch_norm.wgsl: one workgroup of 256 per channel,
-// reducing with channel_sum.wgsl's fixed tree.
+// reducing with channel_sum.wgsl's fixed tree; the `_serial` variant is batch_norm.wgsl's serial
+// backward (one invocation per channel, for CPU adapters and short channels) with the same
+// epilogue.
 // Params: batch_norm's, then leaky_relu's slope and the activation code (1 leaky_relu, 2 relu,
 // 3 tanh, 4 sigmoid).
 
@@ -58,6 +60,42 @@ fn batch_norm_backward_act(@builtin(local_invocation_id) l: vec3<u32>, @builtin(
         dx2[i] = act_backward(saved2[i], v);
     }
     if l.x != 0u { return; }
+    if (p.flags & ACCUMULATE) != 0u {
+        grad_gamma_beta[ch] += sum_dy_xhat;
+        grad_gamma_beta[p.c + ch] += sum_dy;
+    } else {
+        grad_gamma_beta[ch] = sum_dy_xhat;
+        grad_gamma_beta[p.c + ch] = sum_dy;
+    }
+}
+
+@compute @workgroup_size(64)
+fn batch_norm_backward_act_serial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) g: vec3<u32>) {
+    let ch = gid.x + gid.y * g.x * 64u;
+    if ch >= p.c { return; }
+    let count = f32(p.n * p.hw);
+    let mean = saved[ch];
+    let invstd = saved[p.c + ch];
+    var sum_dy = 0.0;
+    var sum_dy_xhat = 0.0;
+    for (var b = 0u; b < p.n; b++) {
+        for (var s = 0u; s < p.hw; s++) {
+            let i = (b * p.c + ch) * p.hw + s;
+            let d = dy[i];
+            sum_dy += d;
+            sum_dy_xhat += d * (x[i] - mean) * invstd;
+        }
+    }
+    let k_ch = gamma_beta[ch] * invstd / count;
+    for (var b = 0u; b < p.n; b++) {
+        for (var s = 0u; s < p.hw; s++) {
+            let i = (b * p.c + ch) * p.hw + s;
+            let xhat = (x[i] - mean) * invstd;
+            let v = k_ch * (count * dy[i] - sum_dy - xhat * sum_dy_xhat);
+            dx[i] = v;
+            dx2[i] = act_backward(saved2[i], v);
+        }
+    }
     if (p.flags & ACCUMULATE) != 0u {
         grad_gamma_beta[ch] += sum_dy_xhat;
         grad_gamma_beta[p.c + ch] += sum_dy;

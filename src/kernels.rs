@@ -175,8 +175,12 @@ kernels! {
     BatchNormForwardTrain => "batch_norm", "batch_norm_forward_train", [1 R, 2 R, 3 W, 4 W, 5 W], cpu::batch_norm::batch_norm_forward_train_op;
     BatchNormForwardEval => "batch_norm", "batch_norm_forward_eval", [1 R, 2 R, 3 R, 4 W], cpu::batch_norm::batch_norm_forward_eval_op;
     BatchNormBackward => "batch_norm", "batch_norm_backward", [1 R, 2 R, 3 R, 4 R, 5 W, 6 W], cpu::batch_norm::batch_norm_backward_op;
+    // Adapter-specific (CPU adapters, short channels): swapped in by gpu::variants.
+    BatchNormForwardTrainSerial => "batch_norm", "batch_norm_forward_train_serial", [1 R, 2 R, 3 W, 4 W, 5 W], cpu::batch_norm::batch_norm_forward_train_serial_op;
+    BatchNormBackwardSerial => "batch_norm", "batch_norm_backward_serial", [1 R, 2 R, 3 R, 4 R, 5 W, 6 W], cpu::batch_norm::batch_norm_backward_serial_op;
     // batch_norm_backward with the next activation derivative fused in (gpu::plan).
     BatchNormBackwardAct => "batch_norm_act", "batch_norm_backward_act", [1 R, 2 R, 3 R, 4 R, 5 W, 6 W, 7 W, 8 R], cpu::batch_norm_act::batch_norm_backward_act_op;
+    BatchNormBackwardActSerial => "batch_norm_act", "batch_norm_backward_act_serial", [1 R, 2 R, 3 R, 4 R, 5 W, 6 W, 7 W, 8 R], cpu::batch_norm_act::batch_norm_backward_act_serial_op;
 
     BceWithLogits => "loss", "bce_with_logits", [1 R, 2 W, 3 W], cpu::loss::bce_with_logits_op;
     MseLoss => "loss", "mse_loss", [1 R, 2 W, 3 W, 4 R], cpu::loss::mse_loss_op;

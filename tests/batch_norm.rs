@@ -5,8 +5,10 @@ mod common;
 
 use common::*;
 use wgpu_gan::cpu::batch_norm::{BatchNormParams, ACCUMULATE, UPDATE_RUNNING};
+use wgpu_gan::gpu::variants::SERIAL_BATCH_NORM_MAX;
+use wgpu_gan::kernels::Kernel;
 use wgpu_gan::ops::{self, BatchNormViews};
-use wgpu_gan::program::{Program, View};
+use wgpu_gan::program::{grid_1d, Program, View};
 
 struct BnCase {
     prog: Program,
@@ -129,6 +131,61 @@ fn batch_norm_backward_gpu_matches_cpu() {
 fn batch_norm_backward_long_channel_gpu_matches_cpu() {
     let (n, c, hw) = BN_LONG;
     backward_gpu_matches_cpu(n, c, hw, ACCUMULATE);
+}
+
+/// Runs every op `from` as `to` (the serial variants, whatever the adapter), one invocation
+/// per channel.
+fn force(prog: &mut Program, from: Kernel, to: Kernel) {
+    for op in prog.ops.iter_mut().filter(|op| op.kernel == from) {
+        let c = op.params[1] as usize;
+        (op.kernel, op.workgroups) = (to, grid_1d(c, 64));
+    }
+}
+
+/// Shapes up to the longest channel the serial kernels are given.
+const SERIAL_SHAPES: &[(usize, usize, usize)] = &[
+    (1, 3, 1),
+    (4, 16, 1),
+    (32, 1024, 1),
+    (4, 5, 9),
+    (64, 3, 256),
+];
+
+#[test]
+fn batch_norm_forward_train_serial_gpu_matches_cpu() {
+    assert_eq!(64 * 256, SERIAL_BATCH_NORM_MAX as usize);
+    for &(n, c, hw) in SERIAL_SHAPES {
+        let mut case = bn_case(n, c, hw, true);
+        let (from, to) = (
+            Kernel::BatchNormForwardTrain,
+            Kernel::BatchNormForwardTrainSerial,
+        );
+        force(&mut case.prog, from, to);
+        let outs = [
+            ("y", case.y),
+            ("running", case.bn.running),
+            ("saved", case.bn.saved),
+        ];
+        gpu_matches_cpu(&case.prog, &bn_inputs(&case), &outs, 1e-5, 1e-4);
+    }
+}
+
+#[test]
+fn batch_norm_backward_serial_gpu_matches_cpu() {
+    let shapes = SERIAL_SHAPES.iter().filter(|s| s.0 * s.2 > 1);
+    for (&(n, c, hw), flags) in shapes.flat_map(|s| [(s, 0), (s, ACCUMULATE)]) {
+        let (mut case, dy, dx, grads) = bn_backward_case(n, c, hw, flags);
+        force(
+            &mut case.prog,
+            Kernel::BatchNormBackward,
+            Kernel::BatchNormBackwardSerial,
+        );
+        let mut inputs = bn_inputs(&case);
+        inputs.push((dy, bits(&rand_vec(dy.len, 19, -1.0, 1.0))));
+        inputs.push((grads, bits(&rand_vec(grads.len, 23, -1.0, 1.0))));
+        let outs = [("dx", dx), ("grad_gamma_beta", grads)];
+        gpu_matches_cpu(&case.prog, &inputs, &outs, 1e-5, 1e-3);
+    }
 }
 
 #[test]

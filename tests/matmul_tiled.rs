@@ -132,7 +132,19 @@ fn forced_kernels_cut_the_seed_dispatches_by_a_third(kernels: &[Kernel]) {
 
 #[test]
 fn batch_norm_backward_act_gpu_matches_cpu() {
+    bn_act_cases(Kernel::BatchNormBackwardAct);
+}
+
+/// The serial variant (CPU adapters, channels of at most 16,384 values), one invocation per
+/// channel.
+#[test]
+fn batch_norm_backward_act_serial_gpu_matches_cpu() {
+    bn_act_cases(Kernel::BatchNormBackwardActSerial);
+}
+
+fn bn_act_cases(k: Kernel) {
     use wgpu_gan::cpu::batch_norm::{BatchNormParams, ACCUMULATE as BN_ACCUMULATE};
+    let serial = k == Kernel::BatchNormBackwardActSerial;
     for (n, c, hw, flags, code) in [
         (32, 70, 1, 0, ActCode::LeakyRelu),
         (5, 3, 9, BN_ACCUMULATE, ActCode::Tanh),
@@ -141,6 +153,9 @@ fn batch_norm_backward_act_gpu_matches_cpu() {
         // 71,680 values per channel: past lavapipe's 65,535 loop iterations per invocation.
         (70, 2, 1024, BN_ACCUMULATE, ActCode::LeakyRelu),
     ] {
+        if serial && n * hw > wgpu_gan::gpu::variants::SERIAL_BATCH_NORM_MAX as usize {
+            continue;
+        }
         let len = n * c * hw;
         let mut prog = Program::new();
         let t = |prog: &mut Program, name: &str, len: usize| prog.tensor(name, len);
@@ -175,8 +190,12 @@ fn batch_norm_backward_act_gpu_matches_cpu() {
             (dx2, W),
             (saved2, R),
         ];
-        let k = Kernel::BatchNormBackwardAct;
-        prog.push(k, &w, binds, ops::batch_norm_grid(c), "bn act");
+        let grid = if serial {
+            wgpu_gan::program::grid_1d(c, 64)
+        } else {
+            ops::batch_norm_grid(c)
+        };
+        prog.push(k, &w, binds, grid, "bn act");
         let mut stats = rand_vec(c, 7, -0.5, 0.5);
         stats.extend(rand_vec(c, 8, 0.5, 2.0));
         let inputs = vec![

@@ -178,3 +178,13 @@ pub fn batch_norm_backward_op(w: &[u32], io: &mut CpuIo) {
         grads,
     );
 }
+
+/// The twin of the serial variant: the same results as `batch_norm_forward_train`.
+pub fn batch_norm_forward_train_serial_op(w: &[u32], io: &mut CpuIo) {
+    batch_norm_forward_train_op(w, io);
+}
+
+/// The twin of the serial variant: the same results as `batch_norm_backward`.
+pub fn batch_norm_backward_serial_op(w: &[u32], io: &mut CpuIo) {
+    batch_norm_backward_op(w, io);
+}

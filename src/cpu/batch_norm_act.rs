@@ -36,3 +36,8 @@ pub fn batch_norm_backward_act_op(w: &[u32], io: &mut CpuIo) {
         _ => act::sigmoid_backward(&ap, saved, dy, dx2),
     }
 }
+
+/// The twin of the serial variant: the same results as `batch_norm_backward_act`.
+pub fn batch_norm_backward_act_serial_op(w: &[u32], io: &mut CpuIo) {
+    batch_norm_backward_act_op(w, io);
+}

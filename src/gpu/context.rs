@@ -123,6 +123,8 @@ pub struct Context {
     pipelines: Mutex<HashMap<(Kernel, Option<u32>), wgpu::ComputePipeline>>,
     /// Kernel choices: mode, cache, checkpoint pins, budget (`gpu::tune`).
     pub tuning: super::tune::Tuning,
+    /// `GpuOptions::portable_kernels`: no variants at all (`gpu::variants`).
+    pub portable: bool,
     /// The first device error not caught by an error scope, or the device loss; wgpu's default
     /// handler would panic, so these are kept and returned by `check`.
     fault: Arc<Mutex<Option<GpuError>>>,
@@ -182,6 +184,7 @@ impl Context {
             device,
             queue,
             tuning,
+            portable: opts.wants_portable_kernels(),
             info,
             features,
             limits,

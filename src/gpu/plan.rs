@@ -202,6 +202,12 @@ fn batch_norm_fused(ctx: &Context, program: &Program, i: usize) -> Option<Dispat
     if !fuses || op.kernel != Kernel::BatchNormBackward || op.phase != next.phase {
         return None;
     }
+    // Where the serial backward runs, so does the serial fused one.
+    let (own, workgroups) = variants::adapter_kernel(ctx, op.kernel, &op.params, op.workgroups);
+    let kernel = match own {
+        Kernel::BatchNormBackwardSerial => Kernel::BatchNormBackwardActSerial,
+        _ => Kernel::BatchNormBackwardAct,
+    };
     let (code, forward) = act_code(next.kernel)?;
     if forward || ctx.limits.max_storage_buffers_per_shader_stage < 9 {
         return None;
@@ -221,10 +227,10 @@ fn batch_norm_fused(ctx: &Context, program: &Program, i: usize) -> Option<Dispat
     let mut binds: Vec<Bind> = views.into_iter().map(Bind::View).collect();
     binds.extend([Bind::View(dx2), Bind::View(saved2)]);
     Some(Dispatch {
-        kernel: Kernel::BatchNormBackwardAct,
+        kernel,
         params: w,
         binds,
-        workgroups: op.workgroups,
+        workgroups,
     })
 }
 

@@ -3,7 +3,8 @@
 //! would change them), two warm-up runs, then five in one pass between timestamp queries
 //! (the host clock around a wait where the adapter has none). A candidate whose warm-up alone
 //! takes several times the best so far is dropped untimed (on lavapipe the GPU-shaped kernels
-//! are 10-50x slower), and the budget is checked before each candidate.
+//! are 10-50x slower), and the budget is checked before each candidate. Close candidates are
+//! timed in three interleaved rounds and keep their fastest.
 
 use super::plan::{Bind, Dispatch};
 use super::tune::Choice;
@@ -16,6 +17,9 @@ const WARMUP: u32 = 2;
 /// A warm-up run this many times slower than the best candidate so far ends the candidate.
 const HOPELESS: f64 = 4.0;
 const TIMED: u32 = 5;
+/// Rounds of timing; after the first, only candidates within CONTENDER times the best so far.
+const ROUNDS: usize = 3;
+const CONTENDER: f64 = 1.5;
 
 /// Buffers standing in for the program's views while timing: one per distinct view.
 struct Scratch {
@@ -37,9 +41,11 @@ impl Scratch {
     fn new(ctx: &Context) -> Self {
         Self {
             buffers: HashMap::new(),
+            // One element of the widest fused binding (matmul_subgroup's vec4<u64>): smaller,
+            // the device refuses the bind group and the candidate goes untimed.
             dummy: [
-                storage(ctx, "tuning dummy", 16),
-                storage(ctx, "tuning dummy", 16),
+                storage(ctx, "tuning dummy", 32),
+                storage(ctx, "tuning dummy", 32),
             ],
         }
     }
@@ -63,12 +69,10 @@ impl Scratch {
     }
 }
 
+type Prepared = (wgpu::ComputePipeline, wgpu::BindGroup);
+
 /// The pipeline and bind group of `d` on scratch buffers, or None if the device refuses it.
-fn prepare(
-    ctx: &Context,
-    scratch: &mut Scratch,
-    d: &Dispatch,
-) -> Option<(wgpu::ComputePipeline, wgpu::BindGroup)> {
+fn prepare(ctx: &Context, scratch: &mut Scratch, d: &Dispatch) -> Option<Prepared> {
     let pipeline = ctx
         .pipeline(d.kernel, variants::pipeline_flags(d.kernel, &d.params))
         .ok()?;
@@ -100,10 +104,11 @@ fn prepare(
         .then_some((pipeline, group))
 }
 
+/// A pass running `times` rounds of the prepared dispatches in order (a product, then its
+/// follower when unfused: the follower waits for the product, as in the program).
 fn encode(
     ctx: &Context,
-    (pipeline, group): &(wgpu::ComputePipeline, wgpu::BindGroup),
-    wg: [u32; 3],
+    prepared: &[(Prepared, [u32; 3])],
     times: u32,
     stamps: Option<&wgpu::QuerySet>,
 ) -> wgpu::CommandEncoder {
@@ -117,10 +122,12 @@ fn encode(
                 end_of_pass_write_index: Some(1),
             }),
         });
-        pass.set_pipeline(pipeline);
-        pass.set_bind_group(0, group, &[]);
         for _ in 0..times {
-            pass.dispatch_workgroups(wg[0], wg[1], wg[2]);
+            for ((pipeline, group), wg) in prepared {
+                pass.set_pipeline(pipeline);
+                pass.set_bind_group(0, group, &[]);
+                pass.dispatch_workgroups(wg[0], wg[1], wg[2]);
+            }
         }
     }
     encoder
@@ -133,13 +140,21 @@ fn wait(ctx: &Context) -> Option<()> {
         .map(|_| ())
 }
 
-/// Mean nanoseconds of one dispatch of `d`; only the warm-up's wall time (per dispatch) when
-/// that exceeds HOPELESS times `best`.
-fn measure(ctx: &Context, scratch: &mut Scratch, d: &Dispatch, best: Option<f64>) -> Option<f64> {
-    let prepared = prepare(ctx, scratch, d)?;
+/// Mean nanoseconds of one round of `ds` (a product and, unfused, its follower); only the
+/// warm-up's wall time (per round) when that exceeds HOPELESS times `best`.
+fn measure(
+    ctx: &Context,
+    scratch: &mut Scratch,
+    ds: &[&Dispatch],
+    best: Option<f64>,
+) -> Option<f64> {
+    let mut prepared = Vec::with_capacity(ds.len());
+    for d in ds {
+        prepared.push((prepare(ctx, scratch, d)?, d.workgroups));
+    }
     let t = Instant::now();
     ctx.queue
-        .submit([encode(ctx, &prepared, d.workgroups, WARMUP, None).finish()]);
+        .submit([encode(ctx, &prepared, WARMUP, None).finish()]);
     wait(ctx)?;
     let warm = t.elapsed().as_secs_f64() * 1e9 / f64::from(WARMUP);
     if best.is_some_and(|b| warm > HOPELESS * b) {
@@ -148,7 +163,7 @@ fn measure(ctx: &Context, scratch: &mut Scratch, d: &Dispatch, best: Option<f64>
     if !ctx.features.contains(wgpu::Features::TIMESTAMP_QUERY) {
         let t = Instant::now();
         ctx.queue
-            .submit([encode(ctx, &prepared, d.workgroups, TIMED, None).finish()]);
+            .submit([encode(ctx, &prepared, TIMED, None).finish()]);
         wait(ctx)?;
         return Some(t.elapsed().as_secs_f64() * 1e9 / f64::from(TIMED));
     }
@@ -169,7 +184,7 @@ fn measure(ctx: &Context, scratch: &mut Scratch, d: &Dispatch, best: Option<f64>
         usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
         mapped_at_creation: false,
     });
-    let mut encoder = encode(ctx, &prepared, d.workgroups, TIMED, Some(&set));
+    let mut encoder = encode(ctx, &prepared, TIMED, Some(&set));
     encoder.resolve_query_set(&set, 0..2, &resolve, 0);
     encoder.copy_buffer_to_buffer(&resolve, 0, &read, 0, 16);
     ctx.queue.submit([encoder.finish()]);
@@ -181,8 +196,11 @@ fn measure(ctx: &Context, scratch: &mut Scratch, d: &Dispatch, best: Option<f64>
 }
 
 /// The fastest of `options` timed before the budget ran out (the first, the fixed rule's, is
-/// always timed); an unfused option also pays for `next`, the follower's own dispatch.
-/// Charged to the tuning budget.
+/// always timed); an unfused option is timed followed by `next`, the follower's own dispatch,
+/// which waits for it (the cost fusion saves). Candidates within CONTENDER of the best are
+/// timed again in later rounds, interleaved, and each keeps its fastest round: a load spike on
+/// a shared machine then hits one round of one candidate, not the choice. Charged to the tuning
+/// budget.
 pub fn fastest(
     ctx: &Context,
     options: &[(Choice, Dispatch)],
@@ -190,25 +208,27 @@ pub fn fastest(
 ) -> Option<Choice> {
     let start = Instant::now();
     let mut scratch = Scratch::new(ctx);
-    let follow_ns = next.and_then(|d| measure(ctx, &mut scratch, d, None));
-    let mut best: Option<(f64, Choice)> = None;
-    for (choice, d) in options {
-        if best.is_some() && !ctx.tuning.has_budget_after(start) {
-            break;
-        }
-        let extra = if choice.fused {
-            0.0
-        } else {
-            follow_ns.unwrap_or(0.0)
-        };
-        let bound = best.map(|(b, _)| b - extra);
-        let Some(ns) = measure(ctx, &mut scratch, d, bound) else {
-            continue;
-        };
-        if best.is_none_or(|(b, _)| ns + extra < b) {
-            best = Some((ns + extra, *choice));
+    let mut times: Vec<Option<f64>> = vec![None; options.len()];
+    let best = |times: &[Option<f64>]| times.iter().flatten().copied().reduce(f64::min);
+    'rounds: for round in 0..ROUNDS {
+        for (i, (choice, d)) in options.iter().enumerate() {
+            let top = best(&times);
+            if round > 0 && !times[i].zip(top).is_some_and(|(t, b)| t <= CONTENDER * b) {
+                continue;
+            }
+            if top.is_some() && !ctx.tuning.has_budget_after(start) {
+                break 'rounds;
+            }
+            let mut seq = vec![d];
+            seq.extend(next.filter(|_| !choice.fused));
+            let Some(ns) = measure(ctx, &mut scratch, &seq, top) else {
+                continue;
+            };
+            times[i] = Some(times[i].map_or(ns, |t| t.min(ns)));
         }
     }
     ctx.tuning.charge(start);
-    best.map(|(_, c)| c)
+    let top = best(&times)?;
+    let i = times.iter().position(|t| *t == Some(top))?;
+    Some(options[i].0)
 }

@@ -10,12 +10,15 @@
 //!   workgroup); their pipelines are compiled per value of the product's flags
 //!   ([`pipeline_flags`]);
 //! - `adam_step_wide` (`shaders/adam_wide.wgsl`) replaces `adam_step` for arenas whose length
-//!   is a multiple of 8, on devices with SHADER_INT64.
+//!   is a multiple of 8, on devices with SHADER_INT64;
+//! - the serial batch-norm kernels (`batch_norm_*_serial`) replace the reducing ones for channels
+//!   of at most [`SERIAL_BATCH_NORM_MAX`] values.
 //!
 //! `GpuOptions::portable_kernels` or `WGPU_GAN_PORTABLE_KERNELS=1` turns all this off.
 
 use super::Context;
 use crate::cpu::adam::AdamParams;
+use crate::cpu::batch_norm::BatchNormParams;
 use crate::cpu::matmul::{MatmulParams, ACCUMULATE, HAS_BIAS};
 use crate::cpu::matmul_fused::{BIAS_GRAD, BIAS_GRAD_ACCUMULATE};
 use crate::kernels::Kernel;
@@ -40,6 +43,9 @@ pub fn adapter_kernel(
 ) -> (Kernel, [u32; 3]) {
     if kernel == Kernel::AdamStep {
         return wide_adam(ctx, params).unwrap_or((kernel, workgroups));
+    }
+    if let Some(serial) = serial_batch_norm(ctx, kernel, params) {
+        return serial;
     }
     if !ctx.subgroup_kernels() {
         return (kernel, workgroups);
@@ -76,6 +82,27 @@ pub fn subgroup_variant(ctx: &Context, kernel: Kernel, params: &[u32]) -> Option
     };
     let p = bytemuck::try_pod_read_unaligned::<MatmulParams>(bytemuck::cast_slice(params)).ok()?;
     (has && p.n.is_multiple_of(OUT_FLOATS_PER_STORE)).then_some(variant)
+}
+
+/// Most values per channel the serial batch-norm kernels take: the forward loops over them three
+/// times, under the 65,535 iterations after which lavapipe ends an invocation's loops.
+pub const SERIAL_BATCH_NORM_MAX: u32 = 16_384;
+
+/// The serial batch-norm kernels (one invocation per channel) and their workgroups, on CPU
+/// adapters for channels of at most SERIAL_BATCH_NORM_MAX values: there the 256-wide reduction
+/// tree's barriers cost more than the whole sum (the seed MLP's 1,024 channels of 32 values
+/// took 70% of an iteration).
+fn serial_batch_norm(ctx: &Context, kernel: Kernel, params: &[u32]) -> Option<(Kernel, [u32; 3])> {
+    let variant = match kernel {
+        Kernel::BatchNormForwardTrain => Kernel::BatchNormForwardTrainSerial,
+        Kernel::BatchNormBackward => Kernel::BatchNormBackwardSerial,
+        _ => return None,
+    };
+    let words = params.get(..6)?;
+    let p =
+        bytemuck::try_pod_read_unaligned::<BatchNormParams>(bytemuck::cast_slice(words)).ok()?;
+    let short = p.n.checked_mul(p.hw)? <= SERIAL_BATCH_NORM_MAX;
+    (ctx.lavapipe_tuned() && !ctx.portable && short).then(|| (variant, grid_1d(p.c as usize, 64)))
 }
 
 /// `adam_step_wide` and its workgroups, where the device and the arena's length allow.

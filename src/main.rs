@@ -225,7 +225,7 @@ fn train(a: &TrainArgs, given: &[String], gpu: &GpuArgs) -> Result<()> {
             t.step,
             ckpt.path.display()
         );
-        if t.step >= t.cfg.steps {
+        if t.step >= t.total_steps() {
             bail!(
                 "{} is already at step {}; pass a larger --steps to go on",
                 run.display(),

@@ -9,7 +9,7 @@ mod cgan;
 mod dcgan;
 mod infogan;
 mod mlp;
-mod srgan;
+pub mod srgan;
 mod wgan_gp;
 
 use super::params::Param;

@@ -145,7 +145,9 @@ fn tiled_upscaling_matches_the_whole_image_at_once() {
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f32::max);
     let mean = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum::<f32>() / a.len() as f32;
-    assert!(mean < 1e-2 && worst < 0.1, "mean {mean}, worst {worst}");
+    // Measured: mean 6.2e-4, worst 0.011; a plain average of the overlaps instead of the tent
+    // (seams at the tile edges): mean 2.5e-3, worst 0.053.
+    assert!(mean < 1.5e-3 && worst < 0.025, "mean {mean}, worst {worst}");
 }
 
 /// losses.csv without its wall-clock column.

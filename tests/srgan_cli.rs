@@ -131,7 +131,7 @@ fn tiled_upscaling_matches_the_whole_image_at_once() {
     let ckpt = Checkpoint::load(&path).unwrap();
     let gpu = GpuOptions::default();
     let img: Vec<f32> = (0..40 * 40)
-        .map(|i| (((i % 40) as f32 * 0.3).sin() * ((i / 40) as f32 * 0.2).cos()))
+        .map(|i| ((i % 40) as f32 * 0.3).sin() * ((i / 40) as f32 * 0.2).cos())
         .collect();
     let mut tiled = Upscaler::new(&ckpt, DeviceKind::Cpu, &gpu).unwrap();
     assert_eq!(tiled.model.lr_size, 28);

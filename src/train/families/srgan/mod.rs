@@ -208,11 +208,10 @@ impl Family for Srgan {
         if scale != 2 && scale != 4 {
             return Err(format!("--scale {scale}: srgan upscales by 2 or 4"));
         }
-        let hr = m.hr_size().max(m.lr_size * scale);
-        let hr_given = cfg.param::<usize>("hr-size").unwrap_or(0);
-        if hr_given == 0 || !hr_given.is_multiple_of(scale) {
+        let hr = cfg.param::<usize>("hr-size").unwrap_or(0);
+        if hr == 0 || !hr.is_multiple_of(scale) {
             return Err(format!(
-                "--hr-size {hr_given} is not divisible by --scale {scale}: the LR image would not be whole"
+                "--hr-size {hr} is not divisible by --scale {scale}: the LR image would not be whole"
             ));
         }
         if hr < 11 {
@@ -226,8 +225,8 @@ impl Family for Srgan {
         }
         match cfg.data {
             DataSource::Folder { .. } => Ok(()),
-            _ if hr_given != 28 || cfg.channels != 1 => Err(format!(
-                "MNIST images are 1x28x28: --hr-size {hr_given} and --channels {} need --data-folder",
+            _ if hr != 28 || cfg.channels != 1 => Err(format!(
+                "MNIST images are 1x28x28: --hr-size {hr} and --channels {} need --data-folder",
                 cfg.channels
             )),
             _ => Ok(()),

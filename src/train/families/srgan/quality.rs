@@ -13,13 +13,15 @@ fn to_unit(bytes: &[u8]) -> Vec<f32> {
     bytes.iter().map(|&b| (b as f32 - 127.5) / 127.5).collect()
 }
 
-/// (HR, LR, SR) of held-out images `first..first + n` (n <= SAMPLE_CHUNK), each
-/// (n, C, H, W) in [-1, 1].
-fn super_resolve(
-    t: &mut Trainer,
-    first: usize,
-    n: usize,
-) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>), TrainError> {
+/// Held-out images and G's SR of them, each (n, C, H, W) in [-1, 1].
+struct Batch {
+    hr: Vec<f32>,
+    lr: Vec<f32>,
+    sr: Vec<f32>,
+}
+
+/// The HR, LR and SR of held-out images `first..first + n` (n <= SAMPLE_CHUNK).
+fn super_resolve(t: &mut Trainer, first: usize, n: usize) -> Result<Batch, TrainError> {
     let held = t
         .held_out
         .as_ref()
@@ -41,7 +43,11 @@ fn super_resolve(
         None => Vec::new(),
     };
     let lr_len = len / (srgan_config(&t.cfg).scale.pow(2));
-    Ok((hr, lr[..n * lr_len].to_vec(), sr[..n * len].to_vec()))
+    Ok(Batch {
+        hr,
+        lr: lr[..n * lr_len].to_vec(),
+        sr: sr[..n * len].to_vec(),
+    })
 }
 
 /// Bicubic upscaling of each LR image of `lr`.
@@ -69,7 +75,7 @@ pub fn held_out_scores(t: &mut Trainer) -> Result<Vec<f32>, TrainError> {
     let mut first = 0;
     while first < count {
         let n = SAMPLE_CHUNK.min(count - first);
-        let (hr, lr, sr) = super_resolve(t, first, n)?;
+        let Batch { hr, lr, sr } = super_resolve(t, first, n)?;
         let bic = bicubic(t, &lr)?;
         let (p, s) = batch_psnr_ssim(&sr, &hr, shape, 2.0).map_err(quality_err)?;
         let (pb, sb) = batch_psnr_ssim(&bic, &hr, shape, 2.0).map_err(quality_err)?;
@@ -89,10 +95,10 @@ pub fn held_out_scores(t: &mut Trainer) -> Result<Vec<f32>, TrainError> {
 pub fn grid(t: &mut Trainer) -> Result<Vec<f32>, TrainError> {
     let count = t.held_out.as_ref().map_or(0, |h| h.count);
     let n = GRID_EXAMPLES.min(count);
-    let (hr, lr, sr) = super_resolve(t, 0, n)?;
+    let Batch { hr, lr, sr } = super_resolve(t, 0, n)?;
     let bic = bicubic(t, &lr)?;
     let m = srgan_config(&t.cfg);
-    let nearest = nearest_upscale(&lr, (m.channels, m.lr_size, m.lr_size), m.scale);
+    let nearest = nearest_upscale(&lr, (m.lr_size, m.lr_size), m.scale);
     let len = hr.len() / n.max(1);
     let mut out = Vec::with_capacity(4 * GRID_EXAMPLES * len);
     for rows in [&nearest, &bic, &sr, &hr] {
@@ -104,7 +110,7 @@ pub fn grid(t: &mut Trainer) -> Result<Vec<f32>, TrainError> {
 }
 
 /// Each pixel of (n, C, h, w) images copied to a `scale` x `scale` block.
-pub fn nearest_upscale(lr: &[f32], (c, h, w): (usize, usize, usize), scale: usize) -> Vec<f32> {
+pub fn nearest_upscale(lr: &[f32], (h, w): (usize, usize), scale: usize) -> Vec<f32> {
     let (oh, ow) = (h * scale, w * scale);
     let planes = lr.len() / (h * w).max(1);
     let mut out = vec![0.0; planes * oh * ow];
@@ -115,6 +121,5 @@ pub fn nearest_upscale(lr: &[f32], (c, h, w): (usize, usize, usize), scale: usiz
             }
         }
     }
-    let _ = c;
     out
 }

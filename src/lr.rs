@@ -46,6 +46,22 @@ impl LrSchedule {
         }
     }
 
+    /// The same schedule starting `by` iterations later (after a family's stages): the
+    /// factor is 1 before.
+    pub fn shifted(&self, by: usize) -> Self {
+        match self {
+            Self::Constant => Self::Constant,
+            Self::Step { at, gamma } => Self::Step {
+                at: at.iter().map(|m| m + by).collect(),
+                gamma: *gamma,
+            },
+            Self::Linear { start, iters } => Self::Linear {
+                start: start + by,
+                iters: *iters,
+            },
+        }
+    }
+
     /// The rate during iteration `i` for base rate `base`, as the optimizers read it.
     pub fn rate(&self, base: f32, i: usize) -> f32 {
         (base as f64 * self.factor(i)) as f32

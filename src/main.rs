@@ -13,6 +13,7 @@ use wgpu_gan::train::{ModelKind, TrainConfig, Trainer};
 mod eval_args;
 mod param_args;
 mod train_args;
+mod upscale_args;
 
 #[derive(Parser)]
 #[command(
@@ -86,7 +87,9 @@ enum Command {
   wgpu-gan train --model dcgan --lr-g 1e-4 --lr-d 4e-4   # two time-scale rates (TTUR)
   wgpu-gan train --lr-schedule linear             # constant, then down to 0 over the last half
   wgpu-gan train --lr-schedule step --lr-decay-at 6000,9000 --lr-gamma 0.1   # MultiStepLR
-  wgpu-gan train --model dcgan64 --data-folder ~/faces --channels 3   # 64x64 colour images")]
+  wgpu-gan train --model dcgan64 --data-folder ~/faces --channels 3   # 64x64 colour images
+  wgpu-gan train --model srgan                    # x4 super-resolution: 2,000 pretrain, then --steps 2,000 GAN
+  wgpu-gan train --model srgan --scale 2 --pretrain-steps 500 --steps 1000")]
     Train(Box<TrainArgs>),
     /// Generate images from a checkpoint (or a run directory: its latest checkpoint).
     #[command(after_help = "Examples:
@@ -112,6 +115,12 @@ enum Command {
   wgpu-gan eval --checkpoint runs/x --count 2000 --classifier my.safetensors
   wgpu-gan eval --checkpoint runs/acgan-20261123-101500           # + accuracy on the requested digit")]
     Eval(eval_args::EvalArgs),
+    /// Super-resolve images with an srgan checkpoint (x4 or x2; larger images in blended tiles).
+    #[command(after_help = "Examples:
+  wgpu-gan upscale --checkpoint runs/srgan-20261207-000000 --input small.png --out big.png
+  wgpu-gan upscale --checkpoint runs/srgan-x --input lr/ --out sr/ --reference hr/   # + PSNR
+  wgpu-gan upscale --checkpoint runs/srgan-x --input lr.npy --out sr.npy   # [N, H, W] in [-1, 1]")]
+    Upscale(upscale_args::UpscaleArgs),
 }
 
 #[derive(Args)]
@@ -173,6 +182,7 @@ fn main() {
         Command::Profile(a) => profile(a, &cli.gpu),
         Command::Classifier(c) => eval_args::classifier(c, &cli.gpu.options()),
         Command::Eval(a) => eval_args::eval(a, &cli.gpu.options()),
+        Command::Upscale(a) => upscale_args::upscale(a, &cli.gpu.options()),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
@@ -225,7 +235,7 @@ fn train(a: &TrainArgs, given: &[String], gpu: &GpuArgs) -> Result<()> {
             t.step,
             ckpt.path.display()
         );
-        if t.step >= t.cfg.steps {
+        if t.step >= t.total_steps() {
             bail!(
                 "{} is already at step {}; pass a larger --steps to go on",
                 run.display(),

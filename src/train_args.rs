@@ -57,9 +57,10 @@ pub struct TrainArgs {
     lr_d: Option<f32>,
     /// How the learning rates change over the run: constant; step (multiplied by --lr-gamma at
     /// each --lr-decay-at iteration, PyTorch's MultiStepLR); linear (constant, then down to 0
-    /// over the last --lr-decay-iters iterations, CycleGAN's LambdaLR rule).
-    #[arg(long, value_enum, default_value_t = ScheduleName::Constant)]
-    lr_schedule: ScheduleName,
+    /// over the last --lr-decay-iters iterations, CycleGAN's LambdaLR rule) [default: constant;
+    /// step for srgan].
+    #[arg(long, value_enum)]
+    lr_schedule: Option<ScheduleName>,
     /// step: the iterations at which the rates are multiplied by --lr-gamma, comma-separated
     /// [default: half of --steps].
     #[arg(long, value_delimiter = ',')]
@@ -104,9 +105,10 @@ pub struct TrainArgs {
     sample_every: usize,
     #[arg(long, default_value_t = 1000)]
     checkpoint_every: usize,
-    /// Append to losses.csv every N iterations.
-    #[arg(long, default_value_t = 50)]
-    log_every: usize,
+    /// Append to losses.csv every N iterations [default: 50; 200 for srgan, whose rows score
+    /// the held-out images].
+    #[arg(long)]
+    log_every: Option<usize>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// A directory with MNIST IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte; .gz ok).
@@ -218,16 +220,21 @@ impl TrainArgs {
     }
 
     /// The learning-rate schedule the flags ask for, over a run of `steps` iterations.
-    fn lr_schedule(&self, steps: usize) -> Result<LrSchedule> {
-        let step = self.lr_schedule == ScheduleName::Step;
+    fn lr_schedule(&self, steps: usize, base: &LrSchedule) -> Result<LrSchedule> {
+        let kind = self.lr_schedule.unwrap_or(match base {
+            LrSchedule::Constant => ScheduleName::Constant,
+            LrSchedule::Step { .. } => ScheduleName::Step,
+            LrSchedule::Linear { .. } => ScheduleName::Linear,
+        });
+        let step = kind == ScheduleName::Step;
         if !step && !self.lr_decay_at.is_empty() {
             bail!("--lr-decay-at applies to --lr-schedule step");
         }
-        let linear = self.lr_schedule == ScheduleName::Linear;
+        let linear = kind == ScheduleName::Linear;
         if !linear && self.lr_decay_iters.is_some() {
             bail!("--lr-decay-iters applies to --lr-schedule linear");
         }
-        Ok(match self.lr_schedule {
+        Ok(match kind {
             ScheduleName::Constant => LrSchedule::Constant,
             ScheduleName::Step if self.lr_decay_at.is_empty() => LrSchedule::Step {
                 at: vec![steps / 2],
@@ -317,6 +324,7 @@ impl TrainArgs {
     pub fn config(&self) -> Result<TrainConfig> {
         self.check_model_flags()?;
         let base = TrainConfig::for_model(self.model);
+        let base_schedule = base.lr_schedule.clone();
         let mut cfg = TrainConfig {
             model: self.model,
             loss: self.loss.unwrap_or(base.loss),
@@ -337,7 +345,7 @@ impl TrainArgs {
             channels: self.channels.unwrap_or(base.channels),
             sample_every: self.sample_every,
             checkpoint_every: self.checkpoint_every,
-            log_every: self.log_every,
+            log_every: self.log_every.unwrap_or(base.log_every),
             seed: self.seed,
             device: self.device,
             keep_checkpoints: self.keep_checkpoints,
@@ -348,7 +356,7 @@ impl TrainArgs {
             tensorboard: self.tensorboard,
             ..base
         };
-        cfg.lr_schedule = self.lr_schedule(cfg.steps)?;
+        cfg.lr_schedule = self.lr_schedule(cfg.steps, &base_schedule)?;
         let (channels, size, _) = cfg.image_shape();
         cfg.data = match (&self.data_folder, &self.data, self.dataset) {
             (Some(dir), _, _) => DataSource::Folder {

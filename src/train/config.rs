@@ -31,6 +31,8 @@ pub enum ModelKind {
     /// WGAN-GP: an MLP critic without sigmoid, 5 critic steps per G step, gradient penalty 10.
     #[serde(rename = "wgan-gp")]
     WganGp,
+    /// SRGAN: super-resolution x4 or x2; SRResNet G pretrained on MSE, then the GAN.
+    Srgan,
 }
 
 impl ModelKind {

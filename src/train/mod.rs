@@ -168,6 +168,8 @@ pub struct Trainer {
     pub monitor: Option<Monitor>,
     /// The host side of a dataset too large for one binding (`stream`).
     stream: Option<crate::train::stream::Streamer>,
+    /// The images kept out of training (`Family::held_out`), if the family keeps any.
+    pub held_out: Option<crate::data::Dataset>,
 }
 
 /// With `--eval-every`, the classifier (loaded, or trained when missing) and the eval ops
@@ -199,8 +201,9 @@ impl Trainer {
     /// Builds the program, uploads the dataset and the initial weights.
     pub fn new(cfg: TrainConfig, out: &Path, gpu: &GpuOptions) -> Result<Self, TrainError> {
         cfg.validate()?;
-        let ds = cfg.data.load()?;
+        let mut ds = cfg.data.load()?;
         check_dataset(&cfg, &ds)?;
+        let held_out = split_held_out(&cfg, &mut ds)?;
         if cfg.batch_size > ds.count {
             return Err(TrainError::Config(format!(
                 "--batch-size {} is larger than the dataset ({} images)",
@@ -230,7 +233,38 @@ impl Trainer {
             dataset_name: ds.name,
             monitor,
             stream,
+            held_out,
         })
+    }
+
+    /// Iterations of the whole run: the family's stages, then `--steps`.
+    pub fn total_steps(&self) -> usize {
+        self.stage_steps() + self.cfg.steps
+    }
+
+    /// Iterations of the family's stages before the main ones.
+    pub fn stage_steps(&self) -> usize {
+        let stages = self.cfg.family().stages(&self.cfg);
+        stages.iter().map(|(_, n)| n).sum()
+    }
+
+    /// The ops of the iteration after `step` and how many iterations in a row run them: a
+    /// stage's (until its end), else the main iteration's.
+    fn segment(&self, step: usize) -> (std::ops::Range<usize>, usize) {
+        let mut end = 0;
+        for ((_, n), (_, ops)) in self
+            .cfg
+            .family()
+            .stages(&self.cfg)
+            .iter()
+            .zip(&self.gan.stages)
+        {
+            end += n;
+            if step < end {
+                return (ops.clone(), end - step);
+            }
+        }
+        (self.gan.iteration.clone(), usize::MAX)
     }
 
     /// The quality scores of the generator as it is now (`--eval-every`).
@@ -264,30 +298,27 @@ impl Trainer {
         let most = self.stream.as_ref().map_or(n, |s| s.capacity()).max(1);
         let mut left = n;
         while left > 0 {
-            let k = left.min(most);
-            self.submit(k)?;
+            // A submission never straddles the end of a stage.
+            let (ops, in_segment) = self.segment(self.step);
+            let k = left.min(most).min(in_segment);
+            self.submit(ops, k)?;
             left -= k;
         }
         Ok(())
     }
 
-    fn submit(&mut self, n: usize) -> Result<(), TrainError> {
+    fn submit(&mut self, ops: std::ops::Range<usize>, n: usize) -> Result<(), TrainError> {
+        // The schedule counts the main iterations: it starts after the stages.
+        let schedule = self.cfg.lr_schedule.shifted(self.stage_steps());
         let (cfg, exec) = (&self.cfg, self.exec.as_mut());
         for o in &self.gan.optimizers {
             let (base, iterations) = (cfg.rate(o.rate), (self.step, n));
-            lr::write_rates(
-                exec,
-                self.gan.lrs,
-                o.row,
-                &cfg.lr_schedule,
-                base,
-                iterations,
-            );
+            lr::write_rates(exec, self.gan.lrs, o.row, &schedule, base, iterations);
         }
         if let Some(s) = self.stream.as_mut() {
             s.before(exec, n);
         }
-        self.exec.run(self.gan.iteration.clone(), n)?;
+        self.exec.run(ops, n)?;
         if let Some(s) = self.stream.as_mut() {
             s.prefetch(self.exec.as_mut(), n);
         }
@@ -350,6 +381,37 @@ impl Trainer {
     pub fn train(&mut self) -> Result<Option<LossRow>, TrainError> {
         outputs::train_loop(self)
     }
+}
+
+/// Takes the family's held-out images off the end of `ds`.
+fn split_held_out(
+    cfg: &TrainConfig,
+    ds: &mut crate::data::Dataset,
+) -> Result<Option<crate::data::Dataset>, TrainError> {
+    let k = cfg.family().held_out(cfg, ds.count);
+    if k == 0 {
+        return Ok(None);
+    }
+    if k >= ds.count {
+        return Err(TrainError::Config(format!(
+            "{}: {} images are too few; --model {} keeps {k} out of training",
+            ds.name,
+            ds.count,
+            cfg.model_name()
+        )));
+    }
+    let keep = ds.count - k;
+    let held = crate::data::Dataset {
+        name: format!("{} (held out)", ds.name),
+        images: ds.images.split_off(keep * ds.image_len()),
+        labels: ds.labels.split_off(keep.min(ds.labels.len())),
+        count: k,
+        channels: ds.channels,
+        height: ds.height,
+        width: ds.width,
+    };
+    ds.count = keep;
+    Ok(Some(held))
 }
 
 /// The dataset's images have the model's size and channel count.

@@ -191,8 +191,8 @@ fn next_chunk(t: &Trainer) -> usize {
             .filter(|&s| s > t.step),
     )
     .min()
-    .unwrap_or(c.steps);
-    (next_event.min(c.steps) - t.step).clamp(1, MAX_CHUNK)
+    .unwrap_or(t.total_steps());
+    (next_event.min(t.total_steps()) - t.step).clamp(1, MAX_CHUNK)
 }
 
 /// Runs the next chunk; an iteration listed in `capture` runs alone inside a RenderDoc capture.
@@ -215,7 +215,7 @@ fn save_checkpoint(t: &Trainer, ckpts: &Path, seconds: f64) -> Result<(), TrainE
     super::resume::prune(&t.out, t.cfg.keep_checkpoints).map_err(io_err(ckpts))
 }
 
-/// Runs the trainer from its current step to `cfg.steps`, writing every output. A run that
+/// Runs the trainer from its current step to its last (the stages, then `cfg.steps`), writing every output. A run that
 /// starts at step 0 first saves its initial state, so there is always a good checkpoint.
 pub fn train_loop(t: &mut Trainer) -> Result<Option<LossRow>, TrainError> {
     let samples = t.out.join("samples");
@@ -230,16 +230,20 @@ pub fn train_loop(t: &mut Trainer) -> Result<Option<LossRow>, TrainError> {
     if t.step == 0 {
         save_checkpoint(t, &ckpts, 0.0)?;
     }
-    let bar = progress(t.cfg.steps, t.step);
+    let bar = progress(t.total_steps(), t.step);
     let mut rows = read_csv(&csv, t.cfg.family().loss_columns());
-    while t.step < t.cfg.steps {
+    while t.step < t.total_steps() {
         advance(t)?;
         bar.set_position(t.step as u64);
-        let last = t.step == t.cfg.steps;
+        let last = t.step == t.total_steps();
         let eval_due = t.monitor.is_some() && (last || t.step.is_multiple_of(t.cfg.eval_every));
         if t.step.is_multiple_of(t.cfg.log_every) || last || eval_due {
             t.check_finite()?;
-            let row = t.take_losses(seconds(t))?;
+            let mut row = t.take_losses(seconds(t))?;
+            let family = t.cfg.family();
+            let host = family.host_values(t)?;
+            row.heads
+                .extend(family.host_columns(&t.cfg).into_iter().zip(host));
             let scores = if eval_due { t.evaluate()? } else { None };
             append_csv(&csv, &row, t.monitor.is_some().then_some(scores.as_ref()))?;
             board.log(&row, scores.as_ref());
@@ -262,9 +266,10 @@ pub fn train_loop(t: &mut Trainer) -> Result<Option<LossRow>, TrainError> {
         if t.step.is_multiple_of(t.cfg.sample_every) || last {
             let (c, h, w) = t.cfg.image_shape();
             for (i, grid) in t.cfg.family().grids(&t.cfg).into_iter().enumerate() {
-                let images = match grid.sweep {
-                    None => t.sample_grid()?,
-                    Some(k) => t.sweep_grid(k)?,
+                let images = match (t.cfg.family().grid_images(t, &grid), grid.sweep) {
+                    (Some(images), _) => images?,
+                    (None, None) => t.sample_grid()?,
+                    (None, Some(k)) => t.sweep_grid(k)?,
                 };
                 let path = samples.join(format!("step_{:06}{}.png", t.step, grid.suffix));
                 let (tiles, columns) = (grid.tiles, grid.columns);

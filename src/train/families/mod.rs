@@ -9,12 +9,13 @@ mod cgan;
 mod dcgan;
 mod infogan;
 mod mlp;
+pub mod srgan;
 mod wgan_gp;
 
 use super::params::Param;
 use super::schedule::{self, Aux, GanProgram, NetSpec, OptimizerSpec, Rate, ScheduleKind};
 use super::schedule::{D_FAKE, D_REAL, G_LOSS};
-use super::{ModelKind, TrainConfig, TrainError};
+use super::{ModelKind, TrainConfig, TrainError, Trainer};
 use crate::data::DataSource;
 use crate::nn::{Layer, Net};
 use crate::ops::Loss;
@@ -249,6 +250,34 @@ pub trait Family: Sync {
     fn validate(&self, _cfg: &TrainConfig) -> Result<(), String> {
         Ok(())
     }
+
+    /// Named training stages that run before the main `--steps` iterations, in order, with
+    /// their iteration counts (the program's `stages` hold their ops); default none.
+    fn stages(&self, _cfg: &TrainConfig) -> Vec<(String, usize)> {
+        Vec::new()
+    }
+
+    /// Images of a dataset of `count` kept out of training (its last ones) for fixed
+    /// evaluation batches (`Trainer::held_out`); default none.
+    fn held_out(&self, _cfg: &TrainConfig, _count: usize) -> usize {
+        0
+    }
+
+    /// losses.csv columns the host computes at each log point, after the heads; default none.
+    fn host_columns(&self, _cfg: &TrainConfig) -> Vec<&'static str> {
+        Vec::new()
+    }
+
+    /// The values of `host_columns` for the trainer as it is now.
+    fn host_values(&self, _t: &mut Trainer) -> Result<Vec<f32>, TrainError> {
+        Ok(Vec::new())
+    }
+
+    /// The images of `grid`, (tiles, C, H, W) in [-1, 1], when the family draws them itself;
+    /// None: the sample program's (the default).
+    fn grid_images(&self, _t: &mut Trainer, _grid: &Grid) -> Option<Result<Vec<f32>, TrainError>> {
+        None
+    }
 }
 
 /// The registry: the family of each `--model`.
@@ -261,6 +290,7 @@ pub fn family(model: ModelKind) -> &'static dyn Family {
         ModelKind::Acgan => &acgan::Acgan,
         ModelKind::Infogan => &infogan::Infogan,
         ModelKind::WganGp => &wgan_gp::WganGp,
+        ModelKind::Srgan => &srgan::Srgan,
     }
 }
 

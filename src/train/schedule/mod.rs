@@ -60,6 +60,9 @@ pub struct GanProgram {
     pub dataset: Option<DatasetViews>,
     /// Fills plus step: one training iteration.
     pub iteration: Range<usize>,
+    /// The iteration of each stage that runs before the main ones (`Family::stages`), by
+    /// name, in order; empty for most families.
+    pub stages: Vec<(String, Range<usize>)>,
     /// The step alone, on inputs already in place.
     pub step: Range<usize>,
     /// Each phase of the step by name, in order.
@@ -127,6 +130,7 @@ pub fn finish(
         inputs: p.inputs,
         dataset,
         iteration: 0..nfill + step_len,
+        stages: Vec::new(),
         step: nfill..nfill + step_len,
         phases: p.phases,
         sample: nfill + step_len..nfill + end,

@@ -57,9 +57,10 @@ pub struct TrainArgs {
     lr_d: Option<f32>,
     /// How the learning rates change over the run: constant; step (multiplied by --lr-gamma at
     /// each --lr-decay-at iteration, PyTorch's MultiStepLR); linear (constant, then down to 0
-    /// over the last --lr-decay-iters iterations, CycleGAN's LambdaLR rule).
-    #[arg(long, value_enum, default_value_t = ScheduleName::Constant)]
-    lr_schedule: ScheduleName,
+    /// over the last --lr-decay-iters iterations, CycleGAN's LambdaLR rule) [default: linear
+    /// for cyclegan, constant for the others].
+    #[arg(long, value_enum)]
+    lr_schedule: Option<ScheduleName>,
     /// step: the iterations at which the rates are multiplied by --lr-gamma, comma-separated
     /// [default: half of --steps].
     #[arg(long, value_delimiter = ',')]
@@ -218,16 +219,21 @@ impl TrainArgs {
     }
 
     /// The learning-rate schedule the flags ask for, over a run of `steps` iterations.
-    fn lr_schedule(&self, steps: usize) -> Result<LrSchedule> {
-        let step = self.lr_schedule == ScheduleName::Step;
+    fn lr_schedule(&self, steps: usize, base: &LrSchedule) -> Result<LrSchedule> {
+        let name = self.lr_schedule.unwrap_or(match base {
+            LrSchedule::Constant => ScheduleName::Constant,
+            LrSchedule::Step { .. } => ScheduleName::Step,
+            LrSchedule::Linear { .. } => ScheduleName::Linear,
+        });
+        let step = name == ScheduleName::Step;
         if !step && !self.lr_decay_at.is_empty() {
             bail!("--lr-decay-at applies to --lr-schedule step");
         }
-        let linear = self.lr_schedule == ScheduleName::Linear;
+        let linear = name == ScheduleName::Linear;
         if !linear && self.lr_decay_iters.is_some() {
             bail!("--lr-decay-iters applies to --lr-schedule linear");
         }
-        Ok(match self.lr_schedule {
+        Ok(match name {
             ScheduleName::Constant => LrSchedule::Constant,
             ScheduleName::Step if self.lr_decay_at.is_empty() => LrSchedule::Step {
                 at: vec![steps / 2],
@@ -317,6 +323,7 @@ impl TrainArgs {
     pub fn config(&self) -> Result<TrainConfig> {
         self.check_model_flags()?;
         let base = TrainConfig::for_model(self.model);
+        let base_schedule = base.lr_schedule.clone();
         let mut cfg = TrainConfig {
             model: self.model,
             loss: self.loss.unwrap_or(base.loss),
@@ -348,7 +355,7 @@ impl TrainArgs {
             tensorboard: self.tensorboard,
             ..base
         };
-        cfg.lr_schedule = self.lr_schedule(cfg.steps)?;
+        cfg.lr_schedule = self.lr_schedule(cfg.steps, &base_schedule)?;
         let (channels, size, _) = cfg.image_shape();
         cfg.data = match (&self.data_folder, &self.data, self.dataset) {
             (Some(dir), _, _) => DataSource::Folder {

@@ -31,6 +31,8 @@ pub enum ModelKind {
     /// WGAN-GP: an MLP critic without sigmoid, 5 critic steps per G step, gradient penalty 10.
     #[serde(rename = "wgan-gp")]
     WganGp,
+    /// CycleGAN: unpaired translation between two image domains (--data-a, --data-b).
+    Cyclegan,
 }
 
 impl ModelKind {

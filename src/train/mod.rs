@@ -139,6 +139,17 @@ pub fn upload_initial_state(
     write_sample_inputs(exec, gan, cfg, None);
 }
 
+/// Uploads the datasets after the first (`Family::datasets`) that the program reads whole.
+pub fn upload_extra_datasets(
+    exec: &mut dyn Executor,
+    gan: &GanProgram,
+    sets: &[crate::data::Dataset],
+) {
+    for (views, ds) in gan.extra_datasets.iter().zip(sets.iter().skip(1)) {
+        crate::train::stream::upload(exec, *views, ds);
+    }
+}
+
 /// Writes the sample program's inputs the family gives (for `sweep`, InfoGAN's code sweep).
 fn write_sample_inputs(
     exec: &mut dyn Executor,
@@ -199,23 +210,26 @@ impl Trainer {
     /// Builds the program, uploads the dataset and the initial weights.
     pub fn new(cfg: TrainConfig, out: &Path, gpu: &GpuOptions) -> Result<Self, TrainError> {
         cfg.validate()?;
-        let ds = cfg.data.load()?;
-        check_dataset(&cfg, &ds)?;
+        let mut sets = cfg.datasets()?;
+        let ds = &sets[0];
+        check_dataset(&cfg, ds)?;
         if cfg.batch_size > ds.count {
             return Err(TrainError::Config(format!(
                 "--batch-size {} is larger than the dataset ({} images)",
                 cfg.batch_size, ds.count
             )));
         }
-        let mut gan = cfg.program(ds.count, ds.image_len())?;
+        let mut gan = cfg.program_for(&sets)?;
         let eval = eval_ops(&cfg, &mut gan, gpu)?;
         let mut exec = executor(cfg.device, gpu, &gan.prog)?;
-        upload_initial_state(exec.as_mut(), &gan, &ds, &cfg);
+        upload_initial_state(exec.as_mut(), &gan, ds, &cfg);
+        upload_extra_datasets(exec.as_mut(), &gan, &sets);
         let monitor = match eval {
-            Some((ops, c)) => Some(ops.start(exec.as_mut(), &c, &ds)?),
+            Some((ops, c)) => Some(ops.start(exec.as_mut(), &c, ds)?),
             None => None,
         };
         TRAINERS_PLANNED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let ds = sets.swap_remove(0);
         let (images, labels) = (ds.images, ds.labels);
         let stream = crate::train::stream::Streamer::new(&gan.prog, gan.dataset, images, labels)
             .map_err(|e| TrainError::Config(e.to_string()))?;
@@ -326,7 +340,15 @@ impl Trainer {
     pub fn take_losses(&mut self, seconds: f64) -> Result<LossRow, TrainError> {
         let m = self.exec.read_f32(self.gan.metrics)?;
         self.exec.write_f32(self.gan.metrics, &vec![0.0; m.len()]);
-        Ok(LossRow::from_metrics(&self.cfg, self.step, &m, seconds))
+        let mut row = LossRow::from_metrics(&self.cfg, self.step, &m, seconds);
+        let family = self.cfg.family();
+        let names = family.host_columns(&self.cfg);
+        if !names.is_empty() {
+            let sample = self.sample_grid()?;
+            let values = family.host_values(&self.cfg, &sample);
+            row.heads.extend(names.iter().copied().zip(values));
+        }
+        Ok(row)
     }
 
     /// Generates the fixed-noise grid images, (grid², C, H, W) in [-1, 1].

@@ -20,3 +20,4 @@ pub mod sample;
 pub mod sample_file;
 pub mod score;
 pub mod train;
+pub mod translate;

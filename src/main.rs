@@ -13,6 +13,7 @@ use wgpu_gan::train::{ModelKind, TrainConfig, Trainer};
 mod eval_args;
 mod param_args;
 mod train_args;
+mod translate_args;
 
 #[derive(Parser)]
 #[command(
@@ -86,7 +87,9 @@ enum Command {
   wgpu-gan train --model dcgan --lr-g 1e-4 --lr-d 4e-4   # two time-scale rates (TTUR)
   wgpu-gan train --lr-schedule linear             # constant, then down to 0 over the last half
   wgpu-gan train --lr-schedule step --lr-decay-at 6000,9000 --lr-gamma 0.1   # MultiStepLR
-  wgpu-gan train --model dcgan64 --data-folder ~/faces --channels 3   # 64x64 colour images")]
+  wgpu-gan train --model dcgan64 --data-folder ~/faces --channels 3   # 64x64 colour images
+  wgpu-gan train --model cyclegan --batch-size 16  # MNIST <-> optdigits, unpaired translation
+  wgpu-gan train --model cyclegan --data-a ~/horses --data-b ~/zebras --size 64 --channels 3")]
     Train(Box<TrainArgs>),
     /// Generate images from a checkpoint (or a run directory: its latest checkpoint).
     #[command(after_help = "Examples:
@@ -112,6 +115,12 @@ enum Command {
   wgpu-gan eval --checkpoint runs/x --count 2000 --classifier my.safetensors
   wgpu-gan eval --checkpoint runs/acgan-20261123-101500           # + accuracy on the requested digit")]
     Eval(eval_args::EvalArgs),
+    /// Translate images with a CycleGAN checkpoint's generator (a2b or b2a).
+    #[command(after_help = "Examples:
+  wgpu-gan translate --checkpoint runs/cyclegan-x --direction b2a --input digit.png --out mnist-style.png
+  wgpu-gan translate --checkpoint runs/cyclegan-x --direction a2b --input ~/photos --out translated/
+  wgpu-gan translate --checkpoint runs/cyclegan-x --direction a2b --input samples.npy --out b.npy")]
+    Translate(translate_args::TranslateArgs),
 }
 
 #[derive(Args)]
@@ -173,6 +182,7 @@ fn main() {
         Command::Profile(a) => profile(a, &cli.gpu),
         Command::Classifier(c) => eval_args::classifier(c, &cli.gpu.options()),
         Command::Eval(a) => eval_args::eval(a, &cli.gpu.options()),
+        Command::Translate(a) => translate_args::translate(a, &cli.gpu.options()),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

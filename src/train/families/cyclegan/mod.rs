@@ -144,6 +144,7 @@ impl Family for Cyclegan {
     fn defaults(&self) -> TrainConfig {
         TrainConfig {
             model: ModelKind::Cyclegan,
+            loss: crate::train::LossKind::Lsgan,
             steps: 5_000,
             batch_size: 1,
             adam_eps: 1e-8,

@@ -244,7 +244,9 @@ impl TrainArgs {
                 gamma: self.lr_gamma,
             },
             ScheduleName::Linear => {
-                let iters = self.lr_decay_iters.unwrap_or(steps / 2);
+                // A family's default schedule fits any run, one iteration long included.
+                let least = usize::from(self.lr_schedule.is_none());
+                let iters = self.lr_decay_iters.unwrap_or((steps / 2).max(least));
                 if iters > steps {
                     bail!("--lr-decay-iters {iters} is longer than the run (--steps {steps})");
                 }

@@ -10,7 +10,6 @@ use wgpu_gan::data::{folder, Dataset};
 use wgpu_gan::exec::DeviceKind;
 use wgpu_gan::gpu::GpuOptions;
 use wgpu_gan::io::npy::{read_npy, write_npy};
-use wgpu_gan::io::png::save_grid;
 use wgpu_gan::translate::{Direction, Translator};
 
 #[derive(Args)]
@@ -94,9 +93,31 @@ pub fn translate(a: &TranslateArgs, gpu: &GpuOptions) -> Result<()> {
     let bytes = folder::decode(&a.input, c, h)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", a.input.display()))?;
     let y = t.dataset(dataset(bytes, 1, (c, h, w)))?;
-    save_grid(&a.out, &y, 1, c, h, w, 1)?;
+    save_image(&a.out, &y, t.shape)?;
     eprintln!("wrote {}", a.out.display());
     Ok(())
+}
+
+/// One image (C, H, W) in [-1, 1] as a PNG of exactly its size.
+fn save_image(path: &Path, x: &[f32], (c, h, w): (usize, usize, usize)) -> Result<()> {
+    let bytes = to_bytes(x);
+    let (wu, hu) = (w as u32, h as u32);
+    let plane = h * w;
+    let saved = if c == 1 {
+        image::GrayImage::from_raw(wu, hu, bytes).map(|img| img.save(path))
+    } else {
+        let rgb = (0..plane).flat_map(|i| (0..3).map(move |k| (k, i)));
+        let rgb: Vec<u8> = rgb.map(|(k, i)| bytes[k * plane + i]).collect();
+        image::RgbImage::from_raw(wu, hu, rgb).map(|img| img.save(path))
+    };
+    match saved {
+        Some(Ok(())) => Ok(()),
+        Some(Err(e)) => bail!("cannot write {}: {e}", path.display()),
+        None => bail!(
+            "cannot write {}: {c}x{h}x{w} is not an image",
+            path.display()
+        ),
+    }
 }
 
 /// Every image of `dir` to `out/<its name>.png`; unreadable files are named and skipped.
@@ -120,7 +141,7 @@ fn translate_folder(t: &mut Translator, dir: &Path, out: &Path) -> Result<()> {
         let name = rel
             .to_string_lossy()
             .replace(std::path::MAIN_SEPARATOR, "_");
-        save_grid(&out.join(name), &y, 1, c, h, w, 1)?;
+        save_image(&out.join(name), &y, t.shape)?;
         written += 1;
     }
     bar.finish_and_clear();

@@ -336,3 +336,54 @@ fn cyclegan_bad_input_is_one_clear_line() {
     );
     run(tr("a2b", &s(&empty)), &["no readable"]);
 }
+
+/// The embedded optdigits as MNIST was made: 1,797 labelled digits, each 8x8 body brought to
+/// 20x20 inside an empty 4-pixel frame, full ink (16) at full brightness (255).
+#[test]
+fn optdigits_are_brought_to_28x28_like_mnist() {
+    use wgpu_gan::data::optdigits::{framed, optdigits};
+    let ds = optdigits().unwrap();
+    assert_eq!(
+        (ds.count, ds.channels, ds.height, ds.width),
+        (1797, 1, 28, 28)
+    );
+    assert!(ds.labels.iter().all(|&l| l < 10));
+    assert_eq!(ds.labels[..3], [0, 1, 2], "the file's first labels");
+    let full = framed(&[16; 64]);
+    for (i, &v) in full.iter().enumerate() {
+        let (y, x) = (i / 28, i % 28);
+        let inside = (4..24).contains(&y) && (4..24).contains(&x);
+        assert_eq!(v, if inside { 255 } else { 0 }, "pixel ({y}, {x})");
+    }
+    let brightest = ds.images.chunks(784).map(|img| *img.iter().max().unwrap());
+    assert!(
+        brightest.clone().all(|m| m >= 200),
+        "every digit has full ink"
+    );
+}
+
+#[test]
+fn sample_refuses_a_cyclegan_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    gray_folder(&a, 3, (8, 8));
+    gray_folder(&b, 3, (9, 9));
+    let run = dir.path().join("run");
+    let mut args = small(&a, &b, &run, "1");
+    args[8] = "1".into(); // --channels 1
+    ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let out = dir.path().join("s.png");
+    fails(
+        &[
+            "sample",
+            "--checkpoint",
+            &run.to_string_lossy(),
+            "--out",
+            &out.to_string_lossy(),
+            "--device",
+            "cpu",
+        ],
+        &["translate"],
+    );
+    assert!(!out.exists());
+}

@@ -54,17 +54,18 @@ pub fn optdigits() -> Result<Dataset, DataError> {
 }
 
 /// One 8x8 digit (0..16, row-major) as a 28x28 byte image: resized to 20x20 (CatmullRom, in
-/// floats, clamped to 0..16 after the filter's overshoot), centred, scaled to 0..255.
+/// floats scaled to 0..1, the range the image crate keeps f32 pixels in, clamped after the
+/// filter's overshoot), centred, scaled to 0..255.
 pub fn framed(pixels: &[u8]) -> Vec<u8> {
     let src: ImageBuffer<Luma<f32>, Vec<f32>> = ImageBuffer::from_fn(SOURCE, SOURCE, |x, y| {
-        Luma([pixels[(y * SOURCE + x) as usize] as f32])
+        Luma([pixels[(y * SOURCE + x) as usize] as f32 / 16.0])
     });
     let body = resize(&src, BODY, BODY, FilterType::CatmullRom);
     let side = OPTDIGITS_SIZE;
     let at = (side - BODY as usize) / 2;
     let mut out = vec![0u8; side * side];
     for (x, y, p) in body.enumerate_pixels() {
-        let v = (p.0[0].clamp(0.0, 16.0) * 255.0 / 16.0).round() as u8;
+        let v = (p.0[0].clamp(0.0, 1.0) * 255.0).round() as u8;
         out[(y as usize + at) * side + x as usize + at] = v;
     }
     out

@@ -12,7 +12,7 @@ use crate::lr::LrSchedule;
 use crate::models::{dcgan_init, CycleganConfig};
 use crate::nn::Net;
 use crate::train::params::Param;
-use crate::train::schedule::GanProgram;
+use crate::train::schedule::{GanProgram, NetSpec};
 use crate::train::{ModelKind, TrainConfig, TrainError};
 use program::*;
 
@@ -191,6 +191,16 @@ impl Family for Cyclegan {
     fn datasets(&self, cfg: &TrainConfig) -> Result<Vec<Dataset>, TrainError> {
         let [a, b] = data::split(cfg)?;
         Ok(vec![a.train, b.train, a.held, b.held])
+    }
+
+    /// Its nets are declared by `program::declaration`; none of them makes images from noise,
+    /// which is what callers of `nets` (`sample`) want.
+    fn nets(&self, _: &TrainConfig, _: usize) -> Result<Vec<NetSpec>, TrainError> {
+        Err(TrainError::Config(
+            "--model cyclegan makes no images from noise: translate images with \
+             `wgpu-gan translate --checkpoint RUN --direction a2b|b2a --input ... --out ...`"
+                .into(),
+        ))
     }
 
     fn program(&self, _: &TrainConfig, _: usize, _: usize) -> Result<GanProgram, TrainError> {

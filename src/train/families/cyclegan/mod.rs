@@ -5,6 +5,7 @@
 
 pub mod data;
 pub mod program;
+mod sample;
 
 use super::{Column, Family, Grid};
 use crate::data::Dataset;
@@ -273,7 +274,7 @@ impl Family for Cyclegan {
 
 fn check_model(cfg: &TrainConfig) -> Result<(), String> {
     let m = model(cfg);
-    if m.size < 8 || m.size % 4 != 0 {
+    if m.size < 8 || !m.size.is_multiple_of(4) {
         return Err(format!(
             "--size {}: CycleGAN's G halves the images twice; give a multiple of 4, 8 or more",
             m.size

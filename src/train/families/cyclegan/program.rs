@@ -10,7 +10,7 @@ use crate::nn::Shape;
 use crate::ops::{self, AdamConfig, ImagePoolViews, Loss, RandomStream};
 use crate::program::{Program, View};
 use crate::train::schedule::planner::{ActsId, NetId, Planner};
-use crate::train::schedule::{self, GanProgram, InputKind, MetricLayout};
+use crate::train::schedule::{self, DatasetViews, GanProgram, InputKind, MetricLayout};
 use crate::train::schedule::{NetSpec, OptimizerSpec, Rate, ITERATION};
 
 /// Metric slots, (loss, accuracy, count) each: the G step's terms (the L1 terms unweighted),
@@ -56,7 +56,7 @@ impl CycleSpec {
         Shape::image(m.channels, m.size, m.size)
     }
 
-    fn image_len(&self) -> usize {
+    pub fn image_len(&self) -> usize {
         self.image().len()
     }
 }
@@ -316,12 +316,7 @@ pub fn build(spec: &CycleSpec) -> ops::Result<GanProgram> {
     let b_labels = p.prog.tensor("input.b.labels", n);
     p.record("input.a", a);
     p.record("input.b", b);
-    let pools = ["pool.a", "pool.b"].map(|name| ImagePoolViews {
-        images: p
-            .prog
-            .tensor(&format!("{name}.images"), spec.pool_size.max(1) * len),
-        state: p.prog.tensor(&format!("{name}.state"), 1),
-    });
+    let pools = POOLS.map(|name| pool(&mut p, name, spec.pool_size.max(1) * len));
     let d_site = |p: &mut Planner, name: &str| -> ops::Result<Site> {
         let net = p.id(name)?;
         let acts = p.acts(net, n, "train");
@@ -345,70 +340,47 @@ pub fn build(spec: &CycleSpec) -> ops::Result<GanProgram> {
     r.d_step(&passes)?;
     r.p.end_phase(i);
     let mut p = r.p;
-    let fills = match datasets {
-        Some([ds_a, ds_b]) => {
-            let mut fills = p.fills(Some(ds_a))?;
-            let rs = RandomStream {
-                seed: spec.seed,
-                stream: p.inputs.len() as u32,
-                slot: ITERATION,
-            };
-            let io = (b, b_labels);
-            crate::train::stream::record_gather(
-                &mut fills,
-                (rs, p.counters),
-                ds_b,
-                io,
-                "draw input.b",
-            )?;
-            fills.ops
-        }
-        None => Vec::new(),
-    };
+    let fills = draws(&p, datasets, (b, b_labels))?;
     let step_len = p.prog.ops.len();
-    let sample = sample_program(&mut p, spec)?;
+    let sample = super::sample::sample_program(&mut p, spec)?;
     let mut gan = schedule::finish(p, fills, datasets.map(|d| d[0]), step_len, sample)?;
     gan.extra_datasets = datasets.map_or(Vec::new(), |d| vec![d[1]]);
-    gan.state = pools
-        .iter()
-        .zip(["pool.a", "pool.b"])
-        .flat_map(|(v, name)| {
-            [
-                (format!("{name}.images"), v.images),
-                (format!("{name}.state"), v.state),
-            ]
-        })
-        .collect();
+    for (name, v) in POOLS.iter().zip(pools) {
+        gan.state.push((format!("{name}.images"), v.images));
+        gan.state.push((format!("{name}.state"), v.state));
+    }
     Ok(gan)
 }
 
-/// The sample program on `sample.a` and `sample.b` (held-out images the host writes):
-/// its output is [A, G_AB(A), G_BA(G_AB(A)), B, G_BA(B), G_AB(G_BA(B))], `sample_count`
-/// images each, the rows of the sample grid.
-fn sample_program(p: &mut Planner, spec: &CycleSpec) -> ops::Result<(View, Vec<(String, View)>)> {
-    let (n, len) = (spec.sample_count, spec.image_len());
-    let inputs: Vec<(String, View)> = ["sample.a", "sample.b"]
-        .into_iter()
-        .map(|name| (name.to_string(), p.prog.tensor(name, n * len)))
-        .collect();
-    p.prog.set_phase("sample");
-    let (ab, ba) = (p.id("g_ab")?, p.id("g_ba")?);
-    let run = |p: &mut Planner, net: NetId, x: View, tag: &str| -> ops::Result<View> {
-        let acts = p.acts(net, n, tag);
-        p.forward(net, acts, x, false)
-    };
-    let (sa, sb) = (inputs[0].1, inputs[1].1);
-    let fake_b = run(p, ab, sa, "sample fake_b")?;
-    let rec_a = run(p, ba, fake_b, "sample rec_a")?;
-    let fake_a = run(p, ba, sb, "sample fake_a")?;
-    let rec_b = run(p, ab, fake_a, "sample rec_b")?;
-    let mut out = sa;
-    for (k, part) in [fake_b, rec_a, sb, fake_a, rec_b].into_iter().enumerate() {
-        let joined = p
-            .prog
-            .tensor(&format!("sample.rows{}", k + 2), out.len + part.len);
-        ops::columns::concat_columns(&mut p.prog, out, part, 1, joined, "sample grid rows")?;
-        out = joined;
+/// The pools' tensor names: fakes of A, of B.
+const POOLS: [&str; 2] = ["pool.a", "pool.b"];
+
+/// A pool of `len` values of past fakes and its fill count.
+fn pool(p: &mut Planner, name: &str, len: usize) -> ImagePoolViews {
+    ImagePoolViews {
+        images: p.prog.tensor(&format!("{name}.images"), len),
+        state: p.prog.tensor(&format!("{name}.state"), 1),
     }
-    Ok((out, inputs))
+}
+
+/// The input draws before each step: a batch of A (the planner's input `input.a`, stream 0)
+/// and one of B (`input.b`, the next stream), from their datasets; none for golden tests.
+fn draws(
+    p: &Planner,
+    datasets: Option<[DatasetViews; 2]>,
+    (b, b_labels): (View, View),
+) -> ops::Result<Vec<crate::program::OpCall>> {
+    let Some([ds_a, ds_b]) = datasets else {
+        return Ok(Vec::new());
+    };
+    let mut fills = p.fills(Some(ds_a))?;
+    let rs = RandomStream {
+        seed: p.seed,
+        stream: p.inputs.len() as u32,
+        slot: ITERATION,
+    };
+    let gather = (rs, p.counters);
+    let label = "draw input.b";
+    crate::train::stream::record_gather(&mut fills, gather, ds_b, (b, b_labels), label)?;
+    Ok(fills.ops)
 }

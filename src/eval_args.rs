@@ -110,9 +110,12 @@ pub fn eval(a: &EvalArgs, gpu: &GpuOptions) -> Result<()> {
         classifier: a.classifier.clone(),
     };
     let load = crate::load_options(a.allow_nonfinite);
-    let ckpt = wgpu_gan::checkpoint::Checkpoint::load_with(&path, load)?;
-    if wgpu_gan::translate::cyclegan_config(&ckpt).is_ok() {
-        return eval_translation(a, &ckpt, gpu);
+    // A translation model's own scores; any other checkpoint (or one that fails to load,
+    // which evaluate_with reports) is scored as a generator.
+    if let Ok(ckpt) = wgpu_gan::checkpoint::Checkpoint::load_with(&path, load) {
+        if wgpu_gan::translate::cyclegan_config(&ckpt).is_ok() {
+            return eval_translation(a, &ckpt, gpu);
+        }
     }
     let log = &mut |line: &str| eprintln!("{line}");
     let r = wgpu_gan::score::evaluate_with(&path, &opts, load, gpu, log)?;

@@ -1,130 +1,11 @@
 //! `--model cyclegan` through the binary: a short training on two small image folders of
 //! different sizes and channels, then `translate` on a folder; resume equals one go, pools
-//! included; `profile`; and bad input (one clear line, a non-zero exit, no panic).
+//! included; and bad input (one clear line, a non-zero exit, no panic).
 
-use image::{GrayImage, RgbImage};
+mod cyclegan_helpers;
+
+use cyclegan_helpers::*;
 use std::path::Path;
-use std::process::Command;
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_wgpu-gan"));
-    c.env("XDG_RUNTIME_DIR", std::env::temp_dir())
-        .env(
-            "XDG_CACHE_HOME",
-            std::env::temp_dir().join("wgpu-gan-cyclegan-cache"),
-        )
-        .env("WGPU_GAN_TUNE", "off");
-    c
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = bin().args(args).output().expect("spawn");
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "{args:?} failed: {err}");
-    err
-}
-
-/// Runs and asserts: failure, one line (warnings aside), containing every `want`, no panic.
-fn fails(args: &[&str], wants: &[&str]) {
-    let out = bin().args(args).output().expect("spawn");
-    let err = String::from_utf8_lossy(&out.stderr);
-    let lines: Vec<&str> = err.lines().filter(|l| !l.starts_with("warning:")).collect();
-    assert!(!out.status.success(), "{args:?} succeeded: {err}");
-    assert!(!err.contains("panicked"), "{args:?}: {err}");
-    assert_eq!(
-        lines.len(),
-        1,
-        "{args:?} printed more than one line:\n{err}"
-    );
-    for w in wants {
-        assert!(err.contains(w), "{args:?}: '{w}' not in: {err}");
-    }
-}
-
-/// `n` gray images of `w`x`h` in `dir`, each a different pattern.
-fn gray_folder(dir: &Path, n: u32, (w, h): (u32, u32)) {
-    std::fs::create_dir_all(dir).unwrap();
-    for k in 0..n {
-        let img = GrayImage::from_fn(w, h, |x, y| {
-            image::Luma([((x * 9 + y * 5 + k * 31) % 256) as u8])
-        });
-        img.save(dir.join(format!("g{k}.png"))).unwrap();
-    }
-}
-
-fn rgb_folder(dir: &Path, n: u32, (w, h): (u32, u32)) {
-    std::fs::create_dir_all(dir).unwrap();
-    for k in 0..n {
-        let img = RgbImage::from_fn(w, h, |x, y| {
-            image::Rgb([
-                (x * 7 + k * 40) as u8,
-                (y * 11) as u8,
-                ((x + y) * 3 + k) as u8,
-            ])
-        });
-        img.save(dir.join(format!("c{k}.png"))).unwrap();
-    }
-}
-
-/// A small model on 8x8 images: every flag of the family at work.
-fn small(a: &Path, b: &Path, out: &Path, steps: &str) -> Vec<String> {
-    [
-        "train",
-        "--model",
-        "cyclegan",
-        "--data-a",
-        &a.to_string_lossy(),
-        "--data-b",
-        &b.to_string_lossy(),
-        "--channels",
-        "3",
-        "--size",
-        "8",
-        "--ngf",
-        "4",
-        "--ndf",
-        "4",
-        "--res-blocks",
-        "1",
-        "--d-layers",
-        "1",
-        "--batch-size",
-        "2",
-        "--steps",
-        steps,
-        "--device",
-        "cpu",
-        "--log-every",
-        "5",
-        "--sample-every",
-        "10",
-        "--checkpoint-every",
-        "10",
-        "--out",
-        &out.to_string_lossy(),
-        "--tensorboard",
-        "false",
-        // One schedule whatever --steps (the default's follows it), that changes mid-run.
-        "--lr-schedule",
-        "step",
-        "--lr-decay-at",
-        "30",
-    ]
-    .map(String::from)
-    .to_vec()
-}
-
-fn tensors(path: &Path) -> Vec<(String, Vec<u8>)> {
-    let bytes = std::fs::read(path).unwrap();
-    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let mut v: Vec<(String, Vec<u8>)> = st
-        .tensors()
-        .into_iter()
-        .map(|(n, t)| (n, t.data().to_vec()))
-        .collect();
-    v.sort();
-    v
-}
 
 #[test]
 fn cyclegan_trains_on_two_folders_of_different_sizes_and_channels_then_translates_a_folder() {
@@ -232,36 +113,6 @@ fn cyclegan_resume_is_exact_pools_included() {
 }
 
 #[test]
-fn cyclegan_profile_runs() {
-    let out = bin()
-        .args([
-            "profile",
-            "--model",
-            "cyclegan",
-            "--device",
-            "cpu",
-            "--warmup",
-            "0",
-            "--iterations",
-            "1",
-        ])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    for phase in ["inputs", "G", "D"] {
-        assert!(
-            text.lines().any(|l| l.starts_with(phase)),
-            "{phase} not in {text}"
-        );
-    }
-}
-
-#[test]
 fn cyclegan_bad_input_is_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();
     let (gray, colour, empty) = (
@@ -335,55 +186,4 @@ fn cyclegan_bad_input_is_one_clear_line() {
         &["cannot read", "missing.png"],
     );
     run(tr("a2b", &s(&empty)), &["no readable"]);
-}
-
-/// The embedded optdigits as MNIST was made: 1,797 labelled digits, each 8x8 body brought to
-/// 20x20 inside an empty 4-pixel frame, full ink (16) at full brightness (255).
-#[test]
-fn optdigits_are_brought_to_28x28_like_mnist() {
-    use wgpu_gan::data::optdigits::{framed, optdigits};
-    let ds = optdigits().unwrap();
-    assert_eq!(
-        (ds.count, ds.channels, ds.height, ds.width),
-        (1797, 1, 28, 28)
-    );
-    assert!(ds.labels.iter().all(|&l| l < 10));
-    assert_eq!(ds.labels[..3], [0, 1, 2], "the file's first labels");
-    let full = framed(&[16; 64]);
-    for (i, &v) in full.iter().enumerate() {
-        let (y, x) = (i / 28, i % 28);
-        let inside = (4..24).contains(&y) && (4..24).contains(&x);
-        assert_eq!(v, if inside { 255 } else { 0 }, "pixel ({y}, {x})");
-    }
-    let brightest = ds.images.chunks(784).map(|img| *img.iter().max().unwrap());
-    assert!(
-        brightest.clone().all(|m| m >= 200),
-        "every digit has full ink"
-    );
-}
-
-#[test]
-fn sample_refuses_a_cyclegan_checkpoint() {
-    let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    gray_folder(&a, 3, (8, 8));
-    gray_folder(&b, 3, (9, 9));
-    let run = dir.path().join("run");
-    let mut args = small(&a, &b, &run, "1");
-    args[8] = "1".into(); // --channels 1
-    ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    let out = dir.path().join("s.png");
-    fails(
-        &[
-            "sample",
-            "--checkpoint",
-            &run.to_string_lossy(),
-            "--out",
-            &out.to_string_lossy(),
-            "--device",
-            "cpu",
-        ],
-        &["translate"],
-    );
-    assert!(!out.exists());
 }

@@ -207,3 +207,28 @@ fn cyclegan_default_iteration_gpu_matches_cpu_op_by_op() {
     }
     assert!(compared > 1000, "{compared} outputs compared");
 }
+
+/// The embedded optdigits as MNIST was made: 1,797 labelled digits, each 8x8 body brought to
+/// 20x20 inside an empty 4-pixel frame, full ink (16) at full brightness (255).
+#[test]
+fn optdigits_are_brought_to_28x28_like_mnist() {
+    use wgpu_gan::data::optdigits::{framed, optdigits};
+    let ds = optdigits().unwrap();
+    assert_eq!(
+        (ds.count, ds.channels, ds.height, ds.width),
+        (1797, 1, 28, 28)
+    );
+    assert!(ds.labels.iter().all(|&l| l < 10));
+    assert_eq!(ds.labels[..3], [0, 1, 2], "the file's first labels");
+    let full = framed(&[16; 64]);
+    for (i, &v) in full.iter().enumerate() {
+        let (y, x) = (i / 28, i % 28);
+        let inside = (4..24).contains(&y) && (4..24).contains(&x);
+        assert_eq!(v, if inside { 255 } else { 0 }, "pixel ({y}, {x})");
+    }
+    let brightest = ds.images.chunks(784).map(|img| *img.iter().max().unwrap());
+    assert!(
+        brightest.clone().all(|m| m >= 200),
+        "every digit has full ink"
+    );
+}

@@ -110,6 +110,13 @@ pub fn eval(a: &EvalArgs, gpu: &GpuOptions) -> Result<()> {
         classifier: a.classifier.clone(),
     };
     let load = crate::load_options(a.allow_nonfinite);
+    // A translation model's own scores; any other checkpoint (or one that fails to load,
+    // which evaluate_with reports) is scored as a generator.
+    if let Ok(ckpt) = wgpu_gan::checkpoint::Checkpoint::load_with(&path, load) {
+        if wgpu_gan::translate::cyclegan_config(&ckpt).is_ok() {
+            return eval_translation(a, &ckpt, gpu);
+        }
+    }
     let log = &mut |line: &str| eprintln!("{line}");
     let r = wgpu_gan::score::evaluate_with(&path, &opts, load, gpu, log)?;
     let step = r.step.map_or(String::new(), |s| format!(" (step {s})"));
@@ -125,5 +132,41 @@ pub fn eval(a: &EvalArgs, gpu: &GpuOptions) -> Result<()> {
         r.scores.count, r.real_count
     );
     print!("{}", r.scores.report());
+    Ok(())
+}
+
+/// `eval` of a CycleGAN checkpoint: its translation scores, with the classifier of domain A
+/// deciding the class.
+fn eval_translation(
+    a: &EvalArgs,
+    ckpt: &wgpu_gan::checkpoint::Checkpoint,
+    gpu: &GpuOptions,
+) -> Result<()> {
+    use wgpu_gan::eval::{check_classifier, load_or_train, Classify};
+    let cfg = wgpu_gan::translate::cyclegan_config(ckpt)?;
+    let source = match cfg.param::<String>("data-a")?.as_str() {
+        "embedded" => DataSource::Embedded,
+        "fashion" => DataSource::Fashion,
+        dir => DataSource::IdxDir(dir.into()),
+    };
+    let log = &mut |line: &str| eprintln!("{line}");
+    let explicit = a.classifier.as_deref();
+    let (c, path) = load_or_train(&source, explicit, a.device, gpu, log)?;
+    check_classifier(&c, &path, cfg.image_shape())?;
+    let mut classify = Classify::new(&c, a.device, gpu)?;
+    let mut run = |x: &[f32]| classify.run(x).map_err(wgpu_gan::train::TrainError::from);
+    let s = wgpu_gan::translate::evaluate(ckpt, a.device, gpu, &mut run)?;
+    let step = ckpt
+        .metadata
+        .get("step")
+        .map_or(String::new(), |s| format!(" (step {s})"));
+    println!("checkpoint: {}{step}", ckpt.path.display());
+    println!(
+        "classifier: {} ({:.2}% held-out accuracy on {})",
+        path.display(),
+        100.0 * c.accuracy,
+        c.dataset
+    );
+    print!("{}", s.report());
     Ok(())
 }

@@ -21,3 +21,4 @@ pub mod sample_file;
 pub mod score;
 pub mod train;
 pub mod upscale;
+pub mod translate;

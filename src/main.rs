@@ -14,6 +14,7 @@ mod eval_args;
 mod param_args;
 mod train_args;
 mod upscale_args;
+mod translate_args;
 
 #[derive(Parser)]
 #[command(
@@ -89,7 +90,9 @@ enum Command {
   wgpu-gan train --lr-schedule step --lr-decay-at 6000,9000 --lr-gamma 0.1   # MultiStepLR
   wgpu-gan train --model dcgan64 --data-folder ~/faces --channels 3   # 64x64 colour images
   wgpu-gan train --model srgan                    # x4 super-resolution: 2,000 pretrain, then --steps 2,000 GAN
-  wgpu-gan train --model srgan --scale 2 --pretrain-steps 500 --steps 1000")]
+  wgpu-gan train --model srgan --scale 2 --pretrain-steps 500 --steps 1000
+  wgpu-gan train --model cyclegan --batch-size 16  # MNIST <-> optdigits, unpaired translation
+  wgpu-gan train --model cyclegan --data-a ~/horses --data-b ~/zebras --size 64 --channels 3")]
     Train(Box<TrainArgs>),
     /// Generate images from a checkpoint (or a run directory: its latest checkpoint).
     #[command(after_help = "Examples:
@@ -121,6 +124,12 @@ enum Command {
   wgpu-gan upscale --checkpoint runs/srgan-x --input lr/ --out sr/ --reference hr/   # + PSNR
   wgpu-gan upscale --checkpoint runs/srgan-x --input lr.npy --out sr.npy   # [N, H, W] in [-1, 1]")]
     Upscale(upscale_args::UpscaleArgs),
+    /// Translate images with a CycleGAN checkpoint's generator (a2b or b2a).
+    #[command(after_help = "Examples:
+  wgpu-gan translate --checkpoint runs/cyclegan-x --direction b2a --input digit.png --out mnist-style.png
+  wgpu-gan translate --checkpoint runs/cyclegan-x --direction a2b --input ~/photos --out translated/
+  wgpu-gan translate --checkpoint runs/cyclegan-x --direction a2b --input samples.npy --out b.npy")]
+    Translate(translate_args::TranslateArgs),
 }
 
 #[derive(Args)]
@@ -183,6 +192,7 @@ fn main() {
         Command::Classifier(c) => eval_args::classifier(c, &cli.gpu.options()),
         Command::Eval(a) => eval_args::eval(a, &cli.gpu.options()),
         Command::Upscale(a) => upscale_args::upscale(a, &cli.gpu.options()),
+        Command::Translate(a) => translate_args::translate(a, &cli.gpu.options()),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

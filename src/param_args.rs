@@ -5,6 +5,7 @@
 
 use clap::{Arg, ArgMatches, Args, Command, FromArgMatches};
 use std::collections::BTreeMap;
+use wgpu_gan::train::families::family;
 use wgpu_gan::train::params::declared;
 
 /// The family hyperparameters given on the command line, by name.
@@ -33,8 +34,25 @@ impl FromArgMatches for ParamArgs {
 impl Args for ParamArgs {
     fn augment_args(cmd: Command) -> Command {
         declared().into_iter().fold(cmd, |cmd, (p, models)| {
+            // Each model's own default, where they differ (--ngf: 64 for dcgan64, 32 for cyclegan).
+            let defaults: Vec<(String, &str)> = models
+                .iter()
+                .map(|m| {
+                    let own = family(*m).params().iter().find(|q| q.name == p.name);
+                    (m.name(), own.map_or(p.default, |q| q.default))
+                })
+                .collect();
+            let default = if defaults.iter().all(|(_, d)| *d == p.default) {
+                p.default.to_string()
+            } else {
+                let each: Vec<String> = defaults
+                    .iter()
+                    .map(|(m, d)| format!("{d} for {m}"))
+                    .collect();
+                each.join(", ")
+            };
             let models: Vec<String> = models.iter().map(|m| m.name()).collect();
-            let help = format!("{}: {} [default: {}]", models.join(", "), p.help, p.default);
+            let help = format!("{}: {} [default: {default}]", models.join(", "), p.help);
             cmd.arg(Arg::new(p.name).long(p.name).value_name("VALUE").help(help))
         })
     }

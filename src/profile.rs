@@ -83,15 +83,16 @@ pub fn profile(
     warmup: usize,
     iterations: usize,
 ) -> Result<(Profile, crate::train::schedule::GanProgram), TrainError> {
-    let ds = cfg.data.load()?;
-    let gan = cfg.program(ds.count, ds.image_len())?;
+    let sets = cfg.datasets()?;
+    let gan = cfg.program_for(&sets)?;
     if crate::exec::resolve(cfg.device, gpu) == crate::exec::DeviceKind::Cpu {
-        let p = profile_cpu(cfg, &gan, &ds, warmup, iterations)?;
+        let p = profile_cpu(cfg, &gan, &sets, warmup, iterations)?;
         return Ok((p, gan));
     }
     let ctx = Arc::new(Context::new(gpu)?);
     let mut exec = GpuExec::new(Arc::clone(&ctx), &gan.prog)?;
-    upload_initial_state(&mut exec, &gan, &ds, cfg);
+    upload_initial_state(&mut exec, &gan, &sets[0], cfg);
+    crate::train::upload_extra_datasets(&mut exec, &gan, &sets);
     exec.run(gan.iteration.clone(), warmup)?;
     exec.wait()?;
     let times = exec
@@ -153,12 +154,13 @@ pub fn profile(
 fn profile_cpu(
     cfg: &TrainConfig,
     gan: &crate::train::schedule::GanProgram,
-    ds: &crate::data::Dataset,
+    sets: &[crate::data::Dataset],
     warmup: usize,
     iterations: usize,
 ) -> Result<Profile, TrainError> {
     let mut exec = crate::exec::CpuExec::new(&gan.prog);
-    upload_initial_state(&mut exec, gan, ds, cfg);
+    upload_initial_state(&mut exec, gan, &sets[0], cfg);
+    crate::train::upload_extra_datasets(&mut exec, gan, sets);
     exec.run(gan.iteration.clone(), warmup)?;
     let mut op_ms: Vec<(usize, f64)> = gan.iteration.clone().map(|i| (i, 0.0)).collect();
     let start = Instant::now();

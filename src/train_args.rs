@@ -57,8 +57,8 @@ pub struct TrainArgs {
     lr_d: Option<f32>,
     /// How the learning rates change over the run: constant; step (multiplied by --lr-gamma at
     /// each --lr-decay-at iteration, PyTorch's MultiStepLR); linear (constant, then down to 0
-    /// over the last --lr-decay-iters iterations, CycleGAN's LambdaLR rule) [default: constant;
-    /// step for srgan].
+    /// over the last --lr-decay-iters iterations, CycleGAN's LambdaLR rule) [default: step for
+    /// srgan, linear for cyclegan, constant for the others].
     #[arg(long, value_enum)]
     lr_schedule: Option<ScheduleName>,
     /// step: the iterations at which the rates are multiplied by --lr-gamma, comma-separated
@@ -245,7 +245,9 @@ impl TrainArgs {
                 gamma: self.lr_gamma,
             },
             ScheduleName::Linear => {
-                let iters = self.lr_decay_iters.unwrap_or(steps / 2);
+                // A family's default schedule fits any run, one iteration long included.
+                let least = usize::from(self.lr_schedule.is_none());
+                let iters = self.lr_decay_iters.unwrap_or((steps / 2).max(least));
                 if iters > steps {
                     bail!("--lr-decay-iters {iters} is longer than the run (--steps {steps})");
                 }

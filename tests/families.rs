@@ -66,8 +66,10 @@ fn help_offers_each_declared_hyperparameter_with_its_models_and_default() {
         .position(|l| l.trim_start().starts_with("--ngf"))
         .unwrap();
     let text = help.lines().nth(line + 1).unwrap();
+    // Each family's own default where they differ.
     assert!(
-        text.contains("dcgan64") && text.contains("[default: 64]"),
+        text.contains("dcgan64, cyclegan")
+            && text.contains("[default: 64 for dcgan64, 32 for cyclegan]"),
         "{text}"
     );
     assert_eq!(help.matches("--ndf <VALUE>").count(), 1, "{help}");
@@ -82,7 +84,15 @@ fn a_hyperparameter_is_refused_for_another_model_and_when_it_does_not_parse() {
         .arg(&run)
         .output()
         .unwrap();
-    fails(out, &["--ngf applies to --model dcgan64, not mlp"]);
+    // Every model that takes it is named (dcgan64, cyclegan, ...).
+    fails(
+        out,
+        &[
+            "--ngf applies to --model dcgan64, ",
+            "cyclegan",
+            ", not mlp",
+        ],
+    );
     let data = dir.path().join("images");
     images(&data);
     let out = dcgan64(&data, &run, &["--ngf", "wide"]).output().unwrap();

@@ -25,7 +25,7 @@ pub fn load_folder(dir: &Path, channels: usize, size: usize) -> Result<Dataset, 
 
 /// The image files under `dir`, in path order, after checking it is a directory; warns (one
 /// line) about files that are not images.
-pub(super) fn list(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
+pub fn list(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
     if !dir.exists() {
         return Err(DataError::DirMissing {
             dir: dir.to_path_buf(),

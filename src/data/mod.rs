@@ -5,9 +5,11 @@
 //! the trainer's job. All problems with files come back as a [`DataError`] whose message is one
 //! line naming the file or directory.
 
+pub mod domain;
 pub mod folder;
 pub mod folder_cache;
 mod idx;
+pub mod optdigits;
 
 use std::path::{Path, PathBuf};
 

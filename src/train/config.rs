@@ -33,6 +33,8 @@ pub enum ModelKind {
     WganGp,
     /// SRGAN: super-resolution x4 or x2; SRResNet G pretrained on MSE, then the GAN.
     Srgan,
+    /// CycleGAN: unpaired translation between two image domains (--data-a, --data-b).
+    Cyclegan,
 }
 
 impl ModelKind {

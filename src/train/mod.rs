@@ -139,6 +139,17 @@ pub fn upload_initial_state(
     write_sample_inputs(exec, gan, cfg, None);
 }
 
+/// Uploads the datasets after the first (`Family::datasets`) that the program reads whole.
+pub fn upload_extra_datasets(
+    exec: &mut dyn Executor,
+    gan: &GanProgram,
+    sets: &[crate::data::Dataset],
+) {
+    for (views, ds) in gan.extra_datasets.iter().zip(sets.iter().skip(1)) {
+        crate::train::stream::upload(exec, *views, ds);
+    }
+}
+
 /// Writes the sample program's inputs the family gives (for `sweep`, InfoGAN's code sweep).
 fn write_sample_inputs(
     exec: &mut dyn Executor,
@@ -201,24 +212,27 @@ impl Trainer {
     /// Builds the program, uploads the dataset and the initial weights.
     pub fn new(cfg: TrainConfig, out: &Path, gpu: &GpuOptions) -> Result<Self, TrainError> {
         cfg.validate()?;
-        let mut ds = cfg.data.load()?;
-        check_dataset(&cfg, &ds)?;
-        let held_out = split_held_out(&cfg, &mut ds)?;
+        let mut sets = cfg.datasets()?;
+        check_dataset(&cfg, &sets[0])?;
+        let held_out = split_held_out(&cfg, &mut sets[0])?;
+        let ds = &sets[0];
         if cfg.batch_size > ds.count {
             return Err(TrainError::Config(format!(
                 "--batch-size {} is larger than the dataset ({} images)",
                 cfg.batch_size, ds.count
             )));
         }
-        let mut gan = cfg.program(ds.count, ds.image_len())?;
+        let mut gan = cfg.program_for(&sets)?;
         let eval = eval_ops(&cfg, &mut gan, gpu)?;
         let mut exec = executor(cfg.device, gpu, &gan.prog)?;
-        upload_initial_state(exec.as_mut(), &gan, &ds, &cfg);
+        upload_initial_state(exec.as_mut(), &gan, ds, &cfg);
+        upload_extra_datasets(exec.as_mut(), &gan, &sets);
         let monitor = match eval {
-            Some((ops, c)) => Some(ops.start(exec.as_mut(), &c, &ds)?),
+            Some((ops, c)) => Some(ops.start(exec.as_mut(), &c, ds)?),
             None => None,
         };
         TRAINERS_PLANNED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let ds = sets.swap_remove(0);
         let (images, labels) = (ds.images, ds.labels);
         let stream = crate::train::stream::Streamer::new(&gan.prog, gan.dataset, images, labels)
             .map_err(|e| TrainError::Config(e.to_string()))?;

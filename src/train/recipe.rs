@@ -113,6 +113,16 @@ impl TrainConfig {
         self.family().program(self, count, image_len)
     }
 
+    /// The datasets the run reads (`Family::datasets`): the training set first.
+    pub fn datasets(&self) -> Result<Vec<crate::data::Dataset>, TrainError> {
+        self.family().datasets(self)
+    }
+
+    /// The training program for `sets` (`Family::program_for`).
+    pub fn program_for(&self, sets: &[crate::data::Dataset]) -> Result<GanProgram, TrainError> {
+        self.family().program_for(self, sets)
+    }
+
     /// The configured rate of optimizer groups at `rate`.
     pub fn rate(&self, rate: Rate) -> f32 {
         match rate {

@@ -33,10 +33,11 @@ pub fn time_iterations(
     iterations: usize,
 ) -> Result<Speed, TrainError> {
     cfg.validate()?;
-    let ds = cfg.data.load()?;
-    let gan = cfg.program(ds.count, ds.image_len())?;
+    let sets = cfg.datasets()?;
+    let gan = cfg.program_for(&sets)?;
     let mut exec = executor(cfg.device, gpu, &gan.prog)?;
-    upload_initial_state(exec.as_mut(), &gan, &ds, cfg);
+    upload_initial_state(exec.as_mut(), &gan, &sets[0], cfg);
+    super::upload_extra_datasets(exec.as_mut(), &gan, &sets);
     let mut run = |n: usize| -> Result<(), TrainError> {
         let mut left = n;
         while left > 0 {

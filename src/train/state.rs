@@ -33,6 +33,9 @@ impl Trainer {
                 extra.extend(checkpoint::ema_entries(average));
             }
         }
+        for (name, view) in &self.gan.state {
+            extra.push((name.clone(), vec![view.len], *view));
+        }
         let extra: Vec<_> = extra
             .iter()
             .map(|(n, s, v)| (n.as_str(), s.clone(), *v))
@@ -78,6 +81,9 @@ impl Trainer {
             if let Some((average, _)) = &entry.ema {
                 ckpt.restore_ema(exec, average)?;
             }
+        }
+        for (name, view) in &self.gan.state {
+            exec.write_f32(*view, ckpt.get(name, &[view.len])?);
         }
         let meta = |k: &str| ckpt.metadata.get(k).map(String::as_str).unwrap_or("");
         self.step = meta("step").parse().map_err(|_| {

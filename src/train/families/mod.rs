@@ -6,6 +6,7 @@
 
 mod acgan;
 mod cgan;
+pub mod cyclegan;
 mod dcgan;
 mod infogan;
 mod mlp;
@@ -16,7 +17,7 @@ use super::params::Param;
 use super::schedule::{self, Aux, GanProgram, NetSpec, OptimizerSpec, Rate, ScheduleKind};
 use super::schedule::{D_FAKE, D_REAL, G_LOSS};
 use super::{ModelKind, TrainConfig, TrainError, Trainer};
-use crate::data::DataSource;
+use crate::data::{DataSource, Dataset};
 use crate::nn::{Layer, Net};
 use crate::ops::Loss;
 
@@ -166,6 +167,21 @@ pub trait Family: Sync {
         )?)
     }
 
+    /// The datasets a run reads: the first is the training set the default program draws
+    /// from and streams; a family may read more (a second domain) or keep some for itself
+    /// (held-out images), as its `program_for` decides.
+    fn datasets(&self, cfg: &TrainConfig) -> Result<Vec<Dataset>, TrainError> {
+        Ok(vec![cfg.data.load()?])
+    }
+
+    /// The training program for `datasets`' sets: by default `program` for the first.
+    fn program_for(&self, cfg: &TrainConfig, sets: &[Dataset]) -> Result<GanProgram, TrainError> {
+        let ds = sets
+            .first()
+            .ok_or_else(|| TrainError::Config("no dataset".into()))?;
+        self.program(cfg, ds.count, ds.image_len())
+    }
+
     /// Initial parameter and state arenas of `net`: Glorot (Keras' default) unless the family
     /// says otherwise.
     fn init(&self, net: &Net, seed: u64) -> (Vec<f32>, Vec<f32>) {
@@ -291,6 +307,7 @@ pub fn family(model: ModelKind) -> &'static dyn Family {
         ModelKind::Infogan => &infogan::Infogan,
         ModelKind::WganGp => &wgan_gp::WganGp,
         ModelKind::Srgan => &srgan::Srgan,
+        ModelKind::Cyclegan => &cyclegan::Cyclegan,
     }
 }
 

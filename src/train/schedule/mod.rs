@@ -58,6 +58,11 @@ pub struct GanProgram {
     pub lrs: View,
     pub inputs: Vec<Input>,
     pub dataset: Option<DatasetViews>,
+    /// Datasets beyond `dataset` (a second domain), uploaded whole, in the order of the
+    /// family's `datasets` after the first.
+    pub extra_datasets: Vec<DatasetViews>,
+    /// Device state besides the nets that checkpoints keep, by name (CycleGAN's image pools).
+    pub state: Vec<(String, View)>,
     /// Fills plus step: one training iteration.
     pub iteration: Range<usize>,
     /// The iteration of each stage that runs before the main ones (`Family::stages`), by
@@ -129,6 +134,8 @@ pub fn finish(
         lrs: p.lrs,
         inputs: p.inputs,
         dataset,
+        extra_datasets: Vec::new(),
+        state: Vec::new(),
         iteration: 0..nfill + step_len,
         stages: Vec::new(),
         step: nfill..nfill + step_len,

@@ -35,7 +35,13 @@ impl Args for ParamArgs {
         declared().into_iter().fold(cmd, |cmd, (p, models)| {
             let models: Vec<String> = models.iter().map(|m| m.name()).collect();
             let help = format!("{}: {} [default: {}]", models.join(", "), p.help, p.default);
-            cmd.arg(Arg::new(p.name).long(p.name).value_name("VALUE").help(help))
+            let arg = Arg::new(p.name).long(p.name).value_name("VALUE").help(help);
+            // A switch (default false) may be given bare: `--no-temporal-d`.
+            let arg = match p.default {
+                "false" => arg.num_args(0..=1).default_missing_value("true"),
+                _ => arg,
+            };
+            cmd.arg(arg)
         })
     }
 

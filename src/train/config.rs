@@ -31,6 +31,9 @@ pub enum ModelKind {
     /// WGAN-GP: an MLP critic without sigmoid, 5 critic steps per G step, gradient penalty 10.
     #[serde(rename = "wgan-gp")]
     WganGp,
+    /// DVD-GAN: moving-MNIST clips from a ConvGRU generator against a spatial and a temporal
+    /// discriminator (spectral norm, hinge losses).
+    Dvdgan,
 }
 
 impl ModelKind {

@@ -7,6 +7,7 @@
 mod acgan;
 mod cgan;
 mod dcgan;
+pub mod dvdgan;
 mod infogan;
 mod mlp;
 mod wgan_gp;
@@ -245,6 +246,19 @@ pub trait Family: Sync {
         grids
     }
 
+    /// Writes the family's own sample files into `dir` at sample point `step`, from the
+    /// sample program's output (`sample` runs it), and returns the PNG TensorBoard shows; None
+    /// (the default): the trainer draws `grids`.
+    fn write_samples(
+        &self,
+        _cfg: &TrainConfig,
+        _sample: &mut dyn FnMut() -> Result<Vec<f32>, TrainError>,
+        _dir: &std::path::Path,
+        _step: usize,
+    ) -> Option<Result<std::path::PathBuf, TrainError>> {
+        None
+    }
+
     /// The family's own checks of a config.
     fn validate(&self, _cfg: &TrainConfig) -> Result<(), String> {
         Ok(())
@@ -261,6 +275,7 @@ pub fn family(model: ModelKind) -> &'static dyn Family {
         ModelKind::Acgan => &acgan::Acgan,
         ModelKind::Infogan => &infogan::Infogan,
         ModelKind::WganGp => &wgan_gp::WganGp,
+        ModelKind::Dvdgan => &dvdgan::Dvdgan,
     }
 }
 

@@ -368,10 +368,13 @@ pub fn build(
         let picked =
             v.p.prog
                 .tensor(&format!("input.frames_d{}", suffix(k)), b * m.ds_frames);
+        v.p.record(&format!("input.real{}", suffix(k)), real);
+        v.p.record(&format!("input.frames_d{}", suffix(k)), picked);
         d_inputs.push((real, z, picked));
     }
     let z_g = v.p.input("input.z_g", InputKind::Noise, b * m.latent, b);
     let frames_g = v.p.prog.tensor("input.frames_g", b * m.ds_frames);
+    v.p.record("input.frames_g", frames_g);
     for (k, &inputs) in d_inputs.iter().enumerate() {
         let phase = v.p.start_phase(&format!("D {}", k + 1));
         v.d_step(inputs, k + 1)?;

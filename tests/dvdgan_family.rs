@@ -102,7 +102,10 @@ fn iteration(exec: &mut dyn Executor, gan: &GanProgram, who: &str) {
     let gold = Golden::load("dvdgan_step.safetensors");
     for (net, i, key) in keyed(gan) {
         let t = &net.tensors[i];
-        exec.write_f32(net.view(t, ArenaKind::Params), &gold.get(&format!("init.{key}")));
+        exec.write_f32(
+            net.view(t, ArenaKind::Params),
+            &gold.get(&format!("init.{key}")),
+        );
     }
     for name in ["input.z_d", "input.z_g"] {
         exec.write_f32(gan.input(name).unwrap(), &gold.get(name));
@@ -111,13 +114,22 @@ fn iteration(exec: &mut dyn Executor, gan: &GanProgram, who: &str) {
         exec.write_f32(record(gan, name), &gold.get(name));
     }
     exec.run(gan.phase("D 1").unwrap(), 1).unwrap();
-    for name in ["step.fake", "step.d_s_real", "step.d_s_fake", "step.d_t_real", "step.d_t_fake"] {
+    for name in [
+        "step.fake",
+        "step.d_s_real",
+        "step.d_s_fake",
+        "step.d_t_real",
+        "step.d_t_fake",
+    ] {
         check(exec, &gold, record(gan, name), name, who);
     }
     let m = exec.read_f32(gan.metrics).unwrap();
     scalar(exec, &gold, m[0] + m[3], "step.d_s_loss", who);
     scalar(exec, &gold, m[6] + m[9], "step.d_t_loss", who);
-    let (dt, ds) = (grad(gan, "d_t", "down0.conv1.weight"), grad(gan, "d_s", "fc.weight"));
+    let (dt, ds) = (
+        grad(gan, "d_t", "down0.conv1.weight"),
+        grad(gan, "d_s", "fc.weight"),
+    );
     check(exec, &gold, dt, "step.d_grad_d_t_down0_conv1_weight", who);
     check(exec, &gold, ds, "step.d_grad_d_s_fc_weight", who);
     exec.run(gan.phase("G").unwrap(), 1).unwrap();
@@ -127,7 +139,13 @@ fn iteration(exec: &mut dyn Executor, gan: &GanProgram, who: &str) {
     scalar(exec, &gold, m[15], "step.g_t_loss", who);
     let u = grad(gan, "g_gru_u", "conv_u.weight");
     check(exec, &gold, u, "step.g_grad_gru_conv_u_weight", who);
-    check(exec, &gold, grad(gan, "g", "fc.weight"), "step.g_grad_fc_weight", who);
+    check(
+        exec,
+        &gold,
+        grad(gan, "g", "fc.weight"),
+        "step.g_grad_fc_weight",
+        who,
+    );
     after(exec, gan, &gold, who);
 }
 
@@ -136,16 +154,31 @@ fn after(exec: &dyn Executor, gan: &GanProgram, gold: &Golden, who: &str) {
     let mut checked = 0;
     for (net, i, key) in keyed(gan) {
         let t = &net.tensors[i];
-        check(exec, gold, net.view(t, ArenaKind::Params), &format!("after.{key}"), who);
+        check(
+            exec,
+            gold,
+            net.view(t, ArenaKind::Params),
+            &format!("after.{key}"),
+            who,
+        );
         checked += 1;
         if t.kind == TensorKind::Param {
             for (arena, what) in [(ArenaKind::AdamM, "adam_m"), (ArenaKind::AdamV, "adam_v")] {
-                check(exec, gold, net.view(t, arena), &format!("after.{key}.{what}"), who);
+                check(
+                    exec,
+                    gold,
+                    net.view(t, arena),
+                    &format!("after.{key}.{what}"),
+                    who,
+                );
                 checked += 2;
             }
         }
     }
-    assert!(checked > 150, "{who}: only {checked} after.* tensors checked");
+    assert!(
+        checked > 150,
+        "{who}: only {checked} after.* tensors checked"
+    );
 }
 
 #[test]

@@ -25,11 +25,20 @@ fn dvdgan_gpu_equals_cpu_for_one_default_iteration() {
     }
     // The first D step matches closely; after it, Adam's first steps (about lr in size
     // whatever the gradient, so a near-zero gradient's rounding flips them) part the paths.
-    let (g, c) = (gpu.read_f32(gan.metrics).unwrap(), cpu.read_f32(gan.metrics).unwrap());
+    let (g, c) = (
+        gpu.read_f32(gan.metrics).unwrap(),
+        cpu.read_f32(gan.metrics).unwrap(),
+    );
     assert_close("losses of D's first step", &g, &c, 1e-5, 1e-4);
     for net in gan.nets() {
-        let (g, c) = (gpu.read_f32(net.state).unwrap(), cpu.read_f32(net.state).unwrap());
-        let what = format!("{} running statistics, u, v after D's first step", net.prefix);
+        let (g, c) = (
+            gpu.read_f32(net.state).unwrap(),
+            cpu.read_f32(net.state).unwrap(),
+        );
+        let what = format!(
+            "{} running statistics, u, v after D's first step",
+            net.prefix
+        );
         assert_close(&what, &g, &c, 1e-5, 1e-4);
     }
     for exec in [&mut cpu as &mut dyn Executor, &mut gpu] {
@@ -37,7 +46,12 @@ fn dvdgan_gpu_equals_cpu_for_one_default_iteration() {
         exec.run(gan.sample.clone(), 1).unwrap();
     }
     let both = |v| (gpu.read_f32(v).unwrap(), cpu.read_f32(v).unwrap());
-    for name in ["input.real", "input.real_2", "input.frames_d", "input.frames_g"] {
+    for name in [
+        "input.real",
+        "input.real_2",
+        "input.frames_d",
+        "input.frames_g",
+    ] {
         let (g, c) = both(gan.record(name).unwrap());
         assert!(g.iter().any(|&x| x != g[0]), "{name} is constant");
         assert_close(name, &g, &c, 0.0, 0.0);
@@ -48,11 +62,23 @@ fn dvdgan_gpu_equals_cpu_for_one_default_iteration() {
     let steps = (cfg.d_steps + cfg.g_steps) as f32;
     for net in gan.nets() {
         let (g, c) = both(net.state);
-        assert_close(&format!("{} running statistics, u, v", net.prefix), &g, &c, 1e-2, 1e-2);
+        assert_close(
+            &format!("{} running statistics, u, v", net.prefix),
+            &g,
+            &c,
+            1e-2,
+            1e-2,
+        );
         let (g, c) = both(net.params);
         // Adam's first steps are about lr in size whatever the gradient: a bound, not a match.
         let bound = 2.0 * cfg.lr_d() * steps + 1e-5;
-        assert_close(&format!("{} params (bound)", net.prefix), &g, &c, bound, 0.0);
+        assert_close(
+            &format!("{} params (bound)", net.prefix),
+            &g,
+            &c,
+            bound,
+            0.0,
+        );
     }
     let (g, c) = both(gan.sample_out);
     assert_close("sample clips (from the parted weights)", &g, &c, 2e-2, 0.0);

@@ -259,6 +259,17 @@ pub trait Family: Sync {
         None
     }
 
+    /// Writes `sample`'s output file itself (video families); None (the default): the
+    /// generator's images go to the file as usual.
+    fn write_sample_file(
+        &self,
+        _ckpt: &crate::checkpoint::Checkpoint,
+        _req: &crate::sample_file::SampleRequest,
+        _gpu: &crate::gpu::GpuOptions,
+    ) -> Option<Result<(), TrainError>> {
+        None
+    }
+
     /// The family's own checks of a config.
     fn validate(&self, _cfg: &TrainConfig) -> Result<(), String> {
         Ok(())

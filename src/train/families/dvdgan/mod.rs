@@ -3,6 +3,7 @@
 //! (pooled) clip, spectral norm on both, hinge losses (issue 16). `generator` and `program`
 //! record the iteration; `samples` writes the animated outputs.
 
+pub mod clips;
 mod generator;
 pub mod program;
 pub mod samples;
@@ -192,6 +193,16 @@ impl Family for Dvdgan {
         step: usize,
     ) -> Option<Result<std::path::PathBuf, TrainError>> {
         Some(sample().and_then(|clips| samples::write_step(cfg, &clips, dir, step)))
+    }
+
+    fn write_sample_file(
+        &self,
+        ckpt: &crate::checkpoint::Checkpoint,
+        req: &crate::sample_file::SampleRequest,
+        gpu: &crate::gpu::GpuOptions,
+    ) -> Option<Result<(), TrainError>> {
+        let (out, n, seed) = (req.out, req.count, req.seed);
+        Some(clips::write_file(ckpt, out, n, seed, req.device, gpu))
     }
 
     fn validate(&self, cfg: &TrainConfig) -> Result<(), String> {

@@ -270,6 +270,18 @@ pub trait Family: Sync {
         None
     }
 
+    /// `wgpu-gan eval`'s report when the family scores its samples its own way (video);
+    /// None (the default): the image scores.
+    fn evaluate(
+        &self,
+        _ckpt: &crate::checkpoint::Checkpoint,
+        _opts: &crate::score::EvalOptions,
+        _gpu: &crate::gpu::GpuOptions,
+        _log: &mut dyn FnMut(&str),
+    ) -> Option<Result<String, TrainError>> {
+        None
+    }
+
     /// The family's own checks of a config.
     fn validate(&self, _cfg: &TrainConfig) -> Result<(), String> {
         Ok(())

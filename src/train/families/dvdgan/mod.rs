@@ -4,6 +4,7 @@
 //! record the iteration; `samples` writes the animated outputs.
 
 pub mod clips;
+pub mod eval;
 mod generator;
 pub mod program;
 pub mod samples;
@@ -205,6 +206,16 @@ impl Family for Dvdgan {
         Some(clips::write_file(ckpt, out, n, seed, req.device, gpu))
     }
 
+    fn evaluate(
+        &self,
+        ckpt: &crate::checkpoint::Checkpoint,
+        opts: &crate::score::EvalOptions,
+        gpu: &crate::gpu::GpuOptions,
+        log: &mut dyn FnMut(&str),
+    ) -> Option<Result<String, TrainError>> {
+        Some(evaluate_video(ckpt, opts, gpu, log))
+    }
+
     fn validate(&self, cfg: &TrainConfig) -> Result<(), String> {
         cfg.check_params::<usize>(&[
             "size",
@@ -314,4 +325,23 @@ pub fn optimizers(
             adam: g,
         },
     ]
+}
+
+fn evaluate_video(
+    ckpt: &crate::checkpoint::Checkpoint,
+    opts: &crate::score::EvalOptions,
+    gpu: &crate::gpu::GpuOptions,
+    log: &mut dyn FnMut(&str),
+) -> Result<String, TrainError> {
+    let cfg = crate::sample::checkpoint_config(ckpt)?;
+    let explicit = opts.classifier.as_deref();
+    let (c, path) = crate::eval::load_or_train(&cfg.data, explicit, opts.device, gpu, log)?;
+    crate::eval::check_classifier(&c, &path, (1, 28, 28))?;
+    let mut classify = crate::eval::Classify::new(&c, opts.device, gpu)?;
+    let report = eval::evaluate(ckpt, &mut classify, opts.count, opts.seed, opts.device, gpu)?;
+    Ok(format!(
+        "classifier: {} ({:.2}% held-out accuracy)\n{report}",
+        path.display(),
+        100.0 * c.accuracy
+    ))
 }

@@ -118,6 +118,14 @@ pub fn eval(a: &EvalArgs, gpu: &GpuOptions) -> Result<()> {
         }
     }
     let log = &mut |line: &str| eprintln!("{line}");
+    let ckpt = wgpu_gan::checkpoint::Checkpoint::load_with(&path, load)?;
+    let cfg = wgpu_gan::sample::checkpoint_config(&ckpt)?;
+    if let Some(report) = cfg.family().evaluate(&ckpt, &opts, gpu, log) {
+        println!("checkpoint: {}", path.display());
+        print!("{}", report?);
+        return Ok(());
+    }
+    drop(ckpt);
     let r = wgpu_gan::score::evaluate_with(&path, &opts, load, gpu, log)?;
     let step = r.step.map_or(String::new(), |s| format!(" (step {s})"));
     println!("checkpoint: {}{step}", path.display());

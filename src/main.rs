@@ -309,8 +309,11 @@ fn sample(a: &SampleArgs, gpu: &GpuArgs) -> Result<()> {
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_lowercase();
-    if ext != "npy" && ext != "png" {
-        bail!("--out must end in .npy or .png (got {})", a.out.display());
+    if ext != "npy" && ext != "png" && ext != "gif" {
+        bail!(
+            "--out must end in .npy, .png or .gif (video) (got {})",
+            a.out.display()
+        );
     }
     let path = wgpu_gan::train::resolve_checkpoint(&a.checkpoint);
     let ckpt = Checkpoint::load_with(&path, load_options(a.allow_nonfinite))?;

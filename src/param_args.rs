@@ -53,7 +53,13 @@ impl Args for ParamArgs {
             };
             let models: Vec<String> = models.iter().map(|m| m.name()).collect();
             let help = format!("{}: {} [default: {default}]", models.join(", "), p.help);
-            cmd.arg(Arg::new(p.name).long(p.name).value_name("VALUE").help(help))
+            let arg = Arg::new(p.name).long(p.name).value_name("VALUE").help(help);
+            // A switch (default false) may be given bare: `--no-temporal-d`.
+            let arg = match p.default {
+                "false" => arg.num_args(0..=1).default_missing_value("true"),
+                _ => arg,
+            };
+            cmd.arg(arg)
         })
     }
 

@@ -40,7 +40,23 @@ pub fn write_samples(
     if count == 0 {
         return Err(TrainError::Config("--count must be at least 1".into()));
     }
-    let (c, h, w) = checkpoint_config(ckpt)?.image_shape();
+    let cfg = checkpoint_config(ckpt)?;
+    if let Some(done) = cfg.family().write_sample_file(ckpt, req, gpu) {
+        return done;
+    }
+    let ext = req
+        .out
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_lowercase);
+    if !matches!(ext.as_deref(), Some("npy" | "png")) {
+        return Err(TrainError::Config(format!(
+            "--out {}: a {} checkpoint writes .npy or .png",
+            req.out.display(),
+            cfg.model_name()
+        )));
+    }
+    let (c, h, w) = cfg.image_shape();
     let shape = match c {
         1 => vec![count, h, w],
         c => vec![count, c, h, w],

@@ -4,11 +4,13 @@
 mod classifier;
 mod cyclegan;
 mod dcgan;
+mod dvdgan;
 mod srgan;
 
 pub use classifier::{classifier_init, ClassifierConfig, FEATURE_LAYER};
 pub use cyclegan::CycleganConfig;
 pub use dcgan::{dcgan_init, Dcgan64Config, DcganConfig, DCGAN64_SIZE};
+pub use dvdgan::{dvdgan_init, halvings, DvdganConfig};
 pub use srgan::SrganConfig;
 
 use crate::nn::{Layer, Net, TensorKind};

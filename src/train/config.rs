@@ -35,6 +35,9 @@ pub enum ModelKind {
     Srgan,
     /// CycleGAN: unpaired translation between two image domains (--data-a, --data-b).
     Cyclegan,
+    /// DVD-GAN: moving-MNIST clips from a ConvGRU generator against a spatial and a temporal
+    /// discriminator (spectral norm, hinge losses).
+    Dvdgan,
 }
 
 impl ModelKind {

@@ -265,7 +265,18 @@ pub fn train_loop(t: &mut Trainer) -> Result<Option<LossRow>, TrainError> {
         }
         if t.step.is_multiple_of(t.cfg.sample_every) || last {
             let (c, h, w) = t.cfg.image_shape();
-            for (i, grid) in t.cfg.family().grids(&t.cfg).into_iter().enumerate() {
+            let (cfg, step) = (t.cfg.clone(), t.step);
+            let own = cfg
+                .family()
+                .write_samples(&cfg, &mut || t.sample_grid(), &samples, step);
+            let grids = match own {
+                Some(png) => {
+                    board.sample(step, "samples", &png?, true)?;
+                    Vec::new()
+                }
+                None => cfg.family().grids(&cfg),
+            };
+            for (i, grid) in grids.into_iter().enumerate() {
                 let images = match (t.cfg.family().grid_images(t, &grid), grid.sweep) {
                     (Some(images), _) => images?,
                     (None, None) => t.sample_grid()?,

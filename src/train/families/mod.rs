@@ -8,6 +8,7 @@ mod acgan;
 mod cgan;
 pub mod cyclegan;
 mod dcgan;
+pub mod dvdgan;
 mod infogan;
 mod mlp;
 pub mod srgan;
@@ -262,6 +263,42 @@ pub trait Family: Sync {
         grids
     }
 
+    /// Writes the family's own sample files into `dir` at sample point `step`, from the
+    /// sample program's output (`sample` runs it), and returns the PNG TensorBoard shows; None
+    /// (the default): the trainer draws `grids`.
+    fn write_samples(
+        &self,
+        _cfg: &TrainConfig,
+        _sample: &mut dyn FnMut() -> Result<Vec<f32>, TrainError>,
+        _dir: &std::path::Path,
+        _step: usize,
+    ) -> Option<Result<std::path::PathBuf, TrainError>> {
+        None
+    }
+
+    /// Writes `sample`'s output file itself (video families); None (the default): the
+    /// generator's images go to the file as usual.
+    fn write_sample_file(
+        &self,
+        _ckpt: &crate::checkpoint::Checkpoint,
+        _req: &crate::sample_file::SampleRequest,
+        _gpu: &crate::gpu::GpuOptions,
+    ) -> Option<Result<(), TrainError>> {
+        None
+    }
+
+    /// `wgpu-gan eval`'s report when the family scores its samples its own way (video);
+    /// None (the default): the image scores.
+    fn evaluate(
+        &self,
+        _ckpt: &crate::checkpoint::Checkpoint,
+        _opts: &crate::score::EvalOptions,
+        _gpu: &crate::gpu::GpuOptions,
+        _log: &mut dyn FnMut(&str),
+    ) -> Option<Result<String, TrainError>> {
+        None
+    }
+
     /// The family's own checks of a config.
     fn validate(&self, _cfg: &TrainConfig) -> Result<(), String> {
         Ok(())
@@ -308,6 +345,7 @@ pub fn family(model: ModelKind) -> &'static dyn Family {
         ModelKind::WganGp => &wgan_gp::WganGp,
         ModelKind::Srgan => &srgan::Srgan,
         ModelKind::Cyclegan => &cyclegan::Cyclegan,
+        ModelKind::Dvdgan => &dvdgan::Dvdgan,
     }
 }
 

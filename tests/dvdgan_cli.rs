@@ -91,7 +91,7 @@ fn dvdgan_run_writes_clips_columns_and_checkpoints_and_resumes_exactly() {
     assert_eq!(&gif[..6], b"GIF89a");
     // A looping animation: the NETSCAPE2.0 extension and one image per frame (4).
     assert!(gif.windows(11).any(|w| w == b"NETSCAPE2.0"));
-    assert_eq!(gif.iter().filter(|&&b| b == 0x2C).count() >= 4, true);
+    assert!(gif.iter().filter(|&&b| b == 0x2C).count() >= 4);
     let ckpt = Checkpoint::load(&once.join("checkpoints/step_000004.safetensors")).unwrap();
     for name in [
         "g.fc.weight",

@@ -65,6 +65,9 @@ fn sn(layer: Layer) -> Layer {
     Layer::spectral_norm(layer)
 }
 
+/// A conv layer of a block: (name, c_in, c_out, kernel) -> Layer.
+type MakeConv = Box<dyn Fn(&str, usize, usize, usize) -> Layer>;
+
 const RELU: Layer = Layer::Act(Activation::Relu);
 
 /// Halvings from `side` down to `to` (None when it does not get there by halving).
@@ -72,7 +75,7 @@ pub fn halvings(side: usize, to: usize) -> Option<usize> {
     let mut s = side;
     let mut n = 0;
     while s > to {
-        if s % 2 != 0 {
+        if !s.is_multiple_of(2) {
             return None;
         }
         s /= 2;
@@ -88,7 +91,7 @@ impl DvdganConfig {
     /// least).
     pub fn recipe(size: usize, frames: usize, (g_width, d_width): (usize, usize)) -> Self {
         let ups = halvings(size, 4).unwrap_or(0);
-        let g_channels = (0..=ups).map(|i| (8 * g_width >> i).max(1)).collect();
+        let g_channels = (0..=ups).map(|i| ((8 * g_width) >> i).max(1)).collect();
         let downs = ups;
         let ds_channels = (0..downs).map(|i| d_width << i).collect();
         let dt2 = halvings(size / 8, 4).unwrap_or(0).max(1);
@@ -193,7 +196,7 @@ impl DvdganConfig {
         t: Option<usize>,
     ) -> Vec<Layer> {
         let n = |s: &str| format!("{name}.{s}");
-        let (layer, pool): (Box<dyn Fn(&str, usize, usize, usize) -> Layer>, Layer) = match t {
+        let (layer, pool): (MakeConv, Layer) = match t {
             None => (
                 Box::new(move |s, a, b, k| Layer::conv2d(s, conv(a, b, side, k), true)),
                 Layer::avg_pool2d(c_out, (side, side), 2),

@@ -86,7 +86,7 @@ fn check(v: &Video) -> Result<(), String> {
             m.frames
         ));
     }
-    if v.temporal && m.frames % 4 != 0 {
+    if v.temporal && !m.frames.is_multiple_of(4) {
         return Err(format!(
             "--frames {}: the temporal D halves time twice, so it needs a multiple of 4 (or --no-temporal-d true)",
             m.frames

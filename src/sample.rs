@@ -1,5 +1,6 @@
 //! `wgpu-gan sample`: a generator from a checkpoint, fed on-device noise.
 
+pub use crate::train::checkpoint_config;
 use crate::checkpoint::Checkpoint;
 use crate::exec::Executor;
 use crate::exec::{executor, DeviceKind};
@@ -21,22 +22,6 @@ pub struct Samples {
     pub channels: usize,
     pub height: usize,
     pub width: usize,
-}
-
-/// The training config stored in a checkpoint.
-pub fn checkpoint_config(ckpt: &Checkpoint) -> Result<TrainConfig, TrainError> {
-    let text = ckpt.metadata.get("config").ok_or_else(|| {
-        TrainError::Config(format!(
-            "checkpoint {} has no config in its metadata",
-            ckpt.path.display()
-        ))
-    })?;
-    serde_json::from_str(text).map_err(|e| {
-        TrainError::Config(format!(
-            "checkpoint {}: unreadable config ({e})",
-            ckpt.path.display()
-        ))
-    })
 }
 
 /// The class of each generated image of a conditioned model: `label`, or every class in turn.

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 pub use config::{LossKind, ModelKind, OnNan, TrainConfig, FAMILY_EMA};
+pub use state::checkpoint_config;
 pub use outputs::{csv_header, resolve_checkpoint, LossRow, CSV_HEADER};
 
 #[derive(Debug, thiserror::Error)]

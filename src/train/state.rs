@@ -93,3 +93,19 @@ impl Trainer {
         Ok(())
     }
 }
+
+/// The training config stored in a checkpoint.
+pub fn checkpoint_config(ckpt: &checkpoint::Checkpoint) -> Result<super::TrainConfig, TrainError> {
+    let text = ckpt.metadata.get("config").ok_or_else(|| {
+        TrainError::Config(format!(
+            "checkpoint {} has no config in its metadata",
+            ckpt.path.display()
+        ))
+    })?;
+    serde_json::from_str(text).map_err(|e| {
+        TrainError::Config(format!(
+            "checkpoint {}: unreadable config ({e})",
+            ckpt.path.display()
+        ))
+    })
+}

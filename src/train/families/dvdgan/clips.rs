@@ -9,7 +9,7 @@ use crate::checkpoint::Checkpoint;
 use crate::exec::{executor, DeviceKind, Executor};
 use crate::gpu::GpuOptions;
 use crate::program::{Program, View};
-use crate::sample::checkpoint_config;
+use crate::train::checkpoint_config;
 use crate::train::schedule::{MetricLayout, Planner};
 use crate::train::{TrainConfig, TrainError};
 use std::path::Path;

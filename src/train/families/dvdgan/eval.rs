@@ -12,7 +12,7 @@ use crate::checkpoint::Checkpoint;
 use crate::eval::{frechet, Classify, Outputs};
 use crate::exec::DeviceKind;
 use crate::gpu::GpuOptions;
-use crate::sample::checkpoint_config;
+use crate::train::checkpoint_config;
 use crate::train::TrainError;
 
 /// A clip whose centroid moves less than this (px/frame, on average) is static.

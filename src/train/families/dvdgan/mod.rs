@@ -333,7 +333,7 @@ fn evaluate_video(
     gpu: &crate::gpu::GpuOptions,
     log: &mut dyn FnMut(&str),
 ) -> Result<String, TrainError> {
-    let cfg = crate::sample::checkpoint_config(ckpt)?;
+    let cfg = crate::train::checkpoint_config(ckpt)?;
     let explicit = opts.classifier.as_deref();
     let (c, path) = crate::eval::load_or_train(&cfg.data, explicit, opts.device, gpu, log)?;
     crate::eval::check_classifier(&c, &path, (1, 28, 28))?;

@@ -237,7 +237,7 @@ fn srgan_refuses_an_hr_size_the_scale_does_not_divide_and_scale_3() {
 }
 
 #[test]
-fn upscale_refuses_wrong_channels_and_a_checkpoint_that_is_not_srgan() {
+fn upscale_refuses_wrong_channels_and_a_checkpoint_that_is_not_srgan_and_sample_srgan() {
     let dir = tempfile::tempdir().unwrap();
     let (sr_run, mlp_run) = (dir.path().join("sr"), dir.path().join("mlp"));
     train(&sr_run, 1, 1, "cpu");

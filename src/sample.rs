@@ -129,6 +129,15 @@ impl Sampler {
             .family()
             .nets(&cfg, channels * height * width)?
             .remove(0);
+        let noise_len = cfg.latent_dim + cfg.classes() + cfg.aux().codes();
+        if !spec.input.is_flat() || spec.input.len() != noise_len {
+            return Err(TrainError::Config(format!(
+                "a {} generator reads {} images, not noise: `sample` and `eval` need a GAN that \
+                 generates from noise (for srgan, `wgpu-gan upscale`)",
+                cfg.model_name(),
+                spec.input
+            )));
+        }
         let batch = count.min(CHUNK);
         let classes = cfg.classes();
         let y = labels(&cfg, label, batch)?;

@@ -177,28 +177,32 @@ fn same_checkpoints(a: &Path, b: &Path) {
     }
 }
 
-/// 4 pretraining + 4 GAN iterations in one go, against a run stopped at step 3 (inside
-/// pretraining) and resumed: equal bit for bit.
+/// 5 pretraining + 4 GAN iterations in one go, against a run stopped at step 3 (inside
+/// pretraining) and resumed: equal bit for bit. The chunk from step 4 to the log point at 6
+/// would straddle the end of pretraining: the step counts show each stage ran exactly its own.
 fn resume_across_pretraining(device: &str) {
     if device == "gpu" && common::gpu().is_none() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let (once, split) = (dir.path().join("once"), dir.path().join("split"));
-    train(&once, 4, 4, device);
-    train(&split, 4, 1, device);
+    train(&once, 5, 4, device);
+    train(&split, 5, 1, device);
     // Back to the checkpoint inside pretraining, as if the run had stopped there.
     let ckpts = split.join("checkpoints");
-    std::fs::remove_file(ckpts.join("step_000005.safetensors")).unwrap();
+    std::fs::remove_file(ckpts.join("step_000006.safetensors")).unwrap();
     std::fs::write(ckpts.join("latest"), "step_000003.safetensors").unwrap();
     let err = ok(bin()
         .args(["train", "--steps", "4", "--resume"])
         .arg(&split));
     assert!(err.contains("at step 3"), "{err}");
-    let last = "checkpoints/step_000008.safetensors";
+    let last = "checkpoints/step_000009.safetensors";
     same_checkpoints(&once.join(last), &split.join(last));
+    // Iterations, D's Adam steps (GAN iterations), G's (pretraining and GAN).
+    let counters = Checkpoint::load(&once.join(last)).unwrap().counters;
+    assert_eq!(counters[..3], [9, 4, 9], "{counters:?}");
     assert_eq!(rows(&once), rows(&split), "losses.csv");
-    let png = "samples/step_000008.png";
+    let png = "samples/step_000009.png";
     let read = |run: &Path| std::fs::read(run.join(png)).unwrap();
     assert_eq!(read(&once), read(&split));
 }
@@ -237,7 +241,7 @@ fn srgan_refuses_an_hr_size_the_scale_does_not_divide_and_scale_3() {
 }
 
 #[test]
-fn upscale_refuses_wrong_channels_and_a_checkpoint_that_is_not_srgan() {
+fn upscale_refuses_wrong_channels_and_a_checkpoint_that_is_not_srgan_and_sample_srgan() {
     let dir = tempfile::tempdir().unwrap();
     let (sr_run, mlp_run) = (dir.path().join("sr"), dir.path().join("mlp"));
     train(&sr_run, 1, 1, "cpu");

@@ -153,6 +153,11 @@ fn cyclegan_bad_input_is_one_clear_line() {
         train("embedded", "optdigits", &["--d-layers", "4"]),
         &["--d-layers 4"],
     );
+    let fashion = &["--dataset", "fashion"];
+    run(
+        train("embedded", "optdigits", fashion),
+        &["--data-a and --data-b"],
+    );
     // A run to translate with.
     let ckpt = dir.path().join("tiny");
     let args = small(&gray, &colour, &ckpt, "1");

@@ -256,6 +256,13 @@ impl Family for Cyclegan {
     fn validate(&self, cfg: &TrainConfig) -> Result<(), String> {
         cfg.check_params::<usize>(&["size", "ngf", "ndf", "res-blocks", "d-layers"])?;
         cfg.check_params::<f32>(&["lambda-cycle", "lambda-identity"])?;
+        if cfg.data != crate::data::DataSource::Embedded {
+            return Err(
+                "--model cyclegan reads two domains: give --data-a and --data-b, not --data, \
+                 --data-folder or --dataset"
+                    .into(),
+            );
+        }
         data::check_channels(cfg)?;
         check_model(cfg)
     }

@@ -20,5 +20,5 @@ pub mod sample;
 pub mod sample_file;
 pub mod score;
 pub mod train;
-pub mod upscale;
 pub mod translate;
+pub mod upscale;

@@ -13,8 +13,8 @@ use wgpu_gan::train::{ModelKind, TrainConfig, Trainer};
 mod eval_args;
 mod param_args;
 mod train_args;
-mod upscale_args;
 mod translate_args;
+mod upscale_args;
 
 #[derive(Parser)]
 #[command(

@@ -1,6 +1,5 @@
 //! `wgpu-gan sample`: a generator from a checkpoint, fed on-device noise.
 
-pub use crate::train::checkpoint_config;
 use crate::checkpoint::Checkpoint;
 use crate::exec::Executor;
 use crate::exec::{executor, DeviceKind};
@@ -8,6 +7,7 @@ use crate::gpu::GpuOptions;
 use crate::nn::Net;
 use crate::ops::{self, RandomStream};
 use crate::program::{Program, View};
+pub use crate::train::checkpoint_config;
 use crate::train::{TrainConfig, TrainError};
 use std::path::Path;
 

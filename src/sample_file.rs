@@ -5,7 +5,6 @@
 //! file appears at its path only when complete, so a failure never replaces a good one.
 
 use crate::checkpoint::Checkpoint;
-use crate::exec::DeviceKind;
 use crate::gpu::GpuOptions;
 use crate::io::npy::{npy_header, NpyStream};
 use crate::io::png::{GridCanvas, GridLayout, MAX_GRID_BYTES};
@@ -13,17 +12,7 @@ use crate::sample::{checkpoint_config, Sampler};
 use crate::train::TrainError;
 use std::path::Path;
 
-/// What `sample` makes and where it goes.
-#[derive(Clone, Debug)]
-pub struct SampleRequest<'a> {
-    /// `.npy` or `.png`.
-    pub out: &'a Path,
-    pub count: usize,
-    pub seed: u64,
-    /// A conditioned model's class (every class in turn when None).
-    pub label: Option<usize>,
-    pub device: DeviceKind,
-}
+pub use crate::train::families::SampleRequest;
 
 enum Sink {
     Npy(NpyStream),

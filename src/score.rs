@@ -5,22 +5,12 @@
 use crate::checkpoint::{Checkpoint, LoadOptions};
 use crate::eval::classifier::Classifier;
 use crate::eval::{check_classifier, load_or_train, score, Classify, RealStats, Requested, Scores};
-use crate::exec::DeviceKind;
 use crate::gpu::GpuOptions;
 use crate::sample::{checkpoint_config, sample_from};
 use crate::train::TrainError;
 use std::path::{Path, PathBuf};
 
-#[derive(Clone, Debug)]
-pub struct EvalOptions {
-    /// Generated images, and at most this many real ones.
-    pub count: usize,
-    /// Seed of the generator's noise.
-    pub seed: u64,
-    pub device: DeviceKind,
-    /// The classifier file; None: the dataset's cached one (trained first when missing).
-    pub classifier: Option<PathBuf>,
-}
+pub use crate::eval::EvalOptions;
 
 #[derive(Clone, Debug)]
 pub struct EvalReport {

@@ -256,3 +256,15 @@ mod tests {
         assert_eq!(category_classes(&o, &[1, 1], 2), vec![(0, 0.0), (0, 0.5)]);
     }
 }
+
+#[derive(Clone, Debug)]
+/// What `eval` scores with (`score::evaluate`; a family's own `evaluate`).
+pub struct EvalOptions {
+    /// Generated images, and at most this many real ones.
+    pub count: usize,
+    /// Seed of the generator's noise.
+    pub seed: u64,
+    pub device: crate::exec::DeviceKind,
+    /// The classifier file; None: the dataset's cached one (trained first when missing).
+    pub classifier: Option<std::path::PathBuf>,
+}

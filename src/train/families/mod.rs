@@ -281,7 +281,7 @@ pub trait Family: Sync {
     fn write_sample_file(
         &self,
         _ckpt: &crate::checkpoint::Checkpoint,
-        _req: &crate::sample_file::SampleRequest,
+        _req: &SampleRequest,
         _gpu: &crate::gpu::GpuOptions,
     ) -> Option<Result<(), TrainError>> {
         None
@@ -292,7 +292,7 @@ pub trait Family: Sync {
     fn evaluate(
         &self,
         _ckpt: &crate::checkpoint::Checkpoint,
-        _opts: &crate::score::EvalOptions,
+        _opts: &crate::eval::EvalOptions,
         _gpu: &crate::gpu::GpuOptions,
         _log: &mut dyn FnMut(&str),
     ) -> Option<Result<String, TrainError>> {
@@ -366,4 +366,16 @@ fn mlp_pair(cfg: &TrainConfig, image_len: usize, outputs: usize) -> (Vec<Layer>,
     let aux = family(cfg.model).aux();
     let g_in = cfg.latent_dim + aux.g_classes() + aux.codes();
     (m.generator_from(g_in), m.discriminator_with(outputs))
+}
+
+/// What `sample` makes and where it goes.
+#[derive(Clone, Debug)]
+pub struct SampleRequest<'a> {
+    /// `.npy` or `.png`.
+    pub out: &'a std::path::Path,
+    pub count: usize,
+    pub seed: u64,
+    /// A conditioned model's class (every class in turn when None).
+    pub label: Option<usize>,
+    pub device: crate::exec::DeviceKind,
 }

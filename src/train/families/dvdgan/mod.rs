@@ -199,7 +199,7 @@ impl Family for Dvdgan {
     fn write_sample_file(
         &self,
         ckpt: &crate::checkpoint::Checkpoint,
-        req: &crate::sample_file::SampleRequest,
+        req: &super::SampleRequest,
         gpu: &crate::gpu::GpuOptions,
     ) -> Option<Result<(), TrainError>> {
         let (out, n, seed) = (req.out, req.count, req.seed);
@@ -209,7 +209,7 @@ impl Family for Dvdgan {
     fn evaluate(
         &self,
         ckpt: &crate::checkpoint::Checkpoint,
-        opts: &crate::score::EvalOptions,
+        opts: &crate::eval::EvalOptions,
         gpu: &crate::gpu::GpuOptions,
         log: &mut dyn FnMut(&str),
     ) -> Option<Result<String, TrainError>> {
@@ -329,7 +329,7 @@ pub fn optimizers(
 
 fn evaluate_video(
     ckpt: &crate::checkpoint::Checkpoint,
-    opts: &crate::score::EvalOptions,
+    opts: &crate::eval::EvalOptions,
     gpu: &crate::gpu::GpuOptions,
     log: &mut dyn FnMut(&str),
 ) -> Result<String, TrainError> {

@@ -3,30 +3,11 @@
 //! losses.csv columns, checkpoints with every net and u); an exact resume; the NaN guard;
 //! `sample --out clips.npy|clips.gif`; and bad input (one line, non-zero exit, no run made).
 
+mod common;
+
+use common::{bin, ok, run};
 use std::path::Path;
-use std::process::{Command, Output};
 use wgpu_gan::checkpoint::Checkpoint;
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_wgpu-gan"));
-    c.env("XDG_RUNTIME_DIR", std::env::temp_dir())
-        .env("WGPU_GAN_TUNE", "off");
-    c
-}
-
-fn run(c: &mut Command) -> Output {
-    let out = c.output().expect("spawn wgpu-gan");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!err.contains("panicked"), "{err}");
-    out
-}
-
-fn ok(c: &mut Command) -> String {
-    let out = run(c);
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "wgpu-gan failed: {err}");
-    err
-}
 
 /// A small dvdgan: every part of the model, seconds per iteration on the CPU path.
 const SMALL: [&str; 24] = [

@@ -4,27 +4,16 @@
 
 mod common;
 
+use common::{bin, run};
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use wgpu_gan::checkpoint::Checkpoint;
 use wgpu_gan::exec::DeviceKind;
 use wgpu_gan::gpu::GpuOptions;
 use wgpu_gan::upscale::Upscaler;
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_wgpu-gan"));
-    c.env("XDG_RUNTIME_DIR", std::env::temp_dir())
-        .env("WGPU_GAN_TUNE", "off");
-    c
-}
-
-fn run(c: &mut Command) -> Output {
-    let out = c.output().expect("spawn wgpu-gan");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!err.contains("panicked"), "{err}");
-    out
-}
-
+/// Runs `c`, which must succeed; returns its standard output then its standard error.
 fn ok(c: &mut Command) -> String {
     let out = run(c);
     let err = String::from_utf8_lossy(&out.stderr).to_string();

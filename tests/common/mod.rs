@@ -279,3 +279,28 @@ pub fn matmul_epilogue_case(
     let outputs = [(label.as_str(), out), ("y", y)];
     gpu_matches_cpu(&prog, &inputs, &outputs, 1e-5, 1e-4);
 }
+
+/// The binary with the fixed kernel choice (no timing, no cache: tests/tune.rs covers
+/// autotuning) and a runtime dir for Mesa's loader.
+pub fn bin() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_wgpu-gan"));
+    c.env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .env("WGPU_GAN_TUNE", "off");
+    c
+}
+
+/// Runs `c`, which must not panic, whatever its exit status.
+pub fn run(c: &mut std::process::Command) -> std::process::Output {
+    let out = c.output().expect("spawn wgpu-gan");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    out
+}
+
+/// Runs `c`, which must succeed; returns its standard error (the progress and log lines).
+pub fn ok(c: &mut std::process::Command) -> String {
+    let out = run(c);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "wgpu-gan failed: {err}");
+    err
+}

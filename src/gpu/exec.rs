@@ -62,8 +62,7 @@ impl GpuProgram {
         let dummy = ["unused fused output", "unused fused input"].map(|label| {
             ctx.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(label),
-                // One element of the widest fused binding (matmul_subgroup's vec4<u64>).
-                size: 32,
+                size: super::variants::UNUSED_BINDING_BYTES,
                 usage: wgpu::BufferUsages::STORAGE,
                 mapped_at_creation: false,
             })

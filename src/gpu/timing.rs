@@ -41,11 +41,11 @@ impl Scratch {
     fn new(ctx: &Context) -> Self {
         Self {
             buffers: HashMap::new(),
-            // One element of the widest fused binding (matmul_subgroup's vec4<u64>): smaller,
-            // the device refuses the bind group and the candidate goes untimed.
+            // Smaller than the program's, the device refused the bind group and the candidate
+            // went untimed.
             dummy: [
-                storage(ctx, "tuning dummy", 32),
-                storage(ctx, "tuning dummy", 32),
+                storage(ctx, "tuning dummy", variants::UNUSED_BINDING_BYTES),
+                storage(ctx, "tuning dummy", variants::UNUSED_BINDING_BYTES),
             ],
         }
     }

@@ -33,6 +33,11 @@ pub const MIN_SUBGROUP_SIZE: u32 = 8;
 /// out's rows must be a multiple of it.
 pub const OUT_FLOATS_PER_STORE: u32 = 8;
 
+/// Bytes of the stand-in bound where a fused epilogue's output or input is unused (the
+/// program's and autotuning's): one element of the widest such binding, matmul_subgroup's
+/// vec4<u64>. Smaller, the device refuses the bind group.
+pub const UNUSED_BINDING_BYTES: u64 = OUT_FLOATS_PER_STORE as u64 * 4;
+
 /// The kernel and workgroup counts that run `kernel` with `params` on `ctx`'s device, where
 /// `workgroups` is what the portable kernel would dispatch.
 pub fn adapter_kernel(

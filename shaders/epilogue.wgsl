@@ -1,4 +1,4 @@
-// The activation epilogues of the fused products (matmul_tiled.wgsl, matmul_subgroup.wgsl):
+// The activation epilogues of the fused products (matmul_tiled.wgsl, matmul_direct.wgsl, matmul_subgroup.wgsl):
 // kernels::SHADERS appends this part to both. Each shader declares `p` with a `slope` field
 // (leaky_relu's). The formulas are activation.wgsl's, so a fused product writes what the
 // product followed by the separate activation op writes.

@@ -72,6 +72,7 @@ pub const SHADERS: &[Shader] = &[
     shader!("matmul"),
     shader!("matmul_subgroup", "wide", "epilogue"),
     shader!("matmul_tiled", "epilogue"),
+    shader!("matmul_direct", "epilogue"),
     shader!("activation"),
     shader!("batch_norm", "channel_sum"),
     shader!("batch_norm_act", "channel_sum"),
@@ -162,6 +163,9 @@ kernels! {
     MatmulSkinny => "matmul_tiled", "matmul_skinny", [1 R, 2 R, 3 W, 4 R, 5 W, 6 R], cpu::matmul_fused::matmul_skinny_op;
     MatmulBtSkinny => "matmul_tiled", "matmul_bt_skinny", [1 R, 2 R, 3 W, 4 R, 5 W, 6 R], cpu::matmul_fused::matmul_bt_skinny_op;
     MatmulAtSmallK => "matmul_tiled", "matmul_at_small_k", [1 R, 2 R, 3 W, 4 R, 5 W, 6 R], cpu::matmul_fused::matmul_at_small_k_op;
+    MatmulDirect => "matmul_direct", "matmul_direct", [1 R, 2 R, 3 W, 4 R, 5 W, 6 R], cpu::matmul_fused::matmul_direct_op;
+    MatmulAtDirect => "matmul_direct", "matmul_at_direct", [1 R, 2 R, 3 W, 4 R, 5 W, 6 R], cpu::matmul_fused::matmul_at_direct_op;
+    MatmulBtDirect => "matmul_direct", "matmul_bt_direct", [1 R, 2 R, 3 W, 4 R, 5 W, 6 R], cpu::matmul_fused::matmul_bt_direct_op;
 
     LeakyReluForward => "activation", "leaky_relu_forward", [1 R, 2 W], cpu::activation::leaky_relu_forward_op;
     LeakyReluBackward => "activation", "leaky_relu_backward", [1 R, 2 R, 3 W], cpu::activation::leaky_relu_backward_op;

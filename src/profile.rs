@@ -31,7 +31,10 @@ pub fn flops(op: &OpCall) -> Option<f64> {
         | Kernel::MatmulBtTiled
         | Kernel::MatmulSkinny
         | Kernel::MatmulBtSkinny
-        | Kernel::MatmulAtSmallK => {
+        | Kernel::MatmulAtSmallK
+        | Kernel::MatmulDirect
+        | Kernel::MatmulAtDirect
+        | Kernel::MatmulBtDirect => {
             let p: MatmulParams = params(&op.params);
             Some(2.0 * p.m as f64 * p.n as f64 * p.k as f64)
         }

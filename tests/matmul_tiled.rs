@@ -70,6 +70,30 @@ fn matmul_at_small_k_gpu_matches_cpu() {
     );
 }
 
+#[test]
+fn matmul_direct_gpu_matches_cpu() {
+    cases(
+        Kernel::MatmulDirect,
+        &[(1, 1, 1), (32, 256, 1), (33, 70, 17), (5, 9, 101)],
+    );
+}
+
+#[test]
+fn matmul_at_direct_gpu_matches_cpu() {
+    cases(
+        Kernel::MatmulAtDirect,
+        &[(1, 1, 1), (1, 256, 32), (66, 35, 33), (256, 100, 32)],
+    );
+}
+
+#[test]
+fn matmul_bt_direct_gpu_matches_cpu() {
+    cases(
+        Kernel::MatmulBtDirect,
+        &[(1, 2, 3), (32, 1, 256), (65, 70, 19), (7, 33, 100)],
+    );
+}
+
 /// The seed MLP with the GPU-shaped kernels forced: fusion cuts its dispatches per iteration by
 /// a third or more (tests/golden.rs runs the golden iterations with them).
 #[test]

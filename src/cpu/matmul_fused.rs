@@ -1,4 +1,4 @@
-//! CPU twins of `shaders/matmul_tiled.wgsl` and `shaders/matmul_subgroup.wgsl`: the products of `cpu::matmul`, then the fused
+//! CPU twins of `shaders/matmul_tiled.wgsl`, `shaders/matmul_direct.wgsl` and `shaders/matmul_subgroup.wgsl`: the products of `cpu::matmul`, then the fused
 //! epilogue as the separate twins compute it (`cpu::activation`, `cpu::matmul::bias_grad`), so a
 //! fused product equals the unfused chain bit for bit on the CPU.
 //! Bindings: a, b, out, bias, y (the fused output), saved (what an activation derivative reads).
@@ -114,6 +114,18 @@ pub fn matmul_bt_skinny_op(w: &[u32], io: &mut CpuIo) {
 
 pub fn matmul_at_small_k_op(w: &[u32], io: &mut CpuIo) {
     fused(w, io, matmul::matmul_at);
+}
+
+pub fn matmul_direct_op(w: &[u32], io: &mut CpuIo) {
+    fused(w, io, matmul::matmul);
+}
+
+pub fn matmul_at_direct_op(w: &[u32], io: &mut CpuIo) {
+    fused(w, io, matmul::matmul_at);
+}
+
+pub fn matmul_bt_direct_op(w: &[u32], io: &mut CpuIo) {
+    fused(w, io, matmul::matmul_bt);
 }
 
 pub fn matmul_subgroup_op(w: &[u32], io: &mut CpuIo) {

@@ -83,6 +83,9 @@ pub fn has_epilogue(kernel: Kernel) -> bool {
             | Kernel::MatmulSkinny
             | Kernel::MatmulBtSkinny
             | Kernel::MatmulAtSmallK
+            | Kernel::MatmulDirect
+            | Kernel::MatmulAtDirect
+            | Kernel::MatmulBtDirect
             | Kernel::MatmulSubgroup
             | Kernel::MatmulAtSubgroup
             | Kernel::MatmulBtSubgroup
@@ -94,7 +97,7 @@ pub fn has_epilogue(kernel: Kernel) -> bool {
 fn can_fuse(kernel: Kernel, follow: &Follow, p: &MatmulParams) -> bool {
     match follow {
         Follow::BiasGrad { .. } => {
-            kernel == Kernel::MatmulAtSmallK
+            matches!(kernel, Kernel::MatmulAtSmallK | Kernel::MatmulAtDirect)
                 || (kernel == Kernel::MatmulAtSubgroup && p.m.is_multiple_of(8))
         }
         _ => has_epilogue(kernel),
@@ -110,12 +113,20 @@ pub fn candidates(ctx: &Context, kernel: Kernel, p: &MatmulParams, words: &[u32]
     if let Some(v) = variants::subgroup_variant(ctx, kernel, words) {
         list.push(v);
     }
-    let (tiled, skinny) = match t {
-        Transpose::None => (Kernel::MatmulTiled, Some(Kernel::MatmulSkinny)),
-        Transpose::A => (Kernel::MatmulAtTiled, None),
-        Transpose::B => (Kernel::MatmulBtTiled, Some(Kernel::MatmulBtSkinny)),
+    let (tiled, skinny, direct) = match t {
+        Transpose::None => (
+            Kernel::MatmulTiled,
+            Some(Kernel::MatmulSkinny),
+            Kernel::MatmulDirect,
+        ),
+        Transpose::A => (Kernel::MatmulAtTiled, None, Kernel::MatmulAtDirect),
+        Transpose::B => (
+            Kernel::MatmulBtTiled,
+            Some(Kernel::MatmulBtSkinny),
+            Kernel::MatmulBtDirect,
+        ),
     };
-    list.push(tiled);
+    list.extend([tiled, direct]);
     if let Some(s) = skinny.filter(|_| p.m <= 64) {
         list.push(s);
     }
@@ -340,9 +351,18 @@ fn choose(ctx: &Context, program: &Program, i: usize, follow: Option<&Follow>) -
             fused: fusable(k),
         })
     };
+    // Out of budget, tuning still fuses where the fixed rule's kernel can: the same kernel, one
+    // dependent dispatch fewer.
+    let untimed = Choice {
+        fused: fusable(fixed_choice.kernel),
+        ..fixed_choice
+    };
     let choice = known.or_else(forced).unwrap_or_else(|| {
-        if tuning.mode == TuneMode::Off || !tuning.has_budget() {
+        if tuning.mode == TuneMode::Off {
             return fixed_choice;
+        }
+        if !tuning.has_budget() {
+            return untimed;
         }
         // The fixed rule's kernel first: it is the bar the others must beat.
         let mut order = list.clone();
@@ -365,7 +385,7 @@ fn choose(ctx: &Context, program: &Program, i: usize, follow: Option<&Follow>) -
                 tuning.learn(&key, c);
                 c
             }
-            None => fixed_choice,
+            None => untimed,
         }
     });
     tuning.used(&key, choice);

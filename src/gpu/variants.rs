@@ -128,7 +128,12 @@ const EPILOGUE_FLAGS: u32 = HAS_BIAS | ACCUMULATE | 0x770 | BIAS_GRAD | BIAS_GRA
 /// does not use (on lavapipe, every load and store is a loop over the lanes, taken or not).
 pub fn pipeline_flags(kernel: Kernel, params: &[u32]) -> Option<u32> {
     match kernel {
-        Kernel::MatmulSubgroup | Kernel::MatmulAtSubgroup | Kernel::MatmulBtSubgroup => {
+        Kernel::MatmulSubgroup
+        | Kernel::MatmulAtSubgroup
+        | Kernel::MatmulBtSubgroup
+        | Kernel::MatmulDirect
+        | Kernel::MatmulAtDirect
+        | Kernel::MatmulBtDirect => {
             // A fused product's params carry leaky_relu's slope after the four words.
             let words = params.get(..4)?;
             let p = bytemuck::try_pod_read_unaligned::<MatmulParams>(bytemuck::cast_slice(words));

@@ -235,7 +235,10 @@ pub fn matmul_epilogues(kernel: Kernel) -> Vec<(&'static str, u32)> {
         ),
         ("d tanh", (ActCode::Tanh as u32) << ACT_BACKWARD_SHIFT),
     ];
-    if matches!(kernel, Kernel::MatmulAtSmallK | Kernel::MatmulAtSubgroup) {
+    if matches!(
+        kernel,
+        Kernel::MatmulAtSmallK | Kernel::MatmulAtSubgroup | Kernel::MatmulAtDirect
+    ) {
         e.push(("bias grad", BIAS_GRAD));
         e.push(("bias grad accumulate", BIAS_GRAD | BIAS_GRAD_ACCUMULATE));
     }

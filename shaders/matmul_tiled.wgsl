@@ -3,6 +3,7 @@
 //   matmul_tiled / matmul_at_tiled / matmul_bt_tiled   a @ b, a.T @ b, a @ b.T; any shape
 //   matmul_skinny / matmul_bt_skinny                    a @ b, a @ b.T with m <= 64
 //   matmul_at_small_k                                   a.T @ b with k <= 32 (weight gradients)
+//   matmul_bt_skinny_bn                                 a @ b.T with m <= 64, then BatchNorm1d
 // Strategy (for GPUs: warps of 32, waves of 64, many multiprocessors):
 // - tiled: 256 invocations own a 64x64 tile, 4x4 outputs each in four vec4 accumulators (never
 //   an indexed array: naga would put it in scratch memory); K is staged 16 at a time in
@@ -14,12 +15,20 @@
 // - small_k: the whole K slab of both operands in workgroup memory, one barrier; with BIAS_GRAD
 //   the first column of workgroups also sums a's columns in row order (bias_grad's order
 //   exactly): in a weight gradient dyᵀ·x, a is dy.
+// - skinny_bn: a Linear's forward, its activation, and the training batch norm after them in
+//   one dispatch (batch-norm statistics in the product that feeds them: the workgroup owns
+//   every row of its 16 columns). The normalised input goes to workgroup memory; after a
+//   barrier one invocation per column sums its rows in order (mean, then the squared
+//   deviations, as batch_norm_forward_train), and after another all 256 write the output.
 // Epilogues (flags): 1 bias, 2 accumulate (as matmul.wgsl); bits 4..6 an activation applied to
 // the stored value and written to y (5); bits 8..10 an activation derivative: y = act'(saved
 // (6)) * stored value; 4096 writes the bias gradient of a (m) to y (5), 8192 adds it to y. slope is
 // leaky_relu's. Loads are guarded and stores masked, so any shape works.
 
-struct Params { m: u32, n: u32, k: u32, flags: u32, slope: f32 }
+// bn_flags, eps and momentum: matmul_bt_skinny_bn's batch norm (batch_norm.wgsl's flags).
+struct Params {
+    m: u32, n: u32, k: u32, flags: u32, slope: f32, bn_flags: u32, eps: f32, momentum: f32,
+}
 
 @group(0) @binding(0) var<storage, read> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -30,6 +39,12 @@ struct Params { m: u32, n: u32, k: u32, flags: u32, slope: f32 }
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
 // What the activation derivative reads: x for leaky_relu/relu, y for tanh/sigmoid.
 @group(0) @binding(6) var<storage, read> saved: array<f32>;
+// matmul_bt_skinny_bn's batch norm, as batch_norm_forward_train binds them: gamma | beta (2n) at
+// 6 (`saved`, which no activation derivative reads there), its output (m,n), running mean | var
+// (2n), batch mean | 1/sqrt(var + eps) (2n).
+@group(0) @binding(7) var<storage, read_write> bn_y: array<f32>;
+@group(0) @binding(8) var<storage, read_write> running: array<f32>;
+@group(0) @binding(9) var<storage, read_write> bn_saved: array<f32>;
 
 const HAS_BIAS: u32 = 1u;
 const ACCUMULATE: u32 = 2u;
@@ -158,12 +173,11 @@ fn matmul_bt_tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
 // Slices 1..3's partial sums: [slice - 1][tile u][row r] (12 KiB).
 var<workgroup> partial: array<vec4<f32>, 768>;
 
-fn skinny(wg: vec3<u32>, t: u32, b_rs: u32, b_cs: u32) {
-    // Slice s is the fastest index, so the four slices of a tile read four consecutive k.
-    let s = t % 4u;
-    let u = t / 4u;
-    let row = (u / 4u) * 4u;
-    let col = wg.x * 16u + (u % 4u) * 4u;
+struct Tile { r0: vec4<f32>, r1: vec4<f32>, r2: vec4<f32>, r3: vec4<f32> }
+
+// Tile (row, col)'s 4x4 outputs, summed over the four K slices: complete in slice 0 (s == 0)
+// only. Every invocation of the workgroup must call it (it holds a barrier).
+fn skinny_tile(s: u32, u: u32, row: u32, col: u32, b_rs: u32, b_cs: u32) -> Tile {
     var acc0 = vec4<f32>();
     var acc1 = vec4<f32>();
     var acc2 = vec4<f32>();
@@ -184,20 +198,32 @@ fn skinny(wg: vec3<u32>, t: u32, b_rs: u32, b_cs: u32) {
         partial[at + 3u] = acc3;
     }
     workgroupBarrier();
+    if s == 0u {
+        for (var q = 0u; q < 3u; q++) {
+            let at = (q * 64u + u) * 4u;
+            acc0 += partial[at];
+            acc1 += partial[at + 1u];
+            acc2 += partial[at + 2u];
+            acc3 += partial[at + 3u];
+        }
+    }
+    return Tile(acc0, acc1, acc2, acc3);
+}
+
+fn skinny(wg: vec3<u32>, t: u32, b_rs: u32, b_cs: u32) {
+    // Slice s is the fastest index, so the four slices of a tile read four consecutive k.
+    let s = t % 4u;
+    let u = t / 4u;
+    let row = (u / 4u) * 4u;
+    let col = wg.x * 16u + (u % 4u) * 4u;
+    let v = skinny_tile(s, u, row, col, b_rs, b_cs);
     if s != 0u {
         return;
     }
-    for (var q = 0u; q < 3u; q++) {
-        let at = (q * 64u + u) * 4u;
-        acc0 += partial[at];
-        acc1 += partial[at + 1u];
-        acc2 += partial[at + 2u];
-        acc3 += partial[at + 3u];
-    }
-    finish4(row, col, acc0);
-    finish4(row + 1u, col, acc1);
-    finish4(row + 2u, col, acc2);
-    finish4(row + 3u, col, acc3);
+    finish4(row, col, v.r0);
+    finish4(row + 1u, col, v.r1);
+    finish4(row + 2u, col, v.r2);
+    finish4(row + 3u, col, v.r3);
 }
 
 @compute @workgroup_size(256)
@@ -208,6 +234,84 @@ fn matmul_skinny(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation
 @compute @workgroup_size(256)
 fn matmul_bt_skinny(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
     skinny(wg, t, 1u, p.k);
+}
+
+// ---- skinny_bn: skinny, then batch_norm_forward_train over its rows ----
+
+// The batch norm's input: [row][column - the workgroup's first column] (4 KiB).
+var<workgroup> bn_x: array<f32, 1024>;
+// Each column's batch mean and 1/sqrt(var + eps).
+var<workgroup> bn_stats: array<vec2<f32>, 16>;
+
+const UPDATE_RUNNING: u32 = 1u;
+
+// What the batch norm reads at (row, col): the activation's output, or the product's.
+fn bn_input(row: u32, col: u32) -> f32 {
+    let o = row * p.n + col;
+    if ((p.flags >> 4u) & 7u) != 0u {
+        return y[o];
+    }
+    return out[o];
+}
+
+fn skinny_bn(wg: vec3<u32>, t: u32, b_rs: u32, b_cs: u32) {
+    let s = t % 4u;
+    let u = t / 4u;
+    let row = (u / 4u) * 4u;
+    let c0 = wg.x * 16u;
+    let col = c0 + (u % 4u) * 4u;
+    let v = skinny_tile(s, u, row, col, b_rs, b_cs);
+    if s == 0u {
+        finish4(row, col, v.r0);
+        finish4(row + 1u, col, v.r1);
+        finish4(row + 2u, col, v.r2);
+        finish4(row + 3u, col, v.r3);
+        for (var i = row; i < min(row + 4u, p.m); i++) {
+            for (var j = col; j < min(col + 4u, p.n); j++) {
+                bn_x[i * 16u + j - c0] = bn_input(i, j);
+            }
+        }
+    }
+    workgroupBarrier();
+    let ch = c0 + t;
+    if t < 16u && ch < p.n {
+        let count = f32(p.m);
+        var sum = 0.0;
+        for (var i = 0u; i < p.m; i++) {
+            sum += bn_x[i * 16u + t];
+        }
+        let mean = sum / count;
+        var sq = 0.0;
+        for (var i = 0u; i < p.m; i++) {
+            let d = bn_x[i * 16u + t] - mean;
+            sq += d * d;
+        }
+        let var_biased = sq / count;
+        let invstd = 1.0 / sqrt(var_biased + p.eps);
+        bn_stats[t] = vec2(mean, invstd);
+        if (p.bn_flags & UPDATE_RUNNING) != 0u {
+            let var_unbiased = select(var_biased, sq / (count - 1.0), count > 1.0);
+            running[ch] = (1.0 - p.momentum) * running[ch] + p.momentum * mean;
+            running[p.n + ch] = (1.0 - p.momentum) * running[p.n + ch] + p.momentum * var_unbiased;
+        }
+        bn_saved[ch] = mean;
+        bn_saved[p.n + ch] = invstd;
+    }
+    workgroupBarrier();
+    for (var e = t; e < p.m * 16u; e += 256u) {
+        let j = e % 16u;
+        let c = c0 + j;
+        if c < p.n {
+            let st = bn_stats[j];
+            // saved holds gamma | beta here.
+            bn_y[(e / 16u) * p.n + c] = (bn_x[e] - st.x) * st.y * saved[c] + saved[p.n + c];
+        }
+    }
+}
+
+@compute @workgroup_size(256)
+fn matmul_bt_skinny_bn(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+    skinny_bn(wg, t, 1u, p.k);
 }
 
 // ---- small_k: a (k,m)ᵀ · b (k,n) with k <= 32, the whole slab staged once ----

@@ -162,6 +162,7 @@ kernels! {
     MatmulBtTiled => "matmul_tiled", "matmul_bt_tiled", [1 R, 2 R, 3 W, 4 R, 5 W, 6 R], cpu::matmul_fused::matmul_bt_tiled_op;
     MatmulSkinny => "matmul_tiled", "matmul_skinny", [1 R, 2 R, 3 W, 4 R, 5 W, 6 R], cpu::matmul_fused::matmul_skinny_op;
     MatmulBtSkinny => "matmul_tiled", "matmul_bt_skinny", [1 R, 2 R, 3 W, 4 R, 5 W, 6 R], cpu::matmul_fused::matmul_bt_skinny_op;
+    MatmulBtSkinnyBn => "matmul_tiled", "matmul_bt_skinny_bn", [1 R, 2 R, 3 W, 4 R, 5 W, 6 R, 7 W, 8 W, 9 W], cpu::matmul_fused::matmul_bt_skinny_bn_op;
     MatmulAtSmallK => "matmul_tiled", "matmul_at_small_k", [1 R, 2 R, 3 W, 4 R, 5 W, 6 R], cpu::matmul_fused::matmul_at_small_k_op;
     MatmulDirect => "matmul_direct", "matmul_direct", [1 R, 2 R, 3 W, 4 R, 5 W, 6 R], cpu::matmul_fused::matmul_direct_op;
     MatmulAtDirect => "matmul_direct", "matmul_at_direct", [1 R, 2 R, 3 W, 4 R, 5 W, 6 R], cpu::matmul_fused::matmul_at_direct_op;

@@ -31,6 +31,7 @@ pub fn flops(op: &OpCall) -> Option<f64> {
         | Kernel::MatmulBtTiled
         | Kernel::MatmulSkinny
         | Kernel::MatmulBtSkinny
+        | Kernel::MatmulBtSkinnyBn
         | Kernel::MatmulAtSmallK
         | Kernel::MatmulDirect
         | Kernel::MatmulAtDirect

@@ -289,6 +289,7 @@ fn tiled_kernels_gpu() -> Option<std::sync::Arc<wgpu_gan::gpu::Context>> {
     gpu()?;
     let opts = wgpu_gan::gpu::GpuOptions {
         kernels: Some(vec![
+            K::MatmulBtSkinnyBn,
             K::MatmulSkinny,
             K::MatmulBtSkinny,
             K::MatmulAtSmallK,

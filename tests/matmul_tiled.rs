@@ -6,7 +6,9 @@ mod common;
 
 use common::{gpu_matches_cpu, matmul_epilogue_case, matmul_epilogues, rand_vec};
 use std::sync::Arc;
-use wgpu_gan::cpu::matmul_fused::ActCode;
+use wgpu_gan::cpu::batch_norm::UPDATE_RUNNING;
+use wgpu_gan::cpu::matmul::{MatmulParams, HAS_BIAS};
+use wgpu_gan::cpu::matmul_fused::{ActCode, ACT_FORWARD_SHIFT};
 use wgpu_gan::cpu::words;
 use wgpu_gan::gpu::{Context, GpuOptions, GpuProgram};
 use wgpu_gan::kernels::Access::{Read as R, Write as W};
@@ -62,6 +64,89 @@ fn matmul_bt_skinny_gpu_matches_cpu() {
     );
 }
 
+/// matmul_bt_skinny_bn on (m, n, k) with product epilogue `flags` and batch-norm flags `bn`
+/// against its twin: out, the activation's output, the normalised output and both statistics.
+fn skinny_bn_case((m, n, k): (usize, usize, usize), flags: u32, bn: u32, what: &str) {
+    let kernel = Kernel::MatmulBtSkinnyBn;
+    let mut prog = Program::new();
+    let a = prog.tensor("a", m * k);
+    let b = prog.tensor("b", k * n);
+    let out = prog.tensor("out", m * n);
+    let bias = prog.tensor("bias", n);
+    let y = prog.tensor("y", m * n);
+    let gamma_beta = prog.tensor("gamma_beta", 2 * n);
+    let bn_y = prog.tensor("bn_y", m * n);
+    let running = prog.tensor("running", 2 * n);
+    let saved = prog.tensor("saved", 2 * n);
+    let p = MatmulParams {
+        m: m as u32,
+        n: n as u32,
+        k: k as u32,
+        flags,
+    };
+    let mut w = words(&p);
+    w.extend([0.2f32.to_bits(), bn, 1e-3f32.to_bits(), 0.2f32.to_bits()]);
+    let binds = vec![
+        (a, R),
+        (b, R),
+        (out, W),
+        (bias, R),
+        (y, W),
+        (gamma_beta, R),
+        (bn_y, W),
+        (running, W),
+        (saved, W),
+    ];
+    prog.push(
+        kernel,
+        &w,
+        binds,
+        ops::tiling::matmul_grid(kernel, m, n),
+        what,
+    );
+    let bits = |v: Vec<f32>| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
+    let inputs = vec![
+        (a, bits(rand_vec(m * k, 1, -1.0, 1.0))),
+        (b, bits(rand_vec(k * n, 2, -1.0, 1.0))),
+        (bias, bits(rand_vec(n, 3, -1.0, 1.0))),
+        (gamma_beta, bits(rand_vec(2 * n, 4, 0.5, 1.5))),
+        (running, bits(rand_vec(2 * n, 5, 0.0, 1.0))),
+        (saved, bits(rand_vec(2 * n, 6, -1.0, 1.0))),
+        (bn_y, bits(rand_vec(m * n, 7, -1.0, 1.0))),
+    ];
+    let label = format!("{} {m}x{n}x{k} {what}", kernel.entry());
+    let outputs = [
+        (label.as_str(), out),
+        ("y", y),
+        ("bn_y", bn_y),
+        ("running", running),
+        ("saved", saved),
+    ];
+    gpu_matches_cpu(&prog, &inputs, &outputs, 1e-5, 1e-4);
+}
+
+#[test]
+fn matmul_bt_skinny_bn_gpu_matches_cpu() {
+    let leaky = (ActCode::LeakyRelu as u32) << ACT_FORWARD_SHIFT | HAS_BIAS;
+    let relu = (ActCode::Relu as u32) << ACT_FORWARD_SHIFT;
+    for s in [(1, 3, 5), (32, 17, 13), (64, 70, 35), (7, 33, 100)] {
+        skinny_bn_case(s, 0, 0, "plain, batch norm");
+        skinny_bn_case(
+            s,
+            HAS_BIAS,
+            UPDATE_RUNNING,
+            "bias, batch norm updating running",
+        );
+        skinny_bn_case(
+            s,
+            leaky,
+            UPDATE_RUNNING,
+            "leaky_relu, batch norm updating running",
+        );
+        skinny_bn_case(s, relu, 0, "relu, batch norm");
+    }
+}
+
 #[test]
 fn matmul_at_small_k_gpu_matches_cpu() {
     cases(
@@ -99,6 +184,7 @@ fn matmul_bt_direct_gpu_matches_cpu() {
 #[test]
 fn forced_tiled_kernels_cut_the_seed_dispatches_by_a_third() {
     forced_kernels_cut_the_seed_dispatches_by_a_third(&[
+        Kernel::MatmulBtSkinnyBn,
         Kernel::MatmulSkinny,
         Kernel::MatmulBtSkinny,
         Kernel::MatmulAtSmallK,

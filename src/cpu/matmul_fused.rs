@@ -4,6 +4,7 @@
 //! Bindings: a, b, out, bias, y (the fused output), saved (what an activation derivative reads).
 
 use super::activation::{self as act, ActivationParams};
+use super::batch_norm::{batch_norm_forward_train, BatchNormParams};
 use super::matmul::{self, MatmulParams, ACCUMULATE, HAS_BIAS};
 use super::CpuIo;
 
@@ -45,7 +46,9 @@ pub fn fused_params(w: &[u32]) -> (MatmulParams, f32) {
 
 type Product = fn(&MatmulParams, &[f32], &[f32], &[f32], &mut [f32]);
 
-fn fused(w: &[u32], io: &mut CpuIo, product: Product) {
+/// The product, then the epilogue its flags ask for; returns what a batch norm after it reads:
+/// the activation's output, or out.
+fn fused<'a>(w: &[u32], io: &mut CpuIo<'a>, product: Product) -> &'a [f32] {
     let (p, slope) = fused_params(w);
     let plain = MatmulParams {
         flags: p.flags & (HAS_BIAS | ACCUMULATE),
@@ -67,6 +70,7 @@ fn fused(w: &[u32], io: &mut CpuIo, product: Product) {
             ActCode::Tanh => act::tanh_forward(&ap, x, y),
             ActCode::Sigmoid => act::sigmoid_forward(&ap, x, y),
         }
+        return y;
     } else if let Some(code) = ActCode::from_bits(p.flags >> ACT_BACKWARD_SHIFT) {
         let saved = &io.f32(5)[..len];
         let dx = &mut io.f32_mut(4)[..len];
@@ -90,6 +94,7 @@ fn fused(w: &[u32], io: &mut CpuIo, product: Product) {
         };
         matmul::bias_grad(&bp, io.f32(0), io.f32_mut(4));
     }
+    &out[..len]
 }
 
 pub fn matmul_tiled_op(w: &[u32], io: &mut CpuIo) {
@@ -110,6 +115,28 @@ pub fn matmul_skinny_op(w: &[u32], io: &mut CpuIo) {
 
 pub fn matmul_bt_skinny_op(w: &[u32], io: &mut CpuIo) {
     fused(w, io, matmul::matmul_bt);
+}
+
+/// Words of `matmul_bt_skinny_bn`'s parameters after the product's five: the batch norm's
+/// flags, eps and momentum.
+pub const BN_WORDS: usize = 3;
+
+/// `matmul_bt_skinny_bn`: the product and its activation as `matmul_bt_skinny`, then
+/// `batch_norm_forward_train` over the rows of what the activation wrote (of out without one),
+/// with gamma | beta at binding 6, and its output, running and saved statistics at 7, 8 and 9.
+pub fn matmul_bt_skinny_bn_op(w: &[u32], io: &mut CpuIo) {
+    let x = fused(&w[..5], io, matmul::matmul_bt);
+    let (p, _) = fused_params(w);
+    let bn = BatchNormParams {
+        n: p.m,
+        c: p.n,
+        hw: 1,
+        flags: w[5],
+        eps: f32::from_bits(w[6]),
+        momentum: f32::from_bits(w[7]),
+    };
+    let (y, running, saved) = (io.f32_mut(6), io.f32_mut(7), io.f32_mut(8));
+    batch_norm_forward_train(&bn, x, io.f32(5), y, running, saved);
 }
 
 pub fn matmul_at_small_k_op(w: &[u32], io: &mut CpuIo) {

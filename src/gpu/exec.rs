@@ -32,8 +32,10 @@ impl Step {
 pub struct GpuProgram {
     pub buffers: Vec<wgpu::Buffer>,
     pub(super) steps: Vec<Step>,
-    /// Op i and op i + 1 in one dispatch, where `gpu::plan` fused them.
+    /// Op i and the ops after it in one dispatch, where `gpu::plan` fused them, and how many
+    /// ops that dispatch runs.
     fused: Vec<Option<Step>>,
+    spans: Vec<usize>,
     kernels: Vec<Kernel>,
     fused_kernels: Vec<Option<Kernel>>,
     pub(super) phases: Vec<String>,
@@ -88,9 +90,10 @@ impl GpuProgram {
         }
         ctx.queue.write_buffer(&uniforms, 0, &bytes);
         let labels: Vec<String> = program.ops.iter().map(|o| o.label.clone()).collect();
+        let spans: Vec<usize> = planned.iter().map(|p| p.span).collect();
         let fused_labels = (0..labels.len())
-            .map(|i| match labels.get(i + 1) {
-                Some(next) if fused[i].is_some() => format!("{} + {next}", labels[i]),
+            .map(|i| match labels.get(i..i + spans[i]) {
+                Some(run) if fused[i].is_some() => run.join(" + "),
                 _ => labels[i].clone(),
             })
             .collect();
@@ -98,6 +101,7 @@ impl GpuProgram {
             buffers,
             steps,
             fused,
+            spans,
             kernels: planned.iter().map(|p| p.own.kernel).collect(),
             fused_kernels: planned
                 .iter()
@@ -118,11 +122,11 @@ impl GpuProgram {
         self.steps.is_empty()
     }
 
-    /// The dispatch that runs op `i` in a run ending before `end`, how many ops it covers (2
-    /// when op i + 1 is fused into it) and its debug label.
+    /// The dispatch that runs op `i` in a run ending before `end`, how many ops it covers (more
+    /// than 1 when the ops after it are fused into it) and its debug label.
     pub(super) fn step_at(&self, i: usize, end: usize) -> (&Step, usize, &str) {
         match &self.fused[i] {
-            Some(f) if i + 1 < end => (f, 2, &self.fused_labels[i]),
+            Some(f) if i + self.spans[i] <= end => (f, self.spans[i], &self.fused_labels[i]),
             _ => (&self.steps[i], 1, &self.labels[i]),
         }
     }
@@ -138,7 +142,7 @@ impl GpuProgram {
     }
 
     /// The kernel each op runs as on this device when run alone (`gpu::plan`), and the one
-    /// that runs it together with the next op, if that was fused.
+    /// that runs it together with the ops after it, if those were fused.
     pub fn kernel_of(&self, i: usize) -> (Kernel, Option<Kernel>) {
         (self.kernels[i], self.fused_kernels[i])
     }

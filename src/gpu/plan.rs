@@ -10,6 +10,7 @@
 use super::tune::{Choice, TuneMode};
 use super::{timing, variants, Context};
 use crate::cpu::activation::ActivationParams;
+use crate::cpu::batch_norm::BatchNormParams;
 use crate::cpu::matmul::{MatmulParams, ACCUMULATE};
 use crate::cpu::matmul_fused::{
     ActCode, ACT_BACKWARD_SHIFT, ACT_FORWARD_SHIFT, BIAS_GRAD, BIAS_GRAD_ACCUMULATE,
@@ -36,11 +37,28 @@ pub struct Dispatch {
     pub workgroups: [u32; 3],
 }
 
-/// Op i's own dispatch, and the one that also runs op i + 1 when that was fused.
+/// Op i's own dispatch, and the one that also runs the ops after it that were fused into it
+/// (`span` ops in all: 2, or 3 for a product, its activation and the batch norm after them).
 #[derive(Clone, Debug)]
 pub struct Planned {
     pub own: Dispatch,
     pub fused: Option<Dispatch>,
+    pub span: usize,
+}
+
+/// The training batch norm after a Linear's forward (and its activation) that
+/// `matmul_bt_skinny_bn` can take over: its parameters and the views it binds.
+#[derive(Clone, Copy, Debug)]
+pub struct BnFollow {
+    /// Index of the batch-norm op in the program.
+    pub at: usize,
+    pub flags: u32,
+    pub eps: f32,
+    pub momentum: f32,
+    pub gamma_beta: View,
+    pub y: View,
+    pub running: View,
+    pub saved: View,
 }
 
 /// The elementwise op after a product that an epilogue can take over.
@@ -82,6 +100,7 @@ pub fn has_epilogue(kernel: Kernel) -> bool {
             | Kernel::MatmulBtTiled
             | Kernel::MatmulSkinny
             | Kernel::MatmulBtSkinny
+            | Kernel::MatmulBtSkinnyBn
             | Kernel::MatmulAtSmallK
             | Kernel::MatmulDirect
             | Kernel::MatmulAtDirect
@@ -204,6 +223,80 @@ pub fn follower(program: &Program, i: usize) -> Option<Follow> {
     })
 }
 
+/// Storage bindings `matmul_bt_skinny_bn` needs per shader stage (its nine and the parameters).
+const SKINNY_BN_BINDINGS: u32 = 10;
+
+/// The batch norm after product `i` (after its activation, when `follow` fuses that) that
+/// `matmul_bt_skinny_bn` can run in the same dispatch: a Linear's forward of at most 64 rows,
+/// BatchNorm1d over exactly what the product (or activation) wrote, in the same phase, and
+/// nothing it writes read or written by the product's other bindings.
+pub fn bn_follower(
+    ctx: &Context,
+    program: &Program,
+    i: usize,
+    follow: Option<&Follow>,
+) -> Option<BnFollow> {
+    let op = &program.ops[i];
+    if transpose_of(op.kernel)? != Transpose::B
+        || ctx.limits.max_storage_buffers_per_shader_stage < SKINNY_BN_BINDINGS
+    {
+        return None;
+    }
+    let (at, x) = match follow {
+        Some(Follow::Forward { y, .. }) => (i + 2, *y),
+        Some(_) => return None,
+        None => (i + 1, op.bindings[2].0),
+    };
+    let bn = program.ops.get(at)?;
+    let p: MatmulParams = params(&op.params);
+    if bn.kernel != Kernel::BatchNormForwardTrain || bn.phase != op.phase || p.m > 64 {
+        return None;
+    }
+    if p.flags & ACCUMULATE != 0 {
+        return None;
+    }
+    let bp: BatchNormParams = params(&bn.params);
+    let views: Vec<View> = bn.bindings.iter().map(|b| b.0).collect();
+    let (gamma_beta, written) = (views[1], [views[2], views[3], views[4]]);
+    let fits = bp.n == p.m && bp.c == p.n && bp.hw == 1 && views[0] == x;
+    let mut taken: Vec<View> = op.bindings.iter().map(|b| b.0).collect();
+    if let Some(Follow::Forward { y, .. }) = follow {
+        taken.push(*y);
+    }
+    let clear = written
+        .iter()
+        .all(|&w| !taken.iter().any(|&t| overlaps(w, t)) && !overlaps(w, gamma_beta))
+        && !written
+            .iter()
+            .enumerate()
+            .any(|(j, &w)| written[j + 1..].iter().any(|&v| intersects(w, v)));
+    (fits && clear).then_some(BnFollow {
+        at,
+        flags: bp.flags,
+        eps: bp.eps,
+        momentum: bp.momentum,
+        gamma_beta,
+        y: written[0],
+        running: written[1],
+        saved: written[2],
+    })
+}
+
+/// Product `i` as `matmul_bt_skinny_bn`: its activation (if any) and the batch norm `bn` in one
+/// dispatch.
+pub fn dispatch_bn(op: &OpCall, follow: Option<&Follow>, bn: &BnFollow) -> Dispatch {
+    let mut d = dispatch(Kernel::MatmulBtSkinnyBn, op, follow);
+    d.params
+        .extend([bn.flags, bn.eps.to_bits(), bn.momentum.to_bits()]);
+    d.binds[5] = Bind::View(bn.gamma_beta);
+    d.binds.extend([
+        Bind::View(bn.y),
+        Bind::View(bn.running),
+        Bind::View(bn.saved),
+    ]);
+    d
+}
+
 /// batch_norm_backward followed by the derivative of the activation before it, as one
 /// `batch_norm_backward_act` dispatch, where the device binds enough buffers.
 fn batch_norm_fused(ctx: &Context, program: &Program, i: usize) -> Option<Dispatch> {
@@ -313,11 +406,16 @@ fn fixed(ctx: &Context, op: &OpCall) -> Dispatch {
     }
 }
 
-/// The tuning key of product `i`.
-pub fn key(program: &Program, i: usize) -> String {
+/// The tuning key of product `i`, with the batch norm `matmul_bt_skinny_bn` could take.
+pub fn key(program: &Program, i: usize, bn: Option<&BnFollow>) -> String {
     let op = &program.ops[i];
     let p: MatmulParams = params(&op.params);
-    let then = follower(program, i).map_or("-", |_| program.ops[i + 1].kernel.entry());
+    let mut then = follower(program, i)
+        .map_or("-", |_| program.ops[i + 1].kernel.entry())
+        .to_string();
+    if bn.is_some() {
+        then.push_str("+batch_norm_forward_train");
+    }
     format!(
         "{} m={} n={} k={} flags={} then={then}",
         op.kernel.entry(),
@@ -328,13 +426,28 @@ pub fn key(program: &Program, i: usize) -> String {
     )
 }
 
-/// The choice for product `i`: pinned or cached, forced, timed, or the fixed rule.
-fn choose(ctx: &Context, program: &Program, i: usize, follow: Option<&Follow>) -> Choice {
+/// The choice for product `i`: pinned or cached, forced, timed, or the fixed rule. A fused
+/// `matmul_bt_skinny_bn` also runs `bn`.
+fn choose(
+    ctx: &Context,
+    program: &Program,
+    i: usize,
+    follow: Option<&Follow>,
+    bn: Option<&BnFollow>,
+) -> Choice {
     let op = &program.ops[i];
     let p: MatmulParams = params(&op.params);
-    let list = candidates(ctx, op.kernel, &p, &op.params);
-    let fusable = |k: Kernel| follow.is_some_and(|f| can_fuse(k, f, &p));
-    let key = key(program, i);
+    let mut list = candidates(ctx, op.kernel, &p, &op.params);
+    if bn.is_some() {
+        list.push(Kernel::MatmulBtSkinnyBn);
+    }
+    let fusable = |k: Kernel| {
+        if k == Kernel::MatmulBtSkinnyBn {
+            return bn.is_some();
+        }
+        follow.is_some_and(|f| can_fuse(k, f, &p))
+    };
+    let key = key(program, i, bn);
     let tuning = &ctx.tuning;
     let fixed_choice = Choice {
         kernel: fixed(ctx, op).kernel,
@@ -367,16 +480,31 @@ fn choose(ctx: &Context, program: &Program, i: usize, follow: Option<&Follow>) -
         // The fixed rule's kernel first: it is the bar the others must beat.
         let mut order = list.clone();
         order.sort_by_key(|&k| k != fixed_choice.kernel);
-        let options: Vec<(Choice, Dispatch)> = order
+        // The ops fusion can absorb, each as its own dispatch: an option is timed followed by
+        // those it does not run itself (the dependent dispatches fusion saves).
+        let mut next: Vec<Dispatch> = Vec::new();
+        if follow.is_some() {
+            next.push(fixed(ctx, &program.ops[i + 1]));
+        }
+        if let Some(b) = bn {
+            next.push(fixed(ctx, &program.ops[b.at]));
+        }
+        let options: Vec<(Choice, Vec<Dispatch>)> = order
             .iter()
             .map(|&k| {
                 let fused = fusable(k);
                 let c = Choice { kernel: k, fused };
-                (c, dispatch(k, op, follow.filter(|_| fused)))
+                let (d, absorbed) = match bn.filter(|_| k == Kernel::MatmulBtSkinnyBn) {
+                    Some(b) => (dispatch_bn(op, follow, b), next.len()),
+                    None if fused => (dispatch(k, op, follow), 1),
+                    None => (dispatch(k, op, None), 0),
+                };
+                let mut seq = vec![d];
+                seq.extend(next[absorbed.min(next.len())..].iter().cloned());
+                (c, seq)
             })
             .collect();
-        let next = follow.map(|_| fixed(ctx, &program.ops[i + 1]));
-        match timing::fastest(ctx, &options, next.as_ref()) {
+        match timing::fastest(ctx, &options) {
             Some(c) => {
                 // Cached even when the budget cut the comparison short (the fixed rule's kernel
                 // is always timed, so the choice is never worse than it): else every run would
@@ -398,17 +526,30 @@ pub fn plan(ctx: &Context, program: &Program) -> Vec<Planned> {
         .map(|i| {
             let op = &program.ops[i];
             if transpose_of(op.kernel).is_none() {
+                let fused = batch_norm_fused(ctx, program, i);
+                let span = if fused.is_some() { 2 } else { 1 };
                 return Planned {
                     own: fixed(ctx, op),
-                    fused: batch_norm_fused(ctx, program, i),
+                    fused,
+                    span,
                 };
             }
             let follow = follower(program, i);
-            let c = choose(ctx, program, i, follow.as_ref());
+            let bn = bn_follower(ctx, program, i, follow.as_ref());
+            let c = choose(ctx, program, i, follow.as_ref(), bn.as_ref());
+            if let Some(b) = bn.filter(|_| c.kernel == Kernel::MatmulBtSkinnyBn) {
+                // Alone (a run starting or ending inside the chain), the same product as skinny.
+                return Planned {
+                    own: dispatch(Kernel::MatmulBtSkinny, op, None),
+                    fused: Some(dispatch_bn(op, follow.as_ref(), &b)),
+                    span: b.at - i + 1,
+                };
+            }
             let own = dispatch(c.kernel, op, None);
             let fused =
                 (c.fused && follow.is_some()).then(|| dispatch(c.kernel, op, follow.as_ref()));
-            Planned { own, fused }
+            let span = if fused.is_some() { 2 } else { 1 };
+            Planned { own, fused, span }
         })
         .collect();
     ctx.tuning.save();

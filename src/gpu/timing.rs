@@ -196,22 +196,18 @@ fn measure(
 }
 
 /// The fastest of `options` timed before the budget ran out (the first, the fixed rule's, is
-/// always timed); an unfused option is timed followed by `next`, the follower's own dispatch,
-/// which waits for it (the cost fusion saves). Candidates within CONTENDER of the best are
+/// always timed). Each option is a sequence of dispatches: the product, then the ops after it
+/// that it does not fuse, each waiting for the one before (the cost fusion saves). Candidates within CONTENDER of the best are
 /// timed again in later rounds, interleaved, and each keeps its fastest round: a load spike on
 /// a shared machine then hits one round of one candidate, not the choice. Charged to the tuning
 /// budget.
-pub fn fastest(
-    ctx: &Context,
-    options: &[(Choice, Dispatch)],
-    next: Option<&Dispatch>,
-) -> Option<Choice> {
+pub fn fastest(ctx: &Context, options: &[(Choice, Vec<Dispatch>)]) -> Option<Choice> {
     let start = Instant::now();
     let mut scratch = Scratch::new(ctx);
     let mut times: Vec<Option<f64>> = vec![None; options.len()];
     let best = |times: &[Option<f64>]| times.iter().flatten().copied().reduce(f64::min);
     'rounds: for round in 0..ROUNDS {
-        for (i, (choice, d)) in options.iter().enumerate() {
+        for (i, (_, ds)) in options.iter().enumerate() {
             let top = best(&times);
             if round > 0 && !times[i].zip(top).is_some_and(|(t, b)| t <= CONTENDER * b) {
                 continue;
@@ -219,8 +215,7 @@ pub fn fastest(
             if top.is_some() && !ctx.tuning.has_budget_after(start) {
                 break 'rounds;
             }
-            let mut seq = vec![d];
-            seq.extend(next.filter(|_| !choice.fused));
+            let seq: Vec<&Dispatch> = ds.iter().collect();
             let Some(ns) = measure(ctx, &mut scratch, &seq, top) else {
                 continue;
             };

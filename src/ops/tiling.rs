@@ -51,7 +51,7 @@ pub fn matmul_tile(kernel: Kernel) -> (usize, usize) {
         | Kernel::MatmulAtTiled
         | Kernel::MatmulBtTiled
         | Kernel::MatmulAtSmallK => (64, 64),
-        Kernel::MatmulSkinny | Kernel::MatmulBtSkinny => (64, 16),
+        Kernel::MatmulSkinny | Kernel::MatmulBtSkinny | Kernel::MatmulBtSkinnyBn => (64, 16),
         // matmul.wgsl's general kernels and matmul_tiled.wgsl's direct ones: 8x8 invocations of
         // 4x4 outputs.
         // 8x8 invocations of 4x4 outputs.

@@ -3,7 +3,8 @@
 //! all row-major; K3 = C_in·K³, P = T_out·H_out·W_out, cols (K3, N·P). Each twin computes every
 //! element as the shader does, terms in the same (kt, ky, kx) order, so they agree bit for bit.
 
-use super::conv2d::{numel, Conv2dGeometry, MAX_SPATIAL};
+use super::conv2d::{numel, tap_range, Conv2dGeometry, MAX_SPATIAL};
+use super::im2col::for_each_chunk;
 use super::{params, CpuIo};
 use bytemuck::{Pod, Zeroable};
 
@@ -160,40 +161,46 @@ impl Conv3dGeometry {
     }
 }
 
-/// The x index that cols entry (k3, column) copies, or None where it falls in the padding.
-fn source(p: &Conv3dParams, k3: u32, column: u32) -> Option<usize> {
-    let (k, plane) = (p.k, p.t_out * p.h_out * p.w_out);
-    let (ci, tap) = (k3 / (k * k * k), k3 % (k * k * k));
-    let (kt, ky, kx) = (tap / (k * k), (tap / k) % k, tap % k);
-    let (b, pos) = (column / plane, column % plane);
-    let (ot, oy, ox) = (
-        pos / (p.h_out * p.w_out),
-        (pos / p.w_out) % p.h_out,
-        pos % p.w_out,
-    );
-    let at = |o: u32, kk: u32, size: u32| {
-        let i = (o * p.stride + kk) as i64 - p.pad as i64;
-        (0..size as i64).contains(&i).then_some(i as usize)
-    };
-    let (it, iy, ix) = (at(ot, kt, p.t)?, at(oy, ky, p.h)?, at(ox, kx, p.w)?);
-    let (t, h, w) = (p.t as usize, p.h as usize, p.w as usize);
-    Some((((b * p.c_in + ci) as usize * t + it) * h + iy) * w + ix)
-}
-
 /// cols (K3, N·P) = the patches of x: cols[(ci, kt, ky, kx), (b, ot, oy, ox)] =
 /// x[b, ci, ot·s + kt - pad, oy·s + ky - pad, ox·s + kx - pad], 0 in the padding.
 pub fn im2col3d(p: &Conv3dParams, x: &[f32], cols: &mut [f32]) {
-    let np = p.n * p.t_out * p.h_out * p.w_out;
-    let k3 = p.c_in * p.k * p.k * p.k;
-    for (r, row) in cols
-        .chunks_exact_mut(np as usize)
-        .take(k3 as usize)
-        .enumerate()
-    {
-        for (c, v) in row.iter_mut().enumerate() {
-            *v = source(p, r as u32, c as u32).map_or(0.0, |i| x[i]);
+    let [n, c_in, t, h, w, k, s, pad] =
+        [p.n, p.c_in, p.t, p.h, p.w, p.k, p.stride, p.pad].map(|v| v as usize);
+    let (to, ho, wo) = (p.t_out as usize, p.h_out as usize, p.w_out as usize);
+    let (frame, plane) = (ho * wo, to * ho * wo);
+    let (taps, np) = (k * k * k, n * plane);
+    let cols = &mut cols[..c_in * taps * np];
+    // Row by row (one tap of one channel), on every core; each row is written as contiguous
+    // runs of ox, so the values equal `source`'s element by element.
+    for_each_chunk(cols, np, |r, row| {
+        let (ci, tap) = (r / taps, r % taps);
+        let (kt, ky, kx) = (tap / (k * k), (tap / k) % k, tap % k);
+        let (ot_lo, ot_hi) = tap_range(kt, pad, s, t, to);
+        let (oy_lo, oy_hi) = tap_range(ky, pad, s, h, ho);
+        let (ox_lo, ox_hi) = tap_range(kx, pad, s, w, wo);
+        for (b, out) in row.chunks_exact_mut(plane).enumerate() {
+            let x_c = &x[(b * c_in + ci) * t * h * w..][..t * h * w];
+            for (ot, f) in out.chunks_exact_mut(frame).enumerate() {
+                if ot < ot_lo || ot >= ot_hi {
+                    f.fill(0.0);
+                    continue;
+                }
+                let x_f = &x_c[(ot * s + kt - pad) * h * w..][..h * w];
+                for (oy, seg) in f.chunks_exact_mut(wo).enumerate() {
+                    if oy < oy_lo || oy >= oy_hi || ox_lo == ox_hi {
+                        seg.fill(0.0);
+                        continue;
+                    }
+                    let x_row = &x_f[(oy * s + ky - pad) * w + ox_lo * s + kx - pad..];
+                    seg[..ox_lo].fill(0.0);
+                    seg[ox_hi..].fill(0.0);
+                    for (c, xv) in seg[ox_lo..ox_hi].iter_mut().zip(x_row.iter().step_by(s)) {
+                        *c = *xv;
+                    }
+                }
+            }
         }
-    }
+    });
 }
 
 /// Output position o along one axis that tap kk of input position i feeds, if any.

@@ -11,7 +11,7 @@ use super::{par, params, CpuIo};
 /// Runs `f(index, chunk)` over `out` split into chunks of `chunk` words, on every core when it
 /// holds enough words to pay for them (`par::chunks`: every chunk is computed whole by one
 /// thread, so results do not depend on the thread count).
-fn for_each_chunk<F>(out: &mut [f32], chunk: usize, f: F)
+pub(super) fn for_each_chunk<F>(out: &mut [f32], chunk: usize, f: F)
 where
     F: Fn(usize, &mut [f32]) + Sync + Send,
 {

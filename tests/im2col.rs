@@ -284,7 +284,41 @@ fn lowered_convs_match_direct_kernels() {
     }
 }
 
-/// The DCGAN's convs are lowered; a conv whose grid or scratch would not fit is not.
+/// A conv whose scratch would pass one buffer for the whole batch (cols of 42M words here) is
+/// lowered in batch chunks, two matmuls, and still computes what the direct twins compute; a
+/// weight gradient sums its chunks (the accumulating case adds to what dw held).
+#[test]
+fn convs_too_big_for_one_lowering_run_in_batch_chunks() {
+    // conv2d: K = 64·9 = 576, N·P = 8·96·96; the transposed one's adjoint conv2d has the same.
+    let cases = [
+        (false, [8, 64, 96, 96, 2, 3, 3, 1, 1]),
+        (true, [8, 2, 96, 96, 64, 3, 3, 1, 1]),
+    ];
+    for (transposed, d) in cases {
+        for (entry, extra) in PRODUCTS
+            .iter()
+            .flat_map(|&e| [(e, false), (e, true)])
+            .filter(|&(e, extra)| !extra || e == Entry::WeightGrad)
+        {
+            let (lowered, direct) = (
+                record(Path::Lowered, transposed, entry, d, extra),
+                record(Path::Direct, transposed, entry, d, extra),
+            );
+            let matmuls = lowered.prog.ops.iter();
+            let matmuls = matmuls.filter(|op| op.kernel.entry().starts_with("matmul"));
+            assert_eq!(matmuls.count(), 2, "{d:?} is lowered in two chunks");
+            let inputs = random_inputs(&lowered);
+            let got = run_cpu(&lowered.prog, &inputs, &[lowered.out]);
+            let want = run_cpu(&direct.prog, &inputs, &[direct.out]);
+            let what = describe(Path::Lowered, transposed, entry, d, extra);
+            let abs = 1e-6 * (lowered.terms as f32 + 1.0);
+            assert_close(&what, &floats(&got[0]), &floats(&want[0]), abs, 1e-5);
+        }
+    }
+}
+
+/// The DCGAN's convs are lowered; a conv whose grid or scratch would not fit even for one sample
+/// is not.
 #[test]
 fn builders_lower_where_it_fits() {
     for &d in D_SHAPES {
@@ -297,8 +331,17 @@ fn builders_lower_where_it_fits() {
         );
     }
     assert!(!conv::conv2d_is_lowered(conv2d_geometry(LARGE)));
-    let huge = conv2d_geometry([64, 512, 64, 64, 64, 3, 3, 1, 1]);
-    assert!(!conv::conv2d_is_lowered(huge), "cols would need 1.2G words");
+    // Cols would need 1.2G words for the batch: one sample (19M words) at a time fits.
+    let chunked = conv2d_geometry([64, 512, 64, 64, 64, 3, 3, 1, 1]);
+    assert!(
+        conv::conv2d_is_lowered(chunked),
+        "lowered one sample at a time"
+    );
+    let huge = conv2d_geometry([1, 512, 128, 128, 64, 3, 3, 1, 1]);
+    assert!(
+        !conv::conv2d_is_lowered(huge),
+        "one sample's cols would need 75M words"
+    );
     assert!(huge.validate().is_ok());
 }
 

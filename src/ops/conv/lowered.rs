@@ -12,7 +12,8 @@
 //! The scratch tensors (cols and a channel-major copy) live in two buffers shared by every conv
 //! of a program and sized for the largest: ops run one after another and none keeps scratch past
 //! its own call. Where the scratch would pass WebGPU's default 128 MiB binding or a grid its
-//! 65,535 workgroups, `Lowering::new` declines and the builders record the direct kernel.
+//! 65,535 workgroups, `Lowering::new` declines; the builders then lower equal batch chunks
+//! (`Lowering::chunks`), and record the direct kernel only where not one sample fits.
 
 use crate::cpu::conv2d::{Conv2dGeometry, ConvParams, ACCUMULATE, HAS_BIAS};
 use crate::cpu::conv_transpose2d::ConvTranspose2dGeometry;
@@ -71,19 +72,44 @@ impl Lowering {
         fits.then_some(Self { g, k, np })
     }
 
-    /// The conv2d that `t` is the adjoint of: input t's y, output t's x.
-    pub fn transposed(t: ConvTranspose2dGeometry) -> Option<Self> {
-        Self::new(Conv2dGeometry {
-            n: t.n,
-            c_in: t.c_out,
-            h: t.out_h(),
-            w: t.out_w(),
-            c_out: t.c_in,
-            kh: t.kh,
-            kw: t.kw,
-            stride: t.stride,
-            pad: t.pad,
-        })
+    /// `g` on the fewest equal batch chunks whose lowering fits the scratch and grid limits,
+    /// each with its first sample: one chunk when the whole batch fits, none when one sample
+    /// does not. Chunked, a conv stays a GEMM (the direct kernel runs ~20x slower on the CPU
+    /// path); a weight gradient then sums its chunks in order.
+    pub fn chunks(g: Conv2dGeometry) -> Option<Vec<(Self, usize)>> {
+        let lower = |n| Self::new(Conv2dGeometry { n, ..g });
+        let size = (1..=g.n.max(1))
+            .map(|parts| g.n.div_ceil(parts))
+            .find(|&c| lower(c).is_some())?;
+        (0..g.n)
+            .step_by(size)
+            .map(|n0| Some((lower(size.min(g.n - n0))?, n0)))
+            .collect()
+    }
+
+    /// [`Lowering::chunks`] of the conv2d that `t` is the adjoint of.
+    pub fn transposed_chunks(t: ConvTranspose2dGeometry) -> Option<Vec<(Self, usize)>> {
+        Self::chunks(adjoint(t))
+    }
+
+    /// Samples n0.. of this chunk in a tensor shaped like the conv2d's x (C_in, H, W per sample).
+    pub fn x_part(&self, v: View, n0: usize) -> View {
+        let per = self.g.c_in * self.g.h * self.g.w;
+        View {
+            offset: v.offset + n0 * per,
+            len: self.g.n * per,
+            ..v
+        }
+    }
+
+    /// ... and in one shaped like its y (C_out, H_out, W_out per sample).
+    pub fn y_part(&self, v: View, n0: usize) -> View {
+        let per = self.g.c_out * self.g.out_h() * self.g.out_w();
+        View {
+            offset: v.offset + n0 * per,
+            len: self.g.n * per,
+            ..v
+        }
     }
 
     fn scratch(&self, prog: &mut Program) -> (View, View) {
@@ -144,6 +170,21 @@ impl Lowering {
         let shape = (g.c_out, self.k, self.np);
         let l = format!("{label} / matmul");
         matmul(prog, Transpose::B, y_t, cols, None, dw, shape, flags, &l)
+    }
+}
+
+/// The conv2d that `t` is the adjoint of: input t's y, output t's x.
+fn adjoint(t: ConvTranspose2dGeometry) -> Conv2dGeometry {
+    Conv2dGeometry {
+        n: t.n,
+        c_in: t.c_out,
+        h: t.out_h(),
+        w: t.out_w(),
+        c_out: t.c_in,
+        kh: t.kh,
+        kw: t.kw,
+        stride: t.stride,
+        pad: t.pad,
     }
 }
 

@@ -11,6 +11,7 @@ throttled machine mean something: a slow spell hits one run, not every round of 
     python3 benches/compare.py --python /tmp/torchenv/bin/python --rounds 5
     python3 benches/compare.py --section train --cpu-only   # the CPU path alone, no lavapipe rows
     python3 benches/compare.py --section train --cpu-only --batches 32,64
+    python3 benches/compare.py --section train --cpu-only --models srgan,cyclegan,dvdgan --rounds 2
     python3 benches/compare.py --section train --ours bench.txt --theirs torch.txt   # saved outputs
 
 With --ours and --theirs (the saved output of the engine bench and of pytorch_reference.py, as
@@ -31,9 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGET = 0.25
 # `cargo bench` matmul rows: [op] m n k kernel * GFLOP/s us [cpu]; the chosen kernel has the *.
 MATMUL_ROW = re.compile(r"^(matmul\w*)?\s+(\d+)\s+(\d+)\s+(\d+)\s+(\w+)\s+(\*\s+)?([\d.]+)")
-TRAIN_ROW = re.compile(r"^(mlp|dcgan)\s+(\d+)\s+(adapter, [\w ]+?|CPU path)\s+([\d.]+)\s")
+TRAIN_ROW = re.compile(r"^(mlp|dcgan|srgan|cyclegan|dvdgan)\s+(\d+)\s+(adapter, [\w ]+?|CPU path)\s+([\d.]+)\s")
 TORCH_MATMUL = re.compile(r"^pytorch (matmul\w*)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)")
-TORCH_TRAIN = re.compile(r"^pytorch (mlp|dcgan)\s+batch\s+(\d+):\s+([\d.]+) it/s")
+TORCH_TRAIN = re.compile(r"^pytorch (mlp|dcgan|srgan|cyclegan|dvdgan)\s+batch\s+(\d+):\s+([\d.]+) it/s")
 
 
 def run(cmd, env=None):
@@ -43,10 +44,12 @@ def run(cmd, env=None):
     return done.stdout
 
 
-def ours(section, cpu_only, text=None):
+def ours(section, cpu_only, models, text=None):
     rows, op, kernels = {}, None, {}
     if text is None:
-        env = dict(os.environ, WGPU_GAN_BENCH_CPU_ONLY="1") if cpu_only else None
+        env = dict(os.environ, WGPU_GAN_BENCH_MODELS=models)
+        if cpu_only:
+            env["WGPU_GAN_BENCH_CPU_ONLY"] = "1"
         text = run(["cargo", "bench", "-q", "--bench", "engine", "--", section], env)
     for line in text.splitlines():
         if section == "matmul" and (m := MATMUL_ROW.match(line)):
@@ -59,8 +62,8 @@ def ours(section, cpu_only, text=None):
     return rows, kernels
 
 
-def theirs(section, python, batches, text=None):
-    args = ["--models", ""] if section == "matmul" else ["--no-matmul", "--batches", batches]
+def theirs(section, python, batches, models, text=None):
+    args = ["--models", ""] if section == "matmul" else ["--no-matmul", "--batches", batches, "--models", models]
     rows = {}
     if text is None:
         text = run([python, "benches/pytorch_reference.py", *args])
@@ -87,13 +90,15 @@ def main():
     ap.add_argument("--python", default=sys.executable, help="a Python that can import torch")
     ap.add_argument("--cpu-only", action="store_true", help="time the CPU path only, not the adapter")
     ap.add_argument("--batches", default="32,64,256", help="train: the batch sizes PyTorch runs (and the table shows)")
+    ap.add_argument("--models", default="mlp,dcgan",
+                    help="train: the recipes both sides time (also srgan, cyclegan, dvdgan: slow)")
     ap.add_argument("--ours", help="saved output of the engine bench (then nothing is run)")
     ap.add_argument("--theirs", help="saved output of benches/pytorch_reference.py")
     a = ap.parse_args()
     if a.ours and a.theirs:
         a.rounds = 1
-        rows, kernels = ours(a.section, a.cpu_only, Path(a.ours).read_text())
-        saved = theirs(a.section, a.python, a.batches, Path(a.theirs).read_text())
+        rows, kernels = ours(a.section, a.cpu_only, a.models, Path(a.ours).read_text())
+        saved = theirs(a.section, a.python, a.batches, a.models, Path(a.theirs).read_text())
         report(a, [rows], [saved], kernels)
         return
     if subprocess.run([a.python, "-c", "import torch"], capture_output=True).returncode != 0:
@@ -101,9 +106,9 @@ def main():
     mine, torch_runs, kernels = [], [], {}
     for r in range(a.rounds):
         print(f"round {r + 1}/{a.rounds}", file=sys.stderr)
-        rows, kernels = ours(a.section, a.cpu_only)
+        rows, kernels = ours(a.section, a.cpu_only, a.models)
         mine.append(rows)
-        torch_runs.append(theirs(a.section, a.python, a.batches))
+        torch_runs.append(theirs(a.section, a.python, a.batches, a.models))
     report(a, mine, torch_runs, kernels)
 
 
@@ -123,11 +128,11 @@ def report(a, mine, torch_runs, kernels):
             print(f"{key[0]:<10} {key[1]:>5} {key[2]:>5} {key[3]:>5}  {kernels[key]:<20} "
                   f"{value:9.2f} {torch_best[key]:8.2f}  {ratio:5.0%}{flag}")
     else:
-        print(f"{'model':<6} {'batch':>5}  {'executor':<28} {'it/s':>8} {'PyTorch':>8}  ratio")
+        print(f"{'model':<8} {'batch':>5}  {'executor':<28} {'it/s':>8} {'PyTorch':>8}  ratio")
         for (model, batch, executor), value in ours_best.items():
             theirs_its = torch_best.get((model, batch))
             if theirs_its:
-                print(f"{model:<6} {batch:>5}  {executor:<28} {value:8.2f} {theirs_its:8.1f}  "
+                print(f"{model:<8} {batch:>5}  {executor:<28} {value:8.3g} {theirs_its:8.3g}  "
                       f"{value / theirs_its:5.2f}")
 
 

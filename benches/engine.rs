@@ -18,7 +18,7 @@ use wgpu_gan::kernels::Access;
 use wgpu_gan::kernels::Kernel;
 use wgpu_gan::ops::{tiling, Transpose};
 use wgpu_gan::program::{Program, View};
-use wgpu_gan::train::{upload_initial_state, ModelKind, TrainConfig};
+use wgpu_gan::train::{upload_extra_datasets, upload_initial_state, ModelKind, TrainConfig};
 
 /// Seconds of timed work per measurement (split into three batches; the best one counts).
 const BUDGET_S: f64 = 0.3;
@@ -335,9 +335,12 @@ struct TrainCase {
     cfg: TrainConfig,
     adapter_refs: &'static [Reference],
     cpu_refs: &'static [Reference],
+    /// Timed on the CPU path only where the adapter is a CPU one (lavapipe): SRGAN, CycleGAN and
+    /// DVD-GAN take 15 s to minutes per iteration there.
+    heavy: bool,
 }
 
-/// The recipes: the seed MLP GAN at batch 32 (targets from the issue: lavapipe >= 10 it/s; the
+/// The recipes (`WGPU_GAN_BENCH_MODELS=srgan,dvdgan` picks some by name): the seed MLP GAN at batch 32 (targets from the issue: lavapipe >= 10 it/s; the
 /// CPU path >= 48 it/s, PyTorch's CPU speed on the 2-core reference machine; the seed's Keras
 /// 8.2 it/s) and at 64 and 256; the 28x28 DCGAN at its recipe's batch 64. A new model goes here
 /// as one more `TrainCase` from `TrainConfig::for_model`.
@@ -351,6 +354,7 @@ fn train_cases() -> Vec<TrainCase> {
         cfg: mlp(32),
         adapter_refs: &[("target (lavapipe)", 10.0), ("Keras", 8.2)],
         cpu_refs: &[("target = PyTorch CPU", 48.0), ("Keras", 8.2)],
+        heavy: false,
     }];
     for batch in [64, 256] {
         cases.push(TrainCase {
@@ -358,6 +362,7 @@ fn train_cases() -> Vec<TrainCase> {
             cfg: mlp(batch),
             adapter_refs: &[],
             cpu_refs: &[],
+            heavy: false,
         });
     }
     for batch_size in [32, 64, 256] {
@@ -369,6 +374,28 @@ fn train_cases() -> Vec<TrainCase> {
             },
             adapter_refs: &[],
             cpu_refs: &[],
+            heavy: false,
+        });
+    }
+    // The new families at their defaults (SRGAN: a GAN iteration, x4, batch 16; CycleGAN: its
+    // recipe's batch 1 and the issue's batch 16; DVD-GAN: 16 clips of 8 frames at 32x32).
+    let families = [
+        ("srgan", ModelKind::Srgan, None),
+        ("cyclegan", ModelKind::Cyclegan, None),
+        ("cyclegan", ModelKind::Cyclegan, Some(16)),
+        ("dvdgan", ModelKind::Dvdgan, None),
+    ];
+    for (name, model, batch) in families {
+        let defaults = TrainConfig::for_model(model);
+        cases.push(TrainCase {
+            name,
+            cfg: TrainConfig {
+                batch_size: batch.unwrap_or(defaults.batch_size),
+                ..defaults
+            },
+            adapter_refs: &[],
+            cpu_refs: &[],
+            heavy: true,
         });
     }
     cases
@@ -388,19 +415,24 @@ fn train_section(bench: &Bench) {
         "model", "batch", "executor", "it/s", "ms/it", "cores", "timed"
     );
     let mut first_case = true;
+    let wanted: Vec<String> = std::env::var("WGPU_GAN_BENCH_MODELS")
+        .map(|v| v.split(',').map(str::to_string).collect())
+        .unwrap_or_default();
     for case in train_cases() {
-        let ds = case.cfg.data.load().expect("the embedded MNIST loads");
-        let gan = case
-            .cfg
-            .program(ds.count, ds.image_len())
-            .expect("the recipe builds");
+        if !wanted.is_empty() && !wanted.iter().any(|w| w == case.name) {
+            continue;
+        }
+        let sets = case.cfg.datasets().expect("the recipe's datasets load");
+        let ds = &sets[0];
+        let gan = case.cfg.program_for(&sets).expect("the recipe builds");
         let mut runs: Vec<(String, Box<dyn Executor>, &[Reference])> = Vec::new();
-        if let Some(ctx) = &bench.gpu {
+        let on_adapter = |ctx: &Arc<Context>| !(case.heavy && ctx.lavapipe_tuned());
+        if let Some(ctx) = bench.gpu.as_ref().filter(|c| on_adapter(c)) {
             let exec = GpuExec::new(Arc::clone(ctx), &gan.prog).expect("plan on the adapter");
             let what = format!("adapter, {}", short_kernel_set(ctx));
             runs.push((what, Box::new(exec), case.adapter_refs));
         }
-        if let Some(ctx) = &bench.tuned {
+        if let Some(ctx) = bench.tuned.as_ref().filter(|c| on_adapter(c)) {
             let exec = GpuExec::new(Arc::clone(ctx), &gan.prog).expect("plan on the adapter");
             let what = "adapter, autotuned".to_string();
             runs.push((what, Box::new(exec), case.adapter_refs));
@@ -417,7 +449,8 @@ fn train_section(bench: &Bench) {
         ));
         first_case = false;
         for (what, mut exec, refs) in runs {
-            upload_initial_state(exec.as_mut(), &gan, &ds, &case.cfg);
+            upload_initial_state(exec.as_mut(), &gan, ds, &case.cfg);
+            upload_extra_datasets(exec.as_mut(), &gan, &sets);
             let speed = iterations_per_second(exec.as_mut(), &gan.iteration);
             let per_s = speed.per_second;
             let cores = speed.cores.map_or("-".into(), |c| format!("{c:.2}"));

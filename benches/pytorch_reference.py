@@ -12,6 +12,9 @@ in one session on one machine:
   BatchNorm(eps 1e-3, momentum 0.3); D 784-512-256-1), its schedule: fakes from G in eval mode,
   a D step on reals, a D step on fakes, two G steps; Adam(2e-4, 0.5, 0.999, eps 1e-7).
 - dcgan: the 28x28 DCGAN of issue 4 with the pytorch/examples schedule.
+- srgan, cyclegan, dvdgan: the new families at their defaults (benches/pytorch_families.py),
+  each at its own batch sizes (srgan 16, cyclegan 1 and 16, dvdgan 16), timed for about
+  --family-seconds after two warm-up iterations.
 Exits with a message (status 0) when PyTorch is not installed.
 """
 import argparse
@@ -25,6 +28,11 @@ try:
 except ImportError:
     print("PyTorch is not installed; nothing to compare (pip install torch)")
     sys.exit(0)
+
+from pytorch_families import FAMILIES
+
+# The batch sizes each family is timed at (those `cargo bench` times).
+FAMILY_BATCHES = {"srgan": [16], "cyclegan": [1, 16], "dvdgan": [16]}
 
 
 def mlp_models():
@@ -82,6 +90,21 @@ def dcgan_iteration(g, d, og, od, real, batch, dev):
     og.zero_grad()
     bce(d(fake), ones).backward()
     og.step()
+
+
+def bench_family(name, batch, dev, seconds):
+    step = FAMILIES[name][0](batch, dev)
+    for _ in range(2):
+        step()
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    n, t = 0, time.perf_counter()
+    while n < 2 or time.perf_counter() - t < seconds:
+        step()
+        n += 1
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+    return n / (time.perf_counter() - t)
 
 
 def bench(name, batch, dev, iterations, warmup):
@@ -148,7 +171,9 @@ def main():
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--iterations", type=int, default=200)
     ap.add_argument("--warmup", type=int, default=20)
-    ap.add_argument("--models", default="mlp,dcgan", help="comma-separated; empty for the matmul table only")
+    ap.add_argument("--models", default="mlp,dcgan",
+                    help="comma-separated (mlp, dcgan, srgan, cyclegan, dvdgan); empty for the matmul table only")
+    ap.add_argument("--family-seconds", type=float, default=10.0, help="timing per new-family row")
     ap.add_argument("--batches", default="32,64,256")
     ap.add_argument("--no-matmul", action="store_true", help="skip the matmul GFLOP/s table")
     a = ap.parse_args()
@@ -161,9 +186,14 @@ def main():
         for t, (m, n, k) in matmul_cases(big=dev.type == "cuda"):
             print(f"pytorch {names[t]:<10} {m:>5} {n:>5} {k:>5} {matmul_gflops(t, m, n, k, dev):9.2f}")
     for name in filter(None, a.models.split(",")):
+        if name in FAMILIES:
+            for batch in FAMILY_BATCHES[name]:
+                its = bench_family(name, batch, dev, a.family_seconds)
+                print(f"pytorch {name:<6} batch {batch:>4}: {its:8.3f} it/s", flush=True)
+            continue
         for batch in map(int, a.batches.split(",")):
             its = bench(name, batch, dev, a.iterations, a.warmup)
-            print(f"pytorch {name:<6} batch {batch:>4}: {its:8.1f} it/s")
+            print(f"pytorch {name:<6} batch {batch:>4}: {its:8.1f} it/s", flush=True)
 
 
 if __name__ == "__main__":

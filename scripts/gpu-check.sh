@@ -62,7 +62,7 @@ step() {
 
 check() {
   [ -x "$BUNDLE/wgpu-gan" ] || { echo "no $BUNDLE/wgpu-gan: run scripts/gpu-check.sh build first" >&2; exit 1; }
-  # The device tool brings back at most 8 files from $OUT: one log, and the two bench outputs.
+  # The device tool brings back at most 8 files from $OUT: one log, and the four bench outputs.
   out=${OUT:-$BUNDLE/out}
   work=$(mktemp -d)
   log=$out/gpu-check.log
@@ -85,7 +85,7 @@ check() {
   step tune-dcgan 90 "$bin" profile --device gpu --model dcgan --tune full --warmup 3 --iterations 5
   step tune-table 30 "$bin" info --tune
   unset WGPU_GAN_TUNE_BUDGET_MS
-  step bench 200 "$BUNDLE/engine" train matmul
+  step bench 200 env WGPU_GAN_BENCH_MODELS=mlp,dcgan "$BUNDLE/engine" train matmul
   local python=${GPU_CHECK_PYTHON:-python3}
   local device=cpu
   "$python" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null && device=cuda
@@ -94,6 +94,12 @@ check() {
   for section in train matmul; do
     step "ratio-$section" 30 python3 benches/compare.py --section "$section" --ours "$work/bench.txt" --theirs "$work/pytorch.txt"
   done
+  # The new families last: what time is left (their CPU-path rows take seconds per iteration).
+  local families=srgan,cyclegan,dvdgan
+  step bench-families 90 env WGPU_GAN_BENCH_MODELS=$families "$BUNDLE/engine" train
+  step pytorch-families 60 "$python" benches/pytorch_reference.py --device "$device" --no-matmul --models $families --family-seconds 3
+  cp "$work/bench-families.txt" "$work/pytorch-families.txt" "$out/" 2>/dev/null
+  step ratio-families 30 python3 benches/compare.py --section train --models $families --ours "$work/bench-families.txt" --theirs "$work/pytorch-families.txt"
   echo "== done $(date +%T) after ${SECONDS}s; log in $log ==" | tee -a "$log"
 }
 

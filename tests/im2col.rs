@@ -291,8 +291,8 @@ fn lowered_convs_match_direct_kernels() {
 fn convs_too_big_for_one_lowering_run_in_batch_chunks() {
     // conv2d: K = 64·9 = 576, N·P = 8·96·96; the transposed one's adjoint conv2d has the same.
     let cases = [
-        (false, [8, 64, 96, 96, 2, 3, 3, 1, 1]),
-        (true, [8, 2, 96, 96, 64, 3, 3, 1, 1]),
+        (false, [8, 64, 96, 96, 8, 3, 3, 1, 1]),
+        (true, [8, 8, 96, 96, 64, 3, 3, 1, 1]),
     ];
     for (transposed, d) in cases {
         for (entry, extra) in PRODUCTS
@@ -337,6 +337,9 @@ fn builders_lower_where_it_fits() {
         conv::conv2d_is_lowered(chunked),
         "lowered one sample at a time"
     );
+    // Too few output channels for the reshapes to pay: direct.
+    let thin = conv2d_geometry([64, 512, 64, 64, 4, 3, 3, 1, 1]);
+    assert!(!conv::conv2d_is_lowered(thin), "4 output channels");
     let huge = conv2d_geometry([1, 512, 128, 128, 64, 3, 3, 1, 1]);
     assert!(
         !conv::conv2d_is_lowered(huge),

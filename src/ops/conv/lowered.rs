@@ -26,6 +26,11 @@ use crate::program::{BufId, OpCall, Program, View};
 
 /// Scratch words per buffer: WebGPU's default `max_storage_buffer_binding_size` (128 MiB).
 pub(crate) const MAX_SCRATCH: usize = 1 << 25;
+/// Fewest output channels for which a conv too big to lower whole is lowered in batch chunks:
+/// each cols word then feeds c_out multiply-adds, and with fewer the reshapes cost more than
+/// the direct kernel (SRGAN's conv_out, 64 -> 1 channel with a 9x9 kernel: 2.35 it/s direct,
+/// 1.79 chunked).
+const MIN_CHUNKED_C_OUT: usize = 8;
 /// Workgroups per grid dimension.
 const MAX_GROUPS: usize = 65_535;
 /// Invocations per workgroup along x in `shaders/im2col.wgsl`.
@@ -74,10 +79,17 @@ impl Lowering {
 
     /// `g` on the fewest equal batch chunks whose lowering fits the scratch and grid limits,
     /// each with its first sample: one chunk when the whole batch fits, none when one sample
-    /// does not. Chunked, a conv stays a GEMM (the direct kernel runs ~20x slower on the CPU
+    /// does not or when g has fewer than MIN_CHUNKED_C_OUT output channels. Chunked, a conv
+    /// stays a GEMM (the direct kernel ran DVD-GAN's up-block convs at 2.5 GFLOP/s on the CPU
     /// path); a weight gradient then sums its chunks in order.
     pub fn chunks(g: Conv2dGeometry) -> Option<Vec<(Self, usize)>> {
         let lower = |n| Self::new(Conv2dGeometry { n, ..g });
+        if let Some(whole) = lower(g.n) {
+            return Some(vec![(whole, 0)]);
+        }
+        if g.c_out < MIN_CHUNKED_C_OUT {
+            return None;
+        }
         let size = (1..=g.n.max(1))
             .map(|parts| g.n.div_ceil(parts))
             .find(|&c| lower(c).is_some())?;

@@ -215,35 +215,40 @@ pub fn col2im3d(p: &Conv3dParams, cols: &[f32], bias: &[f32], x: &mut [f32]) {
     let (t, h, w, k) = (p.t, p.h, p.w, p.k);
     let plane = p.t_out * p.h_out * p.w_out;
     let np = (p.n * plane) as usize;
-    let len = (p.n * p.c_in * t * h * w) as usize;
-    for (i, v) in x[..len].iter_mut().enumerate() {
-        let i = i as u32;
-        let (ix, iy, it) = (i % w, (i / w) % h, (i / (w * h)) % t);
-        let (ci, b) = ((i / (w * h * t)) % p.c_in, i / (w * h * t * p.c_in));
-        let mut acc = 0.0f32;
-        for kt in 0..k {
-            let Some(ot) = feeds(it, kt, p, p.t_out) else {
-                continue;
-            };
-            for ky in 0..k {
-                let Some(oy) = feeds(iy, ky, p, p.h_out) else {
+    let volume = (t * h * w) as usize;
+    let len = p.n as usize * p.c_in as usize * volume;
+    // One (sample, channel) volume per task, on every core; each element's sum is the serial
+    // one (taps in (kt, ky, kx) order).
+    for_each_chunk(&mut x[..len], volume, |i, vol| {
+        let (ci, b) = (i as u32 % p.c_in, i as u32 / p.c_in);
+        for (j, v) in vol.iter_mut().enumerate() {
+            let j = j as u32;
+            let (ix, iy, it) = (j % w, (j / w) % h, j / (w * h));
+            let mut acc = 0.0f32;
+            for kt in 0..k {
+                let Some(ot) = feeds(it, kt, p, p.t_out) else {
                     continue;
                 };
-                for kx in 0..k {
-                    let Some(ox) = feeds(ix, kx, p, p.w_out) else {
+                for ky in 0..k {
+                    let Some(oy) = feeds(iy, ky, p, p.h_out) else {
                         continue;
                     };
-                    let row = (((ci * k + kt) * k + ky) * k + kx) as usize;
-                    let col = (b * plane + (ot * p.h_out + oy) * p.w_out + ox) as usize;
-                    acc += cols[row * np + col];
+                    for kx in 0..k {
+                        let Some(ox) = feeds(ix, kx, p, p.w_out) else {
+                            continue;
+                        };
+                        let row = (((ci * k + kt) * k + ky) * k + kx) as usize;
+                        let col = (b * plane + (ot * p.h_out + oy) * p.w_out + ox) as usize;
+                        acc += cols[row * np + col];
+                    }
                 }
             }
+            if p.flags & HAS_BIAS != 0 {
+                acc += bias[ci as usize];
+            }
+            *v = acc;
         }
-        if p.flags & HAS_BIAS != 0 {
-            acc += bias[ci as usize];
-        }
-        *v = acc;
-    }
+    });
 }
 
 pub fn im2col3d_op(words: &[u32], io: &mut CpuIo) {

@@ -1,6 +1,7 @@
 //! CPU twins of `shaders/pool.wgsl`: average pooling with kernel = stride over
 //! (planes, T, H, W) (planes = N·C; T = 1 for images).
 
+use super::im2col::for_each_chunk;
 use super::{params, CpuIo};
 use bytemuck::{Pod, Zeroable};
 
@@ -119,18 +120,20 @@ pub fn avg_pool_forward(p: &PoolParams, x: &[f32], y: &mut [f32]) {
     let [planes, t, h, w, kt, kh, kw] = dims(p);
     let (ot, oh, ow) = (t / kt, h / kh, w / kw);
     let count = (kt * kh * kw) as f32;
-    for (i, y) in y[..planes * ot * oh * ow].iter_mut().enumerate() {
-        let (ox, oy, oz) = (i % ow, (i / ow) % oh, (i / (ow * oh)) % ot);
-        let plane = i / (ow * oh * ot);
-        let mut acc = 0.0f32;
-        for dt in 0..kt {
-            for dh in 0..kh {
-                let row = ((plane * t + oz * kt + dt) * h + oy * kh + dh) * w + ox * kw;
-                acc = x[row..row + kw].iter().fold(acc, |a, &v| a + v);
+    // Row by row of y on every core; each window summed in the serial order.
+    for_each_chunk(&mut y[..planes * ot * oh * ow], ow, |r, y_row| {
+        let (oy, oz, plane) = (r % oh, (r / oh) % ot, r / (oh * ot));
+        for (ox, y) in y_row.iter_mut().enumerate() {
+            let mut acc = 0.0f32;
+            for dt in 0..kt {
+                for dh in 0..kh {
+                    let row = ((plane * t + oz * kt + dt) * h + oy * kh + dh) * w + ox * kw;
+                    acc = x[row..row + kw].iter().fold(acc, |a, &v| a + v);
+                }
             }
+            *y = acc / count;
         }
-        *y = acc / count;
-    }
+    });
 }
 
 /// dx = dy of the window each pixel fell in / (kt·kh·kw); 0 for dropped pixels.
@@ -138,16 +141,19 @@ pub fn avg_pool_backward(p: &PoolParams, dy: &[f32], dx: &mut [f32]) {
     let [planes, t, h, w, kt, kh, kw] = dims(p);
     let (ot, oh, ow) = (t / kt, h / kh, w / kw);
     let count = (kt * kh * kw) as f32;
-    for (i, dx) in dx[..planes * t * h * w].iter_mut().enumerate() {
-        let (x, y, z) = (i % w, (i / w) % h, (i / (w * h)) % t);
-        let plane = i / (w * h * t);
-        let (oz, oy, ox) = (z / kt, y / kh, x / kw);
-        *dx = if oz >= ot || oy >= oh || ox >= ow {
-            0.0
-        } else {
-            dy[((plane * ot + oz) * oh + oy) * ow + ox] / count
-        };
-    }
+    for_each_chunk(&mut dx[..planes * t * h * w], w, |r, dx_row| {
+        let (y, z, plane) = (r % h, (r / h) % t, r / (h * t));
+        let (oz, oy) = (z / kt, y / kh);
+        if oz >= ot || oy >= oh {
+            dx_row.fill(0.0);
+            return;
+        }
+        let dy_row = &dy[((plane * ot + oz) * oh + oy) * ow..][..ow];
+        for (x, dx) in dx_row.iter_mut().enumerate() {
+            let ox = x / kw;
+            *dx = if ox < ow { dy_row[ox] / count } else { 0.0 };
+        }
+    });
 }
 
 pub fn avg_pool_forward_op(w: &[u32], io: &mut CpuIo) {

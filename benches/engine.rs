@@ -281,9 +281,11 @@ fn gpu_matmul_seconds(ctx: &Context, kernel: Kernel, t: Transpose, (m, n, k): Sh
         (bias, Access::Read),
     ];
     let mut w = words(&p);
-    // matmul_tiled.wgsl's kernels also bind the fused epilogues' y and saved (unused here).
+    // The kernels with epilogues also bind y and saved (unused here), as big as the program's
+    // stand-ins: the subgroup ones read and write 8 floats at a time.
     if kernel.bindings().len() == 6 {
-        let (y, saved) = (prog.tensor("y", 4), prog.tensor("saved", 4));
+        let words = (wgpu_gan::gpu::variants::UNUSED_BINDING_BYTES / 4) as usize;
+        let (y, saved) = (prog.tensor("y", words), prog.tensor("saved", words));
         bindings.extend([(y, Access::Write), (saved, Access::Read)]);
         w.push(0);
     }
@@ -437,7 +439,11 @@ fn train_section(bench: &Bench) {
             let what = "adapter, autotuned".to_string();
             runs.push((what, Box::new(exec), case.adapter_refs));
         }
-        if let (Some(ctx), true) = (&bench.portable, first_case) {
+        if let Some(ctx) = bench
+            .portable
+            .as_ref()
+            .filter(|c| first_case && on_adapter(c))
+        {
             let exec = GpuExec::new(Arc::clone(ctx), &gan.prog).expect("plan on the adapter");
             let what = "adapter, portable kernels".to_string();
             runs.push((what, Box::new(exec), case.adapter_refs));

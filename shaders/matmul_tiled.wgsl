@@ -9,15 +9,15 @@
 //   an indexed array: naga would put it in scratch memory); K is staged 16 at a time in
 //   workgroup memory, loaded along whichever axis of each operand is contiguous.
 // - skinny: for the batch-32 forward and input gradients, where a 64x64 tile leaves most of the
-//   device idle. A workgroup owns all m rows and 16 columns; its 256 invocations are 64 tiles of
-//   4x4 times 4 slices of K (k = s mod 4), summed slice 0 + 1 + 2 + 3 in workgroup memory: a
-//   fixed order, no atomics, so results repeat bit for bit.
+//   device idle. A workgroup owns all m rows and 32 columns; its 256 invocations are 128 tiles
+//   of 4x4 times 2 slices of K (k = s mod 2), summed slice 0 + 1 in workgroup memory: a fixed
+//   order, no atomics, so results repeat bit for bit.
 // - small_k: the whole K slab of both operands in workgroup memory, one barrier; with BIAS_GRAD
 //   the first column of workgroups also sums a's columns in row order (bias_grad's order
 //   exactly): in a weight gradient dyᵀ·x, a is dy.
 // - skinny_bn: a Linear's forward, its activation, and the training batch norm after them in
 //   one dispatch (batch-norm statistics in the product that feeds them: the workgroup owns
-//   every row of its 16 columns). The normalised input goes to workgroup memory; after a
+//   every row of its 32 columns). The normalised input goes to workgroup memory; after a
 //   barrier one invocation per column sums its rows in order (mean, then the squared
 //   deviations, as batch_norm_forward_train), and after another all 256 write the output.
 // Epilogues (flags): 1 bias, 2 accumulate (as matmul.wgsl); bits 4..6 an activation applied to
@@ -168,21 +168,25 @@ fn matmul_bt_tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
     tiled(wg, t, p.k, 1u, 1u, p.k);
 }
 
-// ---- skinny: all m <= 64 rows x 16 columns per workgroup, K split four ways ----
+// ---- skinny: all m <= 64 rows x 32 columns per workgroup, K split two ways ----
 
-// Slices 1..3's partial sums: [slice - 1][tile u][row r] (12 KiB).
-var<workgroup> partial: array<vec4<f32>, 768>;
+// Columns per workgroup, slices of K, and 4x4 tiles (16 down, 8 across) per workgroup.
+const SK_COLS: u32 = 32u;
+const SK_SLICES: u32 = 2u;
+const SK_TILES: u32 = 128u;
+// Slice 1's partial sums: [slice - 1][tile u][row r] (8 KiB).
+var<workgroup> partial: array<vec4<f32>, 512>;
 
 struct Tile { r0: vec4<f32>, r1: vec4<f32>, r2: vec4<f32>, r3: vec4<f32> }
 
-// Tile (row, col)'s 4x4 outputs, summed over the four K slices: complete in slice 0 (s == 0)
+// Tile (row, col)'s 4x4 outputs, summed over the K slices: complete in slice 0 (s == 0)
 // only. Every invocation of the workgroup must call it (it holds a barrier).
 fn skinny_tile(s: u32, u: u32, row: u32, col: u32, b_rs: u32, b_cs: u32) -> Tile {
     var acc0 = vec4<f32>();
     var acc1 = vec4<f32>();
     var acc2 = vec4<f32>();
     var acc3 = vec4<f32>();
-    for (var kk = s; kk < p.k; kk += 4u) {
+    for (var kk = s; kk < p.k; kk += SK_SLICES) {
         let av = load4(true, row, kk, p.m, p.k, p.k, 1u);
         let bv = load4(false, col, kk, p.n, p.k, b_cs, b_rs);
         acc0 = fma(vec4(av.x), bv, acc0);
@@ -191,7 +195,7 @@ fn skinny_tile(s: u32, u: u32, row: u32, col: u32, b_rs: u32, b_cs: u32) -> Tile
         acc3 = fma(vec4(av.w), bv, acc3);
     }
     if s != 0u {
-        let at = ((s - 1u) * 64u + u) * 4u;
+        let at = ((s - 1u) * SK_TILES + u) * 4u;
         partial[at] = acc0;
         partial[at + 1u] = acc1;
         partial[at + 2u] = acc2;
@@ -199,8 +203,8 @@ fn skinny_tile(s: u32, u: u32, row: u32, col: u32, b_rs: u32, b_cs: u32) -> Tile
     }
     workgroupBarrier();
     if s == 0u {
-        for (var q = 0u; q < 3u; q++) {
-            let at = (q * 64u + u) * 4u;
+        for (var q = 0u; q < SK_SLICES - 1u; q++) {
+            let at = (q * SK_TILES + u) * 4u;
             acc0 += partial[at];
             acc1 += partial[at + 1u];
             acc2 += partial[at + 2u];
@@ -211,11 +215,11 @@ fn skinny_tile(s: u32, u: u32, row: u32, col: u32, b_rs: u32, b_cs: u32) -> Tile
 }
 
 fn skinny(wg: vec3<u32>, t: u32, b_rs: u32, b_cs: u32) {
-    // Slice s is the fastest index, so the four slices of a tile read four consecutive k.
-    let s = t % 4u;
-    let u = t / 4u;
-    let row = (u / 4u) * 4u;
-    let col = wg.x * 16u + (u % 4u) * 4u;
+    // Slice s is the fastest index, so the slices of a tile read consecutive k.
+    let s = t % SK_SLICES;
+    let u = t / SK_SLICES;
+    let row = (u / (SK_COLS / 4u)) * 4u;
+    let col = wg.x * SK_COLS + (u % (SK_COLS / 4u)) * 4u;
     let v = skinny_tile(s, u, row, col, b_rs, b_cs);
     if s != 0u {
         return;
@@ -238,10 +242,10 @@ fn matmul_bt_skinny(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocat
 
 // ---- skinny_bn: skinny, then batch_norm_forward_train over its rows ----
 
-// The batch norm's input: [row][column - the workgroup's first column] (4 KiB).
-var<workgroup> bn_x: array<f32, 1024>;
+// The batch norm's input: [row][column - the workgroup's first column] (8 KiB).
+var<workgroup> bn_x: array<f32, 2048>;
 // Each column's batch mean and 1/sqrt(var + eps).
-var<workgroup> bn_stats: array<vec2<f32>, 16>;
+var<workgroup> bn_stats: array<vec2<f32>, 32>;
 
 const UPDATE_RUNNING: u32 = 1u;
 
@@ -255,11 +259,11 @@ fn bn_input(row: u32, col: u32) -> f32 {
 }
 
 fn skinny_bn(wg: vec3<u32>, t: u32, b_rs: u32, b_cs: u32) {
-    let s = t % 4u;
-    let u = t / 4u;
-    let row = (u / 4u) * 4u;
-    let c0 = wg.x * 16u;
-    let col = c0 + (u % 4u) * 4u;
+    let s = t % SK_SLICES;
+    let u = t / SK_SLICES;
+    let row = (u / (SK_COLS / 4u)) * 4u;
+    let c0 = wg.x * SK_COLS;
+    let col = c0 + (u % (SK_COLS / 4u)) * 4u;
     let v = skinny_tile(s, u, row, col, b_rs, b_cs);
     if s == 0u {
         finish4(row, col, v.r0);
@@ -268,22 +272,22 @@ fn skinny_bn(wg: vec3<u32>, t: u32, b_rs: u32, b_cs: u32) {
         finish4(row + 3u, col, v.r3);
         for (var i = row; i < min(row + 4u, p.m); i++) {
             for (var j = col; j < min(col + 4u, p.n); j++) {
-                bn_x[i * 16u + j - c0] = bn_input(i, j);
+                bn_x[i * SK_COLS + j - c0] = bn_input(i, j);
             }
         }
     }
     workgroupBarrier();
     let ch = c0 + t;
-    if t < 16u && ch < p.n {
+    if t < SK_COLS && ch < p.n {
         let count = f32(p.m);
         var sum = 0.0;
         for (var i = 0u; i < p.m; i++) {
-            sum += bn_x[i * 16u + t];
+            sum += bn_x[i * SK_COLS + t];
         }
         let mean = sum / count;
         var sq = 0.0;
         for (var i = 0u; i < p.m; i++) {
-            let d = bn_x[i * 16u + t] - mean;
+            let d = bn_x[i * SK_COLS + t] - mean;
             sq += d * d;
         }
         let var_biased = sq / count;
@@ -298,13 +302,13 @@ fn skinny_bn(wg: vec3<u32>, t: u32, b_rs: u32, b_cs: u32) {
         bn_saved[p.n + ch] = invstd;
     }
     workgroupBarrier();
-    for (var e = t; e < p.m * 16u; e += 256u) {
-        let j = e % 16u;
+    for (var e = t; e < p.m * SK_COLS; e += 256u) {
+        let j = e % SK_COLS;
         let c = c0 + j;
         if c < p.n {
             let st = bn_stats[j];
             // saved holds gamma | beta here.
-            bn_y[(e / 16u) * p.n + c] = (bn_x[e] - st.x) * st.y * saved[c] + saved[p.n + c];
+            bn_y[(e / SK_COLS) * p.n + c] = (bn_x[e] - st.x) * st.y * saved[c] + saved[p.n + c];
         }
     }
 }

@@ -45,13 +45,13 @@ pub fn matmul_tile(kernel: Kernel) -> (usize, usize) {
         // 64x8 for the weight gradients' short products.
         Kernel::MatmulSubgroup | Kernel::MatmulBtSubgroup => (32, 64),
         Kernel::MatmulAtSubgroup => (64, 64),
-        // shaders/matmul_tiled.wgsl: 256 invocations of 4x4 outputs; skinny splits K four ways
-        // over 64 tiles of 4x4.
+        // shaders/matmul_tiled.wgsl: 256 invocations of 4x4 outputs; skinny splits K two ways
+        // over 128 tiles of 4x4 (64 rows, 32 columns).
         Kernel::MatmulTiled
         | Kernel::MatmulAtTiled
         | Kernel::MatmulBtTiled
         | Kernel::MatmulAtSmallK => (64, 64),
-        Kernel::MatmulSkinny | Kernel::MatmulBtSkinny | Kernel::MatmulBtSkinnyBn => (64, 16),
+        Kernel::MatmulSkinny | Kernel::MatmulBtSkinny | Kernel::MatmulBtSkinnyBn => (64, 32),
         // matmul.wgsl's general kernels and matmul_tiled.wgsl's direct ones: 8x8 invocations of
         // 4x4 outputs.
         // 8x8 invocations of 4x4 outputs.

@@ -50,31 +50,16 @@ fn store_row4(row: u32, col: u32, v: vec4<f32>) {
     }
 }
 
-// A (i, kk) lives at i * a_rs + kk * a_cs; B (kk, j) at kk * b_rs + j * b_cs.
+// A (i, kk) lives at i * a_rs + kk * a_cs; B (kk, j) at kk * b_rs + j * b_cs (product4x4.wgsl).
 fn tile_product(row0: u32, col0: u32, a_rs: u32, a_cs: u32, b_rs: u32, b_cs: u32) {
     if row0 >= p.m || col0 >= p.n {
         return;
     }
-    let ar = min(vec4(row0) + vec4(0u, 1u, 2u, 3u), vec4(p.m - 1u)) * a_rs;
-    let bc = min(vec4(col0) + vec4(0u, 1u, 2u, 3u), vec4(p.n - 1u)) * b_cs;
-    var acc0 = vec4<f32>();
-    var acc1 = vec4<f32>();
-    var acc2 = vec4<f32>();
-    var acc3 = vec4<f32>();
-    for (var kk = 0u; kk < p.k; kk++) {
-        let ao = kk * a_cs;
-        let bo = kk * b_rs;
-        let av = vec4(a[ar.x + ao], a[ar.y + ao], a[ar.z + ao], a[ar.w + ao]);
-        let bv = vec4(b[bo + bc.x], b[bo + bc.y], b[bo + bc.z], b[bo + bc.w]);
-        acc0 = fma(vec4(av.x), bv, acc0);
-        acc1 = fma(vec4(av.y), bv, acc1);
-        acc2 = fma(vec4(av.z), bv, acc2);
-        acc3 = fma(vec4(av.w), bv, acc3);
-    }
-    store_row4(row0, col0, acc0);
-    store_row4(row0 + 1u, col0, acc1);
-    store_row4(row0 + 2u, col0, acc2);
-    store_row4(row0 + 3u, col0, acc3);
+    let v = product4x4(row0, col0, a_rs, a_cs, b_rs, b_cs);
+    store_row4(row0, col0, v.r0);
+    store_row4(row0 + 1u, col0, v.r1);
+    store_row4(row0 + 2u, col0, v.r2);
+    store_row4(row0 + 3u, col0, v.r3);
 }
 
 @compute @workgroup_size(8, 8)

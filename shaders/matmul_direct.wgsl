@@ -60,34 +60,18 @@ fn finish4(row: u32, col: u32, v: vec4<f32>) {
     finish(row, col + 3u, v.w);
 }
 
-// A (i, kk) lives at i * a_rs + kk * a_cs; B (kk, j) at kk * b_rs + j * b_cs. Rows and columns
-// past m and n read the last one's values, which finish drops.
+// A (i, kk) lives at i * a_rs + kk * a_cs; B (kk, j) at kk * b_rs + j * b_cs (product4x4.wgsl).
 fn direct(gid: vec3<u32>, a_rs: u32, a_cs: u32, b_rs: u32, b_cs: u32) {
     let row = gid.y * 4u;
     let col = gid.x * 4u;
     if row >= p.m || col >= p.n {
         return;
     }
-    let ar = min(vec4(row) + vec4(0u, 1u, 2u, 3u), vec4(p.m - 1u)) * a_rs;
-    let bc = min(vec4(col) + vec4(0u, 1u, 2u, 3u), vec4(p.n - 1u)) * b_cs;
-    var acc0 = vec4<f32>();
-    var acc1 = vec4<f32>();
-    var acc2 = vec4<f32>();
-    var acc3 = vec4<f32>();
-    for (var kk = 0u; kk < p.k; kk++) {
-        let ao = kk * a_cs;
-        let bo = kk * b_rs;
-        let av = vec4(a[ar.x + ao], a[ar.y + ao], a[ar.z + ao], a[ar.w + ao]);
-        let bv = vec4(b[bo + bc.x], b[bo + bc.y], b[bo + bc.z], b[bo + bc.w]);
-        acc0 = fma(vec4(av.x), bv, acc0);
-        acc1 = fma(vec4(av.y), bv, acc1);
-        acc2 = fma(vec4(av.z), bv, acc2);
-        acc3 = fma(vec4(av.w), bv, acc3);
-    }
-    finish4(row, col, acc0);
-    finish4(row + 1u, col, acc1);
-    finish4(row + 2u, col, acc2);
-    finish4(row + 3u, col, acc3);
+    let v = product4x4(row, col, a_rs, a_cs, b_rs, b_cs);
+    finish4(row, col, v.r0);
+    finish4(row + 1u, col, v.r1);
+    finish4(row + 2u, col, v.r2);
+    finish4(row + 3u, col, v.r3);
 }
 
 @compute @workgroup_size(8, 8)

@@ -67,12 +67,12 @@ macro_rules! shader {
 }
 
 /// Every shader, embedded so that the binary is self-contained. The parts (philox, conv_common, epilogue,
-/// wide, adam_rule, channel_sum) hold declarations two or more shaders use.
+/// product4x4, wide, adam_rule, channel_sum) hold declarations two or more shaders use.
 pub const SHADERS: &[Shader] = &[
-    shader!("matmul"),
+    shader!("matmul", "product4x4"),
     shader!("matmul_subgroup", "wide", "epilogue"),
     shader!("matmul_tiled", "epilogue"),
-    shader!("matmul_direct", "epilogue"),
+    shader!("matmul_direct", "product4x4", "epilogue"),
     shader!("activation"),
     shader!("batch_norm", "channel_sum"),
     shader!("batch_norm_act", "channel_sum"),

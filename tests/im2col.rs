@@ -264,24 +264,33 @@ fn lowered_convs_match_direct_kernels() {
     for transposed in [false, true] {
         for entry in PRODUCTS {
             for (i, d) in shapes(transposed) {
-                let extra = i % 2 == 1;
-                let (lowered, direct) = (
-                    record(Path::Lowered, transposed, entry, d, extra),
-                    record(Path::Direct, transposed, entry, d, extra),
-                );
-                let matmuls = lowered.prog.ops.iter();
-                let matmuls = matmuls.filter(|op| op.kernel.entry().starts_with("matmul"));
-                assert_eq!(matmuls.count(), 1, "{d:?} is lowered to one matmul");
-                // Both programs declare x, w, y and b first: the same views.
-                let inputs = random_inputs(&lowered);
-                let got = run_cpu(&lowered.prog, &inputs, &[lowered.out]);
-                let want = run_cpu(&direct.prog, &inputs, &[direct.out]);
-                let what = describe(Path::Lowered, transposed, entry, d, extra);
-                let abs = 1e-6 * (lowered.terms as f32 + 1.0);
-                assert_close(&what, &floats(&got[0]), &floats(&want[0]), abs, 1e-5);
+                lowered_matches_direct(transposed, entry, d, i % 2 == 1, 1);
             }
         }
     }
+}
+
+/// The lowered program of (transposed, entry, d, extra) holds `matmuls` products and computes
+/// on the CPU what the direct twins compute; only the order of the sums differs.
+fn lowered_matches_direct(transposed: bool, entry: Entry, d: Dims, extra: bool, matmuls: usize) {
+    let (lowered, direct) = (
+        record(Path::Lowered, transposed, entry, d, extra),
+        record(Path::Direct, transposed, entry, d, extra),
+    );
+    let products = lowered.prog.ops.iter();
+    let products = products.filter(|op| op.kernel.entry().starts_with("matmul"));
+    assert_eq!(
+        products.count(),
+        matmuls,
+        "{d:?} is lowered to {matmuls} matmuls"
+    );
+    // Both programs declare x, w, y and b first: the same views.
+    let inputs = random_inputs(&lowered);
+    let got = run_cpu(&lowered.prog, &inputs, &[lowered.out]);
+    let want = run_cpu(&direct.prog, &inputs, &[direct.out]);
+    let what = describe(Path::Lowered, transposed, entry, d, extra);
+    let abs = 1e-6 * (lowered.terms as f32 + 1.0);
+    assert_close(&what, &floats(&got[0]), &floats(&want[0]), abs, 1e-5);
 }
 
 /// A conv whose scratch would pass one buffer for the whole batch (cols of 42M words here) is
@@ -300,19 +309,7 @@ fn convs_too_big_for_one_lowering_run_in_batch_chunks() {
             .flat_map(|&e| [(e, false), (e, true)])
             .filter(|&(e, extra)| !extra || e == Entry::WeightGrad)
         {
-            let (lowered, direct) = (
-                record(Path::Lowered, transposed, entry, d, extra),
-                record(Path::Direct, transposed, entry, d, extra),
-            );
-            let matmuls = lowered.prog.ops.iter();
-            let matmuls = matmuls.filter(|op| op.kernel.entry().starts_with("matmul"));
-            assert_eq!(matmuls.count(), 2, "{d:?} is lowered in two chunks");
-            let inputs = random_inputs(&lowered);
-            let got = run_cpu(&lowered.prog, &inputs, &[lowered.out]);
-            let want = run_cpu(&direct.prog, &inputs, &[direct.out]);
-            let what = describe(Path::Lowered, transposed, entry, d, extra);
-            let abs = 1e-6 * (lowered.terms as f32 + 1.0);
-            assert_close(&what, &floats(&got[0]), &floats(&want[0]), abs, 1e-5);
+            lowered_matches_direct(transposed, entry, d, extra, 2);
         }
     }
 }

@@ -149,3 +149,25 @@ fn profile_on_the_cpu_path_times_every_phase() {
     assert!((share - 100.0).abs() < 1.0, "shares sum to {share}\n{text}");
     assert!(text.contains("wall per iteration"), "{text}");
 }
+
+/// An iteration longer than one query set holds (2 timestamps per op, 4,096 at most; DVD-GAN has
+/// 2,468 ops) is timed in segments: every op gets a time, those past the first segment too.
+#[test]
+fn op_times_covers_more_ops_than_one_query_set_holds() {
+    let Some(ctx) = common::gpu() else { return };
+    let mut prog = wgpu_gan::program::Program::new();
+    let [x, y, z] = ["x", "y", "z"].map(|name| prog.tensor(name, 4096));
+    let count = wgpu::QUERY_SET_MAX_QUERIES as usize / 2 + 52;
+    for _ in 0..count {
+        wgpu_gan::ops::axpby(&mut prog, (0.5, x), (0.5, y), z, "mix").unwrap();
+    }
+    let gpu = wgpu_gan::gpu::GpuProgram::new(&ctx, &prog).expect("plan");
+    let Some(times) = gpu.op_times(&ctx, 0..count, 2).expect("timed") else {
+        eprintln!("\n*** SKIPPING: the adapter has no timestamp queries ***\n");
+        return;
+    };
+    assert_eq!(times.len(), count);
+    assert!(times.iter().all(|t| t.is_finite() && *t >= 0.0));
+    let tail: f64 = times[count - 52..].iter().sum();
+    assert!(tail > 0.0, "the second segment's ops were not timed");
+}

@@ -20,13 +20,12 @@ impl GpuProgram {
         let inside = ctx
             .features
             .contains(wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES);
+        // A query set holds at most QUERY_SET_MAX_QUERIES timestamps (2 per op): longer
+        // iterations (DVD-GAN's 2,468 ops) are timed in consecutive segments, each submitted and
+        // read back in program order.
         let count = range.len();
-        let queries = (2 * count) as u32;
-        if queries > wgpu::QUERY_SET_MAX_QUERIES {
-            return Err(GpuError::Runtime(format!(
-                "too many ops to profile at once ({count})"
-            )));
-        }
+        let segment = (wgpu::QUERY_SET_MAX_QUERIES / 2) as usize;
+        let queries = (2 * count.clamp(1, segment)) as u32;
         let set = ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
             label: Some("op timestamps"),
             ty: wgpu::QueryType::Timestamp,
@@ -41,18 +40,23 @@ impl GpuProgram {
         let period = ctx.queue.get_timestamp_period() as f64;
         let mut total = vec![0.0f64; count];
         for _ in 0..iterations {
-            let mut encoder = ctx.device.create_command_encoder(&Default::default());
-            if inside {
-                self.record_inside(&mut encoder, &set, range.clone());
-            } else {
-                self.record_per_pass(&mut encoder, &set, range.clone());
-            }
-            encoder.resolve_query_set(&set, 0..queries, &resolve, 0);
-            ctx.queue.submit([encoder.finish()]);
-            let words = self.read_buffer(ctx, &resolve, 0, queries as u64 * 8)?;
-            for (k, t) in total.iter_mut().enumerate() {
+            for first in range.clone().step_by(segment) {
+                let part = first..(first + segment).min(range.end);
+                let q = (2 * part.len()) as u32;
+                let mut encoder = ctx.device.create_command_encoder(&Default::default());
+                if inside {
+                    self.record_inside(&mut encoder, &set, part.clone());
+                } else {
+                    self.record_per_pass(&mut encoder, &set, part.clone());
+                }
+                encoder.resolve_query_set(&set, 0..q, &resolve, 0);
+                ctx.queue.submit([encoder.finish()]);
+                let words = self.read_buffer(ctx, &resolve, 0, q as u64 * 8)?;
                 let at = |q: usize| words[2 * q] as u64 | (words[2 * q + 1] as u64) << 32;
-                *t += at(2 * k + 1).saturating_sub(at(2 * k)) as f64 * period;
+                let times = &mut total[first - range.start..][..part.len()];
+                for (k, t) in times.iter_mut().enumerate() {
+                    *t += at(2 * k + 1).saturating_sub(at(2 * k)) as f64 * period;
+                }
             }
         }
         Ok(Some(

@@ -4,8 +4,7 @@
 //! element as the shader does, terms in the same (kt, ky, kx) order, so they agree bit for bit.
 
 use super::conv2d::{numel, tap_range, Conv2dGeometry, MAX_SPATIAL};
-use super::im2col::for_each_chunk;
-use super::{params, CpuIo};
+use super::{par, params, CpuIo};
 use bytemuck::{Pod, Zeroable};
 
 /// Mirrors `Params` in conv3d.wgsl.
@@ -172,7 +171,7 @@ pub fn im2col3d(p: &Conv3dParams, x: &[f32], cols: &mut [f32]) {
     let cols = &mut cols[..c_in * taps * np];
     // Row by row (one tap of one channel), on every core; each row is written as contiguous
     // runs of ox, so the values equal `source`'s element by element.
-    for_each_chunk(cols, np, |r, row| {
+    par::rows(cols, np, |r, row| {
         let (ci, tap) = (r / taps, r % taps);
         let (kt, ky, kx) = (tap / (k * k), (tap / k) % k, tap % k);
         let (ot_lo, ot_hi) = tap_range(kt, pad, s, t, to);
@@ -219,7 +218,7 @@ pub fn col2im3d(p: &Conv3dParams, cols: &[f32], bias: &[f32], x: &mut [f32]) {
     let len = p.n as usize * p.c_in as usize * volume;
     // One (sample, channel) volume per task, on every core; each element's sum is the serial
     // one (taps in (kt, ky, kx) order).
-    for_each_chunk(&mut x[..len], volume, |i, vol| {
+    par::rows(&mut x[..len], volume, |i, vol| {
         let (ci, b) = (i as u32 % p.c_in, i as u32 / p.c_in);
         for (j, v) in vol.iter_mut().enumerate() {
             let j = j as u32;

@@ -8,20 +8,6 @@
 use super::conv2d::{tap_range, ConvParams, Dims, HAS_BIAS};
 use super::{par, params, CpuIo};
 
-/// Runs `f(index, chunk)` over `out` split into chunks of `chunk` words, on every core when it
-/// holds enough words to pay for them (`par::chunks`: every chunk is computed whole by one
-/// thread, so results do not depend on the thread count).
-pub(super) fn for_each_chunk<F>(out: &mut [f32], chunk: usize, f: F)
-where
-    F: Fn(usize, &mut [f32]) + Sync + Send,
-{
-    let size = chunk.max(1);
-    let count = out.len() / size;
-    par::chunks(&mut out[..count * size], size, count * size, |first, c| {
-        f(first / size, c)
-    });
-}
-
 /// cols (K, N·P) = the patches of x: cols[(ci, ky, kx), (b, oy, ox)] =
 /// x[b, ci, oy·stride + ky - pad, ox·stride + kx - pad], 0 where that falls in the padding.
 pub fn im2col(p: &ConvParams, x: &[f32], cols: &mut [f32]) {
@@ -29,7 +15,7 @@ pub fn im2col(p: &ConvParams, x: &[f32], cols: &mut [f32]) {
     let (np, plane) = (d.n * d.oh * d.ow, d.oh * d.ow);
     let taps = d.kh * d.kw;
     let cols = &mut cols[..d.c_in * taps * np];
-    for_each_chunk(cols, np, |k, row| {
+    par::rows(cols, np, |k, row| {
         let (ci, ky, kx) = (k / taps, (k % taps) / d.kw, k % d.kw);
         let (oy_lo, oy_hi) = tap_range(ky, d.pad, d.s, d.h, d.oh);
         let (ox_lo, ox_hi) = tap_range(kx, d.pad, d.s, d.w, d.ow);
@@ -59,7 +45,7 @@ pub fn col2im(p: &ConvParams, cols: &[f32], bias: &[f32], x: &mut [f32]) {
     let (np, plane, x_plane) = (d.n * d.oh * d.ow, d.oh * d.ow, d.h * d.w);
     let taps = d.kh * d.kw;
     let x = &mut x[..d.n * d.c_in * x_plane];
-    for_each_chunk(x, x_plane, |i, x_p| {
+    par::rows(x, x_plane, |i, x_p| {
         let (b, ci) = (i / d.c_in, i % d.c_in);
         x_p.fill(0.0);
         for ky in 0..d.kh {
@@ -88,7 +74,7 @@ pub fn col2im(p: &ConvParams, cols: &[f32], bias: &[f32], x: &mut [f32]) {
 pub fn nchw_to_cnhw(p: &ConvParams, y: &[f32], y_t: &mut [f32]) {
     let d = Dims::of(p);
     let (np, plane) = (d.n * d.oh * d.ow, d.oh * d.ow);
-    for_each_chunk(&mut y_t[..d.c_out * np], np, |c, row| {
+    par::rows(&mut y_t[..d.c_out * np], np, |c, row| {
         for (b, seg) in row.chunks_exact_mut(plane).enumerate() {
             seg.copy_from_slice(&y[(b * d.c_out + c) * plane..][..plane]);
         }
@@ -100,7 +86,7 @@ pub fn cnhw_to_nchw(p: &ConvParams, y_t: &[f32], bias: &[f32], y: &mut [f32]) {
     let d = Dims::of(p);
     let (np, plane) = (d.n * d.oh * d.ow, d.oh * d.ow);
     let with_bias = p.flags & HAS_BIAS != 0;
-    for_each_chunk(&mut y[..d.n * d.c_out * plane], plane, |i, seg| {
+    par::rows(&mut y[..d.n * d.c_out * plane], plane, |i, seg| {
         let (b, c) = (i / d.c_out, i % d.c_out);
         let src = &y_t[c * np + b * plane..][..plane];
         if with_bias {

@@ -48,6 +48,20 @@ where
     chunks(out, BLOCK, work, f);
 }
 
+/// `f(index, row)` over the whole rows of `row` words of `out` (a shorter tail is left
+/// untouched), on the pool when they hold enough words: for reshapes and pooling, which write
+/// an output row at a time.
+pub fn rows<F>(out: &mut [f32], row: usize, f: F)
+where
+    F: Fn(usize, &mut [f32]) + Sync + Send,
+{
+    let size = row.max(1);
+    let count = out.len() / size;
+    chunks(&mut out[..count * size], size, count * size, |first, c| {
+        f(first / size, c)
+    });
+}
+
 /// A chunk length that cuts `items` into about four pieces per thread (at least one item):
 /// for twins whose pieces are channels or planes, where any cut gives the same results.
 pub fn per_thread(items: usize) -> usize {

@@ -1,8 +1,7 @@
 //! CPU twins of `shaders/pool.wgsl`: average pooling with kernel = stride over
 //! (planes, T, H, W) (planes = N·C; T = 1 for images).
 
-use super::im2col::for_each_chunk;
-use super::{params, CpuIo};
+use super::{par, params, CpuIo};
 use bytemuck::{Pod, Zeroable};
 
 /// Mirrors `Params` in pool.wgsl.
@@ -121,7 +120,7 @@ pub fn avg_pool_forward(p: &PoolParams, x: &[f32], y: &mut [f32]) {
     let (ot, oh, ow) = (t / kt, h / kh, w / kw);
     let count = (kt * kh * kw) as f32;
     // Row by row of y on every core; each window summed in the serial order.
-    for_each_chunk(&mut y[..planes * ot * oh * ow], ow, |r, y_row| {
+    par::rows(&mut y[..planes * ot * oh * ow], ow, |r, y_row| {
         let (oy, oz, plane) = (r % oh, (r / oh) % ot, r / (oh * ot));
         for (ox, y) in y_row.iter_mut().enumerate() {
             let mut acc = 0.0f32;
@@ -141,7 +140,7 @@ pub fn avg_pool_backward(p: &PoolParams, dy: &[f32], dx: &mut [f32]) {
     let [planes, t, h, w, kt, kh, kw] = dims(p);
     let (ot, oh, ow) = (t / kt, h / kh, w / kw);
     let count = (kt * kh * kw) as f32;
-    for_each_chunk(&mut dx[..planes * t * h * w], w, |r, dx_row| {
+    par::rows(&mut dx[..planes * t * h * w], w, |r, dx_row| {
         let (y, z, plane) = (r % h, (r / h) % t, r / (h * t));
         let (oz, oy) = (z / kt, y / kh);
         if oz >= ot || oy >= oh {

@@ -10,6 +10,10 @@
 // iterations (lavapipe's llvmpipe silently ends an invocation's loops after 65,535 iterations in
 // all, so a plain loop over a large plane would be cut short). The backward recomputes the
 // plane's statistics from x the same way instead of keeping them: no saved-statistics buffer.
+// The `_serial` variants (src/gpu/variants.rs: CPU adapters, planes of at most 16,383 values)
+// run one invocation per plane in order, with no barrier, which lavapipe makes very slow (the
+// tree's barriers were 58% of a CycleGAN iteration there); the backward loops over the plane
+// four times, under the 65,535 iterations after which lavapipe ends an invocation's loops.
 // Assumes lengths match the params (checked on the host by ops::instance_norm).
 
 struct Params { planes: u32, hw: u32, eps: f32, pad: u32 }
@@ -79,5 +83,48 @@ fn instance_norm_backward(@builtin(local_invocation_id) l: vec3<u32>, @builtin(w
     for (var s = l.x; s < p.hw; s += WG) {
         let xhat = (x[row + s] - st.x) * st.y;
         dx[row + s] = k * (count * b2[row + s] - total_dy - xhat * total_dy_xhat);
+    }
+}
+
+// (mean, 1 / sqrt(var + eps)) of the plane starting at `row`, summed in order.
+fn serial_stats(row: u32) -> vec2<f32> {
+    let count = f32(p.hw);
+    var sum = 0.0;
+    for (var s = 0u; s < p.hw; s++) { sum += x[row + s]; }
+    let mean = sum / count;
+    var sq = 0.0;
+    for (var s = 0u; s < p.hw; s++) { let d = x[row + s] - mean; sq += d * d; }
+    return vec2<f32>(mean, 1.0 / sqrt(sq / count + p.eps));
+}
+
+@compute @workgroup_size(64)
+fn instance_norm_forward_serial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) g: vec3<u32>) {
+    let plane = gid.x + gid.y * g.x * 64u;
+    if plane >= p.planes { return; }
+    let row = plane * p.hw;
+    let st = serial_stats(row);
+    for (var s = 0u; s < p.hw; s++) {
+        b2[row + s] = (x[row + s] - st.x) * st.y;
+    }
+}
+
+@compute @workgroup_size(64)
+fn instance_norm_backward_serial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) g: vec3<u32>) {
+    let plane = gid.x + gid.y * g.x * 64u;
+    if plane >= p.planes { return; }
+    let row = plane * p.hw;
+    let st = serial_stats(row);
+    let count = f32(p.hw);
+    var sum_dy = 0.0;
+    var sum_dy_xhat = 0.0;
+    for (var s = 0u; s < p.hw; s++) {
+        let dy = b2[row + s];
+        sum_dy += dy;
+        sum_dy_xhat += dy * (x[row + s] - st.x) * st.y;
+    }
+    let k = st.y / count;
+    for (var s = 0u; s < p.hw; s++) {
+        let xhat = (x[row + s] - st.x) * st.y;
+        dx[row + s] = k * (count * b2[row + s] - sum_dy - xhat * sum_dy_xhat);
     }
 }

@@ -241,6 +241,9 @@ kernels! {
     AvgPoolBackward => "pool", "avg_pool_backward", [1 R, 2 W], cpu::pool::avg_pool_backward_op;
     InstanceNormForward => "instance_norm", "instance_norm_forward", [1 R, 2 W], cpu::instance_norm::instance_norm_forward_op;
     InstanceNormBackward => "instance_norm", "instance_norm_backward", [1 R, 2 R, 3 W], cpu::instance_norm::instance_norm_backward_op;
+    // Adapter-specific (CPU adapters, short planes): swapped in by gpu::variants.
+    InstanceNormForwardSerial => "instance_norm", "instance_norm_forward_serial", [1 R, 2 W], cpu::instance_norm::instance_norm_forward_serial_op;
+    InstanceNormBackwardSerial => "instance_norm", "instance_norm_backward_serial", [1 R, 2 R, 3 W], cpu::instance_norm::instance_norm_backward_serial_op;
     ReflectPadForward => "reflect_pad", "reflect_pad_forward", [1 R, 2 W], cpu::reflect_pad::reflect_pad_forward_op;
     ReflectPadBackward => "reflect_pad", "reflect_pad_backward", [1 R, 2 W], cpu::reflect_pad::reflect_pad_backward_op;
     ImagePoolQuery => "image_pool", "image_pool_query", [1 R, 2 R, 3 W, 4 W, 5 W], cpu::image_pool::image_pool_query_op;

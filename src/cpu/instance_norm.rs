@@ -1,7 +1,8 @@
-//! CPU twins of `shaders/instance_norm.wgsl`, index for index: x is (planes, HW), planes = N·C.
+//! CPU twins of `shaders/instance_norm.wgsl`, index for index: x is (planes, HW), planes = N·C;
+//! the planes on every core (`par::chunks`), each summed whole by one thread.
 
 use super::reduce::workgroup_sum;
-use super::{params, CpuIo};
+use super::{par, params, CpuIo};
 use bytemuck::{Pod, Zeroable};
 
 /// Mirrors `Params` in instance_norm.wgsl.
@@ -41,25 +42,36 @@ fn stats(p: &InstanceNormParams, x: &[f32]) -> (f32, f32) {
     (mean, 1.0 / (sq / count + p.eps).sqrt())
 }
 
-fn planes<'a>(p: &InstanceNormParams, v: &'a [f32]) -> std::slice::ChunksExact<'a, f32> {
-    v[..p.len()].chunks_exact(p.hw.max(1) as usize)
+/// `f(plane, out_row)` for every plane of `out`, in chunks of planes on the pool.
+fn each_plane<F>(p: &InstanceNormParams, out: &mut [f32], f: F)
+where
+    F: Fn(usize, &mut [f32]) + Sync + Send,
+{
+    let hw = p.hw.max(1) as usize;
+    let chunk = par::per_thread(p.planes as usize) * hw;
+    par::chunks(&mut out[..p.len()], chunk, p.len(), |first, rows| {
+        for (i, row) in rows.chunks_exact_mut(hw).enumerate() {
+            f(first / hw + i, row);
+        }
+    });
 }
 
 pub fn instance_norm_forward(p: &InstanceNormParams, x: &[f32], y: &mut [f32]) {
     let hw = p.hw.max(1) as usize;
-    for (xr, yr) in planes(p, x).zip(y[..p.len()].chunks_exact_mut(hw)) {
+    each_plane(p, y, |plane, yr| {
+        let xr = &x[plane * hw..(plane + 1) * hw];
         let (mean, invstd) = stats(p, xr);
         for (y, &x) in yr.iter_mut().zip(xr) {
             *y = (x - mean) * invstd;
         }
-    }
+    });
 }
 
 pub fn instance_norm_backward(p: &InstanceNormParams, x: &[f32], dy: &[f32], dx: &mut [f32]) {
     let hw = p.hw.max(1) as usize;
     let count = p.hw as f32;
-    let rows = planes(p, x).zip(planes(p, dy));
-    for ((xr, dyr), dxr) in rows.zip(dx[..p.len()].chunks_exact_mut(hw)) {
+    each_plane(p, dx, |plane, dxr| {
+        let (xr, dyr) = (&x[plane * hw..][..hw], &dy[plane * hw..][..hw]);
         let (mean, invstd) = stats(p, xr);
         let sum_dy = workgroup_sum(hw, |s| dyr[s]);
         let sum_dy_xhat = workgroup_sum(hw, |s| dyr[s] * (xr[s] - mean) * invstd);
@@ -68,7 +80,7 @@ pub fn instance_norm_backward(p: &InstanceNormParams, x: &[f32], dy: &[f32], dx:
             let xhat = (x - mean) * invstd;
             *dx = k * (count * d - sum_dy - xhat * sum_dy_xhat);
         }
-    }
+    });
 }
 
 pub fn instance_norm_forward_op(w: &[u32], io: &mut CpuIo) {
@@ -77,4 +89,14 @@ pub fn instance_norm_forward_op(w: &[u32], io: &mut CpuIo) {
 
 pub fn instance_norm_backward_op(w: &[u32], io: &mut CpuIo) {
     instance_norm_backward(&params(w), io.f32(0), io.f32(1), io.f32_mut(2));
+}
+
+/// The twin of the serial variant: the same results as `instance_norm_forward`.
+pub fn instance_norm_forward_serial_op(w: &[u32], io: &mut CpuIo) {
+    instance_norm_forward_op(w, io);
+}
+
+/// The twin of the serial variant: the same results as `instance_norm_backward`.
+pub fn instance_norm_backward_serial_op(w: &[u32], io: &mut CpuIo) {
+    instance_norm_backward_op(w, io);
 }

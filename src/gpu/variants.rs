@@ -12,13 +12,16 @@
 //! - `adam_step_wide` (`shaders/adam_wide.wgsl`) replaces `adam_step` for arenas whose length
 //!   is a multiple of 8, on devices with SHADER_INT64;
 //! - the serial batch-norm kernels (`batch_norm_*_serial`) replace the reducing ones for channels
-//!   of at most [`SERIAL_BATCH_NORM_MAX`] values.
+//!   of at most [`SERIAL_BATCH_NORM_MAX`] values, and the serial instance-norm kernels
+//!   (`instance_norm_*_serial`) the reducing ones for planes of at most
+//!   [`SERIAL_INSTANCE_NORM_MAX`] values.
 //!
 //! `GpuOptions::portable_kernels` or `WGPU_GAN_PORTABLE_KERNELS=1` turns all this off.
 
 use super::Context;
 use crate::cpu::adam::AdamParams;
 use crate::cpu::batch_norm::BatchNormParams;
+use crate::cpu::instance_norm::InstanceNormParams;
 use crate::cpu::matmul::{MatmulParams, ACCUMULATE, HAS_BIAS};
 use crate::cpu::matmul_fused::{BIAS_GRAD, BIAS_GRAD_ACCUMULATE};
 use crate::kernels::Kernel;
@@ -50,6 +53,9 @@ pub fn adapter_kernel(
         return wide_adam(ctx, params).unwrap_or((kernel, workgroups));
     }
     if let Some(serial) = serial_batch_norm(ctx, kernel, params) {
+        return serial;
+    }
+    if let Some(serial) = serial_instance_norm(ctx, kernel, params) {
         return serial;
     }
     if !ctx.subgroup_kernels() {
@@ -108,6 +114,31 @@ fn serial_batch_norm(ctx: &Context, kernel: Kernel, params: &[u32]) -> Option<(K
         bytemuck::try_pod_read_unaligned::<BatchNormParams>(bytemuck::cast_slice(words)).ok()?;
     let short = p.n.checked_mul(p.hw)? <= SERIAL_BATCH_NORM_MAX;
     (ctx.lavapipe_tuned() && !ctx.portable && short).then(|| (variant, grid_1d(p.c as usize, 64)))
+}
+
+/// Most values per plane the serial instance-norm kernels take: the backward loops over them four
+/// times, under the 65,535 iterations after which lavapipe ends an invocation's loops.
+pub const SERIAL_INSTANCE_NORM_MAX: u32 = 16_383;
+
+/// The serial instance-norm kernels (one invocation per plane) and their workgroups, on CPU
+/// adapters for planes of at most SERIAL_INSTANCE_NORM_MAX values: the reducing kernels' 256-wide
+/// trees made instance norm 58% of a CycleGAN batch-16 iteration on lavapipe.
+fn serial_instance_norm(
+    ctx: &Context,
+    kernel: Kernel,
+    params: &[u32],
+) -> Option<(Kernel, [u32; 3])> {
+    let variant = match kernel {
+        Kernel::InstanceNormForward => Kernel::InstanceNormForwardSerial,
+        Kernel::InstanceNormBackward => Kernel::InstanceNormBackwardSerial,
+        _ => return None,
+    };
+    let words = params.get(..4)?;
+    let p =
+        bytemuck::try_pod_read_unaligned::<InstanceNormParams>(bytemuck::cast_slice(words)).ok()?;
+    let short = p.hw <= SERIAL_INSTANCE_NORM_MAX;
+    (ctx.lavapipe_tuned() && !ctx.portable && short)
+        .then(|| (variant, grid_1d(p.planes as usize, 64)))
 }
 
 /// `adam_step_wide` and its workgroups, where the device and the arena's length allow.

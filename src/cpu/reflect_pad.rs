@@ -1,6 +1,7 @@
-//! CPU twins of `shaders/reflect_pad.wgsl`: x (planes, H, W) <-> y (planes, H + 2p, W + 2p).
+//! CPU twins of `shaders/reflect_pad.wgsl`: x (planes, H, W) <-> y (planes, H + 2p, W + 2p), a
+//! row at a time on every core (`par::rows`).
 
-use super::{params, CpuIo};
+use super::{par, params, CpuIo};
 use bytemuck::{Pod, Zeroable};
 
 /// Mirrors `Params` in reflect_pad.wgsl.
@@ -59,29 +60,34 @@ fn sources(v: usize, n: usize, pad: usize) -> [Option<usize>; 3] {
 pub fn reflect_pad_forward(p: &ReflectPadParams, x: &[f32], y: &mut [f32]) {
     let (h, w, pad) = (p.h as usize, p.w as usize, p.pad as isize);
     let (oh, ow) = p.out();
-    for (i, y) in y[..p.y_len()].iter_mut().enumerate() {
-        let (ox, oy, plane) = (i % ow, (i / ow) % oh, i / (ow * oh));
+    par::rows(&mut y[..p.y_len()], ow, |r, y| {
+        let (oy, plane) = (r % oh, r / oh);
         let sy = mirror(oy as isize - pad, h as isize);
-        let sx = mirror(ox as isize - pad, w as isize);
-        *y = x[(plane * h + sy) * w + sx];
-    }
+        let src = &x[(plane * h + sy) * w..][..w];
+        for (ox, y) in y.iter_mut().enumerate() {
+            *y = src[mirror(ox as isize - pad, w as isize)];
+        }
+    });
 }
 
 pub fn reflect_pad_backward(p: &ReflectPadParams, dy: &[f32], dx: &mut [f32]) {
     let (h, w, pad) = (p.h as usize, p.w as usize, p.pad as usize);
     let (oh, ow) = p.out();
-    for (i, dx) in dx[..p.x_len()].iter_mut().enumerate() {
-        let (x, y, plane) = (i % w, (i / w) % h, i / (w * h));
-        let cols = sources(x, w, pad);
-        let mut acc = 0.0f32;
-        for row in sources(y, h, pad).into_iter().flatten() {
-            let row = (plane * oh + row) * ow;
-            for col in cols.into_iter().flatten() {
-                acc += dy[row + col];
+    par::rows(&mut dx[..p.x_len()], w, |r, dx| {
+        let (y, plane) = (r % h, r / h);
+        let rows = sources(y, h, pad);
+        for (x, dx) in dx.iter_mut().enumerate() {
+            let cols = sources(x, w, pad);
+            let mut acc = 0.0f32;
+            for row in rows.into_iter().flatten() {
+                let row = (plane * oh + row) * ow;
+                for col in cols.into_iter().flatten() {
+                    acc += dy[row + col];
+                }
             }
+            *dx = acc;
         }
-        *dx = acc;
-    }
+    });
 }
 
 pub fn reflect_pad_forward_op(w: &[u32], io: &mut CpuIo) {

@@ -337,6 +337,12 @@ fn builders_lower_where_it_fits() {
     // Too few output channels for the reshapes to pay: direct.
     let thin = conv2d_geometry([64, 512, 64, 64, 4, 3, 3, 1, 1]);
     assert!(!conv::conv2d_is_lowered(thin), "4 output channels");
+    // Nor where one output channel would read a large cols (CycleGAN's c_out at batch 16:
+    // 19.7M words), even though it fits; DCGAN-64's last conv (0.5M words) is lowered.
+    let cyclegan_out = conv2d_geometry([16, 32, 34, 34, 1, 7, 7, 1, 0]);
+    assert!(!conv::conv2d_is_lowered(cyclegan_out), "thin and large");
+    let dcgan64_logit = conv2d_geometry([64, 512, 4, 4, 1, 4, 4, 1, 0]);
+    assert!(conv::conv2d_is_lowered(dcgan64_logit), "thin and small");
     let huge = conv2d_geometry([1, 512, 128, 128, 64, 3, 3, 1, 1]);
     assert!(
         !conv::conv2d_is_lowered(huge),

@@ -31,6 +31,12 @@ pub(crate) const MAX_SCRATCH: usize = 1 << 25;
 /// the direct kernel (SRGAN's conv_out, 64 -> 1 channel with a 9x9 kernel: 2.35 it/s direct,
 /// 1.79 chunked).
 const MIN_CHUNKED_C_OUT: usize = 8;
+/// Cols words from which a conv of fewer than MIN_CHUNKED_C_OUT output channels is recorded as
+/// the direct kernel even where its lowering fits whole: CycleGAN's c_out (32 -> 1 channel, 7x7,
+/// 19.7M words at batch 16) took its iteration from 1,167 to 969 ms on the CPU path and from
+/// 10.2 to 8.7 s on lavapipe direct. DCGAN-64's last conv (512 -> 1, 0.5M words) stays lowered:
+/// the direct kernel would run its 64 outputs on 64 invocations.
+const THIN_DIRECT_COLS: usize = 1 << 22;
 /// Workgroups per grid dimension.
 const MAX_GROUPS: usize = 65_535;
 /// Invocations per workgroup along x in `shaders/im2col.wgsl`.
@@ -79,15 +85,22 @@ impl Lowering {
 
     /// `g` on the fewest equal batch chunks whose lowering fits the scratch and grid limits,
     /// each with its first sample: one chunk when the whole batch fits, none when one sample
-    /// does not or when g has fewer than MIN_CHUNKED_C_OUT output channels. Chunked, a conv
+    /// does not, or when g has fewer than MIN_CHUNKED_C_OUT output channels and either needs
+    /// chunks or THIN_DIRECT_COLS words of cols. Chunked, a conv
     /// stays a GEMM (the direct kernel ran DVD-GAN's up-block convs at 2.5 GFLOP/s on the CPU
     /// path); a weight gradient then sums its chunks in order.
     pub fn chunks(g: Conv2dGeometry) -> Option<Vec<(Self, usize)>> {
+        g.validate().ok()?;
         let lower = |n| Self::new(Conv2dGeometry { n, ..g });
+        let thin = g.c_out < MIN_CHUNKED_C_OUT;
+        let cols = (g.c_in * g.kh * g.kw).saturating_mul(g.n * g.out_h() * g.out_w());
+        if thin && cols >= THIN_DIRECT_COLS {
+            return None;
+        }
         if let Some(whole) = lower(g.n) {
             return Some(vec![(whole, 0)]);
         }
-        if g.c_out < MIN_CHUNKED_C_OUT {
+        if thin {
             return None;
         }
         let size = (1..=g.n.max(1))

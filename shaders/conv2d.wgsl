@@ -58,20 +58,30 @@ fn conv2d_input_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
     let tx = ix + p.pad;
     let ky_end = min(p.kh, ty + 1u);
     let kx_end = min(p.kw, tx + 1u);
+    // The first contributing taps and their outputs; each further tap is one output back
+    // (stepped, not divided: lavapipe runs integer division one lane at a time).
+    let ky0 = ty % p.stride;
+    let kx0 = tx % p.stride;
+    let oy0 = ty / p.stride;
+    let ox0 = tx / p.stride;
     var acc = 0.0;
     for (var co = 0u; co < p.c_out; co++) {
         let dy_plane = (b * p.c_out + co) * p.h_out;
         let w_plane = (co * p.c_in + ci) * p.kh;
-        for (var ky = ty % p.stride; ky < ky_end; ky += p.stride) {
-            let oy = (ty - ky) / p.stride;
-            if oy >= p.h_out { continue; }
-            let dy_row = (dy_plane + oy) * p.w_out;
-            let w_row = (w_plane + ky) * p.kw;
-            for (var kx = tx % p.stride; kx < kx_end; kx += p.stride) {
-                let ox = (tx - kx) / p.stride;
-                if ox >= p.w_out { continue; }
-                acc += in_a[dy_row + ox] * in_b[w_row + kx];
+        var oy = oy0;
+        for (var ky = ky0; ky < ky_end; ky += p.stride) {
+            if oy < p.h_out {
+                let dy_row = (dy_plane + oy) * p.w_out;
+                let w_row = (w_plane + ky) * p.kw;
+                var ox = ox0;
+                for (var kx = kx0; kx < kx_end; kx += p.stride) {
+                    if ox < p.w_out {
+                        acc += in_a[dy_row + ox] * in_b[w_row + kx];
+                    }
+                    ox -= 1u;
+                }
             }
+            oy -= 1u;
         }
     }
     out[i] = acc;

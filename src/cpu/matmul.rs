@@ -174,6 +174,12 @@ pub fn matmul_bt(p: &MatmulParams, a: &[f32], b: &[f32], bias: &[f32], out: &mut
 }
 
 /// The shader adds the bias in the same store as the product; here it is a second pass.
+/// [`matmul_at`] without bias or flags, reading b's rows `b_row` words apart: a column block of
+/// a wider matrix (the input gradient of `exec::cpu_conv`, one sample at a time).
+pub fn matmul_at_strided(p: &MatmulParams, a: &[f32], b: &[f32], b_row: usize, out: &mut [f32]) {
+    gemm(p, a, (1, p.m as isize), b, (b_row as isize, 1), out);
+}
+
 fn add_bias(p: &MatmulParams, bias: &[f32], out: &mut [f32]) {
     if p.flags & HAS_BIAS != 0 {
         let n = p.n as usize;

@@ -1,13 +1,18 @@
 //! The CPU executor: a program's buffers in host memory, and the replay of its ops with the CPU
 //! twins (`kernels::Kernel::cpu`).
 
+use super::cpu_conv::{self, ConvStep};
 use crate::cpu::{CpuIo, Slot};
-use crate::kernels::{Access, CpuFn};
+use crate::kernels::Access;
 use crate::program::{BufId, Program, View};
 
 /// A program's buffers in host memory, and the replay of its ops with the CPU twins.
 pub struct CpuProgram {
     pub storage: Vec<Vec<u32>>,
+    /// The conv lowerings run a sample at a time (`cpu_conv`), in op order, and the number of
+    /// ops of the program they were planned on.
+    steps: Vec<ConvStep>,
+    planned_ops: usize,
 }
 
 impl CpuProgram {
@@ -21,7 +26,55 @@ impl CpuProgram {
                 data
             })
             .collect();
-        Self { storage }
+        Self {
+            storage,
+            steps: cpu_conv::plan(program),
+            planned_ops: program.ops.len(),
+        }
+    }
+
+    /// [`CpuProgram::new`] running every op as recorded, no conv step fused: the reference the
+    /// fused steps are tested against.
+    pub fn unfused(program: &Program) -> Self {
+        Self {
+            steps: Vec::new(),
+            ..Self::new(program)
+        }
+    }
+
+    /// The conv steps this program runs fused, in op order.
+    pub fn conv_steps(&self) -> &[ConvStep] {
+        &self.steps
+    }
+
+    /// The ops `range` runs as units: each fused conv step that lies wholly inside it, and
+    /// every other op alone.
+    pub fn units(&self, program: &Program, range: std::ops::Range<usize>) -> Vec<Unit> {
+        let planned = program.ops.len() == self.planned_ops;
+        let mut units = Vec::new();
+        let mut i = range.start;
+        while i < range.end {
+            let step = self.steps.binary_search_by_key(&i, |s| s.first).ok();
+            match step.filter(|&s| planned && i + self.steps[s].len <= range.end) {
+                Some(s) => {
+                    units.push(Unit::Conv(s));
+                    i += self.steps[s].len;
+                }
+                None => {
+                    units.push(Unit::Op(i));
+                    i += 1;
+                }
+            }
+        }
+        units
+    }
+
+    /// The first op and op count of a unit.
+    pub fn unit_ops(&self, unit: Unit) -> std::ops::Range<usize> {
+        match unit {
+            Unit::Op(i) => i..i + 1,
+            Unit::Conv(s) => self.steps[s].first..self.steps[s].first + self.steps[s].len,
+        }
     }
 
     pub fn write(&mut self, view: View, data: &[u32]) {
@@ -47,12 +100,26 @@ impl CpuProgram {
     }
 
     pub fn run_range(&mut self, program: &Program, range: std::ops::Range<usize>) {
-        for op in &program.ops[range] {
-            self.run_op(op.kernel.cpu(), &op.params, &op.bindings);
+        for unit in self.units(program, range) {
+            self.run_unit(program, unit);
         }
     }
 
-    fn run_op(&mut self, f: CpuFn, params: &[u32], bindings: &[(View, Access)]) {
+    pub fn run_unit(&mut self, program: &Program, unit: Unit) {
+        match unit {
+            Unit::Op(i) => {
+                let op = &program.ops[i];
+                let f = op.kernel.cpu();
+                self.run_op(|io| f(&op.params, io), &op.bindings);
+            }
+            Unit::Conv(s) => {
+                let step = self.steps[s];
+                self.run_op(|io| step.run(io), &step.bindings());
+            }
+        }
+    }
+
+    fn run_op(&mut self, f: impl FnOnce(&mut CpuIo), bindings: &[(View, Access)]) {
         // Take every written buffer out of storage so that reads can borrow the rest.
         let mut written: Vec<(BufId, Vec<u32>)> = Vec::new();
         for (v, a) in bindings {
@@ -83,12 +150,19 @@ impl CpuProgram {
                     (Access::Write, _) => Slot::Write(write_slices[i].take().expect("write slice")),
                 })
                 .collect();
-            f(params, &mut CpuIo::new(slots));
+            f(&mut CpuIo::new(slots));
         }
         for (b, data) in written {
             self.storage[b.0] = data;
         }
     }
+}
+
+/// What `CpuProgram` runs at once: one op, or a fused conv step (an index into its steps).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    Op(usize),
+    Conv(usize),
 }
 
 /// Disjoint mutable slices for every write binding, indexed like `bindings`.

@@ -3,9 +3,10 @@
 
 mod choice;
 mod cpu;
+pub mod cpu_conv;
 
 pub use choice::{choose, is_real_gpu, resolve, Choice};
-pub use cpu::CpuProgram;
+pub use cpu::{CpuProgram, Unit};
 
 use crate::gpu::{Context, GpuError, GpuOptions, GpuProgram};
 use crate::program::{Program, View};

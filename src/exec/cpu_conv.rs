@@ -1,0 +1,310 @@
+//! Conv lowerings the CPU executor runs a sample at a time (issue 19). `ops::conv` records a
+//! conv as reshape, matmul, reshape around two scratch buffers sized for the whole batch (cols
+//! is K x N·P). On the CPU path that round trip through memory cost more than the product
+//! itself in the conv recipes: this module finds, when a program is loaded, the two patterns
+//!   forward     im2col(x -> cols), matmul(w, cols -> y_t), cnhw_to_nchw(y_t, bias -> y)
+//!   input grad  matmul_at(w, y_t -> cols), col2im(cols, bias -> dx)
+//! (the second is also conv_transpose2d's forward), and runs each as one step: per sample, on
+//! every core, the sample's cols (K x P, in cache) and its product straight into that sample's
+//! rows of y or dx, with no transpose. The twins are the recorded ops' own, called on one
+//! sample, and a product's value at each element depends only on its K terms, so the results
+//! are bit for bit those of the recorded ops (tests/cpu_conv.rs). A step is formed only where
+//! the scratch it no longer writes is not read before being written again.
+
+use crate::cpu::conv2d::ConvParams;
+use crate::cpu::im2col::{col2im, im2col};
+use crate::cpu::matmul::{self, MatmulParams};
+use crate::cpu::{params, CpuIo};
+use crate::kernels::{Access, Kernel};
+use crate::program::{OpCall, Program, View};
+use rayon::prelude::*;
+use std::cell::RefCell;
+
+/// `WGPU_GAN_CPU_CONV=0` runs every op as recorded (for comparisons).
+pub const SWITCH: &str = "WGPU_GAN_CPU_CONV";
+
+/// A fused conv step over ops `first..first + len`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ConvStep {
+    pub first: usize,
+    pub len: usize,
+    pub kind: StepKind,
+    pub conv: ConvParams,
+    /// The views the step reads and writes, bound like an op's.
+    pub x: View,
+    pub w: View,
+    pub bias: View,
+    pub out: View,
+    /// For the input gradient: y_t, (C_out, N·P) channel-major, which it reads.
+    pub y_t: View,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepKind {
+    Forward,
+    InputGrad,
+}
+
+/// Every conv step of `program`, in op order, none overlapping (empty when SWITCH is 0).
+pub fn plan(program: &Program) -> Vec<ConvStep> {
+    if std::env::var(SWITCH).is_ok_and(|v| v == "0") {
+        return Vec::new();
+    }
+    let ops = &program.ops;
+    let mut steps = Vec::new();
+    let mut i = 0;
+    while i < ops.len() {
+        match forward(ops, i).or_else(|| input_grad(ops, i)) {
+            Some((step, scratch)) if scratch.iter().all(|&v| dead_after(ops, &step, v)) => {
+                i += step.len;
+                steps.push(step);
+            }
+            _ => i += 1,
+        }
+    }
+    steps
+}
+
+fn view(op: &OpCall, i: usize) -> View {
+    op.bindings[i].0
+}
+
+fn conv_params(op: &OpCall) -> ConvParams {
+    params(&op.params)
+}
+
+fn matmul_params(op: &OpCall) -> MatmulParams {
+    params(&op.params)
+}
+
+/// im2col, matmul, cnhw_to_nchw on one geometry: the step and the scratch it skips.
+fn forward(ops: &[OpCall], i: usize) -> Option<(ConvStep, Vec<View>)> {
+    let [a, b, c] = ops.get(i..i + 3)? else {
+        return None;
+    };
+    let plain = matches!(b.kernel, Kernel::Matmul | Kernel::MatmulVec4);
+    if a.kernel != Kernel::Im2col || !plain || c.kernel != Kernel::CnhwToNchw {
+        return None;
+    }
+    let (g, mp) = (conv_params(a), matmul_params(b));
+    let (cols, y_t) = (view(a, 1), view(b, 2));
+    let k = g.c_in * g.kh * g.kw;
+    let np = g.n * g.h_out * g.w_out;
+    let geometry = |g: ConvParams| ConvParams { flags: 0, ..g };
+    let fits = geometry(conv_params(c)) == geometry(g)
+        && (mp.m, mp.n, mp.k, mp.flags) == (g.c_out, np, k, 0)
+        && view(b, 1) == cols
+        && view(c, 0) == y_t;
+    let step = ConvStep {
+        first: i,
+        len: 3,
+        kind: StepKind::Forward,
+        // cnhw_to_nchw's flags: whether the bias is added.
+        conv: conv_params(c),
+        x: view(a, 0),
+        w: view(b, 0),
+        bias: view(c, 1),
+        out: view(c, 2),
+        y_t,
+    };
+    fits.then(|| (step, vec![cols, y_t]))
+}
+
+/// matmul_at, col2im on one geometry: the step and the scratch it skips.
+fn input_grad(ops: &[OpCall], i: usize) -> Option<(ConvStep, Vec<View>)> {
+    let [b, c] = ops.get(i..i + 2)? else {
+        return None;
+    };
+    let plain = matches!(b.kernel, Kernel::MatmulAt | Kernel::MatmulAtVec4);
+    if !plain || c.kernel != Kernel::Col2im {
+        return None;
+    }
+    let (g, mp) = (conv_params(c), matmul_params(b));
+    let cols = view(b, 2);
+    let k = g.c_in * g.kh * g.kw;
+    let np = g.n * g.h_out * g.w_out;
+    let fits = (mp.m, mp.n, mp.k, mp.flags) == (k, np, g.c_out, 0) && view(c, 0) == cols;
+    let step = ConvStep {
+        first: i,
+        len: 2,
+        kind: StepKind::InputGrad,
+        conv: g,
+        x: view(b, 1),
+        w: view(b, 0),
+        bias: view(c, 1),
+        out: view(c, 2),
+        y_t: view(b, 1),
+    };
+    fits.then(|| (step, vec![cols]))
+}
+
+/// Whether no op reads `v`'s words, as `step` leaves them, before they are all written again:
+/// the ops after the step, then (the program runs in a loop) those from the start.
+fn dead_after(ops: &[OpCall], step: &ConvStep, v: View) -> bool {
+    let end = step.first + step.len;
+    let mut live = vec![(v.offset, v.offset + v.len)];
+    for op in ops[end..].iter().chain(&ops[..step.first]) {
+        let on = |(u, _): &&(View, Access)| u.buf == v.buf;
+        let reads = op
+            .bindings
+            .iter()
+            .filter(on)
+            .filter(|b| b.1 == Access::Read);
+        if reads.into_iter().any(|(u, _)| overlaps(&live, u)) {
+            return false;
+        }
+        for (u, _) in op
+            .bindings
+            .iter()
+            .filter(on)
+            .filter(|b| b.1 == Access::Write)
+        {
+            live = subtract(&live, (u.offset, u.offset + u.len));
+        }
+        if live.is_empty() {
+            return true;
+        }
+    }
+    true
+}
+
+fn overlaps(live: &[(usize, usize)], u: &View) -> bool {
+    live.iter()
+        .any(|&(a, b)| u.offset < b && a < u.offset + u.len)
+}
+
+fn subtract(live: &[(usize, usize)], (c, d): (usize, usize)) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for &(a, b) in live {
+        if a < c.min(b) {
+            out.push((a, c.min(b)));
+        }
+        if d.max(a) < b {
+            out.push((d.max(a), b));
+        }
+    }
+    out
+}
+
+impl ConvStep {
+    /// The step's views as an op's bindings: x (or y_t), w, bias read, out written.
+    pub fn bindings(&self) -> Vec<(View, Access)> {
+        vec![
+            (self.x, Access::Read),
+            (self.w, Access::Read),
+            (self.bias, Access::Read),
+            (self.out, Access::Write),
+        ]
+    }
+
+    /// Runs the step on its bindings (in `bindings()`'s order).
+    pub fn run(&self, io: &mut CpuIo) {
+        let (x, w, bias) = (io.f32(0), io.f32(1), io.f32(2));
+        let out = io.f32_mut(3);
+        match self.kind {
+            StepKind::Forward => self.forward(x, w, bias, out),
+            StepKind::InputGrad => self.input_grad(x, w, bias, out),
+        }
+    }
+
+    /// Samples per block: enough for MIN_BLOCK_COLUMNS columns of product, at least one
+    /// block per thread where the batch allows; with the geometry of one block and of the
+    /// last (shorter) one.
+    fn blocks(&self) -> (usize, usize) {
+        let g = self.conv;
+        let (n, p) = (g.n as usize, (g.h_out * g.w_out) as usize);
+        let wide = MIN_BLOCK_COLUMNS.div_ceil(p.max(1));
+        let per_thread = n.div_ceil(crate::cpu::par::threads());
+        (wide.min(per_thread).max(1), p)
+    }
+
+    fn forward(&self, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
+        let g = self.conv;
+        let (per, p) = self.blocks();
+        let k = (g.c_in * g.kh * g.kw) as usize;
+        let (c_out, x_len) = (g.c_out as usize, (g.c_in * g.h * g.w) as usize);
+        let with_bias = g.flags & crate::cpu::conv2d::HAS_BIAS != 0;
+        let y = &mut y[..g.n as usize * c_out * p];
+        y.par_chunks_mut((per * c_out * p).max(1))
+            .enumerate()
+            .for_each(|(i, y_blk)| {
+                let count = y_blk.len() / (c_out * p).max(1);
+                let one = ConvParams {
+                    n: count as u32,
+                    ..g
+                };
+                let cols_len = count * p;
+                let mp = MatmulParams {
+                    m: g.c_out,
+                    n: cols_len as u32,
+                    k: k as u32,
+                    flags: 0,
+                };
+                with_scratch(k * cols_len + c_out * cols_len, |scratch| {
+                    let (cols, y_t) = scratch.split_at_mut(k * cols_len);
+                    im2col(&one, &x[i * per * x_len..][..count * x_len], cols);
+                    matmul::matmul(&mp, w, cols, &[], y_t);
+                    // cnhw_to_nchw on the block, as its twin adds the bias.
+                    for (b, y_b) in y_blk.chunks_exact_mut((c_out * p).max(1)).enumerate() {
+                        for (c, row) in y_b.chunks_exact_mut(p.max(1)).enumerate() {
+                            let src = &y_t[c * cols_len + b * p..][..p];
+                            if with_bias {
+                                let bv = bias[c];
+                                row.iter_mut().zip(src).for_each(|(o, v)| *o = v + bv);
+                            } else {
+                                row.copy_from_slice(src);
+                            }
+                        }
+                    }
+                });
+            });
+    }
+
+    fn input_grad(&self, y_t: &[f32], w: &[f32], bias: &[f32], dx: &mut [f32]) {
+        let g = self.conv;
+        let (per, p) = self.blocks();
+        let k = (g.c_in * g.kh * g.kw) as usize;
+        let np = g.n as usize * p;
+        let x_len = (g.c_in * g.h * g.w) as usize;
+        let dx = &mut dx[..g.n as usize * x_len];
+        dx.par_chunks_mut((per * x_len).max(1))
+            .enumerate()
+            .for_each(|(i, dx_blk)| {
+                let count = dx_blk.len() / x_len.max(1);
+                let blk = ConvParams {
+                    n: count as u32,
+                    ..g
+                };
+                let mp = MatmulParams {
+                    m: k as u32,
+                    n: (count * p) as u32,
+                    k: g.c_out,
+                    flags: 0,
+                };
+                with_scratch(k * count * p, |cols| {
+                    matmul::matmul_at_strided(&mp, w, &y_t[i * per * p..], np, cols);
+                    col2im(&blk, cols, bias, dx_blk);
+                });
+            });
+    }
+}
+
+/// Columns of product (samples x output pixels) a block of a fused step gets at least: one
+/// sample of a 7x7 map (49 columns) keeps the product's kernel mostly on its edges.
+const MIN_BLOCK_COLUMNS: usize = 512;
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `f` on this thread's scratch of `len` words (kept between calls: a fresh buffer this size
+/// would be mapped and faulted in each time).
+fn with_scratch(len: usize, f: impl FnOnce(&mut [f32])) {
+    SCRATCH.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.len() < len {
+            s.resize(len, 0.0);
+        }
+        f(&mut s[..len]);
+    });
+}

@@ -1,0 +1,112 @@
+//! The CPU executor's fused conv steps (`exec::cpu_conv`): a lowered conv's forward and input
+//! gradient run a block of samples at a time, and give the recorded ops' results bit for bit.
+
+mod common;
+mod conv_cases;
+
+use common::*;
+use conv_cases::*;
+use wgpu_gan::exec::cpu_conv::StepKind;
+use wgpu_gan::exec::CpuProgram;
+use wgpu_gan::ops::conv;
+use wgpu_gan::program::{Program, View};
+
+/// Runs `prog` fused and as recorded; asserts `outputs` agree bit for bit; returns the kinds of
+/// the steps fused.
+fn fused_matches_recorded(
+    prog: &Program,
+    inputs: &[(View, Vec<u32>)],
+    outputs: &[View],
+    what: &str,
+) -> Vec<StepKind> {
+    let run = |mut cpu: CpuProgram| {
+        for (v, data) in inputs {
+            cpu.write(*v, data);
+        }
+        cpu.run(prog);
+        let kinds = cpu.conv_steps().iter().map(|s| s.kind).collect::<Vec<_>>();
+        (
+            outputs.iter().map(|v| cpu.read(*v)).collect::<Vec<_>>(),
+            kinds,
+        )
+    };
+    let (fused, kinds) = run(CpuProgram::new(prog));
+    let (recorded, none) = run(CpuProgram::unfused(prog));
+    assert!(none.is_empty());
+    assert_eq!(
+        fused, recorded,
+        "{what}: fused differs from the recorded ops"
+    );
+    kinds
+}
+
+/// Forward (with and without bias) and input gradient, conv2d and conv_transpose2d, on the
+/// test shapes, the DCGAN's, and batches that leave a shorter last block (9 samples of 7x7).
+#[test]
+fn fused_conv_steps_match_the_recorded_ops_bit_for_bit() {
+    let blocks: [Dims; 2] = [[9, 8, 7, 7, 16, 3, 3, 1, 1], [9, 16, 7, 7, 8, 4, 4, 2, 1]];
+    let shapes = SHAPES.iter().chain(D_SHAPES).chain(G_SHAPES).chain(&blocks);
+    let (mut kinds, mut cases) = (Vec::new(), 0);
+    for &d in shapes {
+        for transposed in [false, true] {
+            for (entry, extra) in [
+                (Entry::Forward, false),
+                (Entry::Forward, true),
+                (Entry::InputGrad, false),
+            ] {
+                let case = record(Path::Lowered, transposed, entry, d, extra);
+                let what = describe(Path::Lowered, transposed, entry, d, extra);
+                let inputs = random_inputs(&case);
+                cases += 1;
+                kinds.extend(fused_matches_recorded(
+                    &case.prog,
+                    &inputs,
+                    &[case.out],
+                    &what,
+                ));
+            }
+        }
+    }
+    // conv2d's forward and conv_transpose2d's input gradient are forward steps; the others
+    // input-gradient steps. Every case forms at least one.
+    assert!(kinds.contains(&StepKind::Forward));
+    assert!(kinds.contains(&StepKind::InputGrad));
+    assert!(
+        kinds.len() >= cases,
+        "{} steps in {cases} cases",
+        kinds.len()
+    );
+}
+
+/// A forward followed by the weight gradient of the same x reads the forward's cols (the
+/// builders drop the second im2col): the forward is not fused, and the results still agree.
+#[test]
+fn a_step_is_not_fused_where_its_scratch_is_read_later() {
+    let d = [4, 3, 8, 8, 5, 3, 3, 1, 1];
+    let g = conv2d_geometry(d);
+    let mut prog = Program::new();
+    let (x, w) = (prog.tensor("x", g.x_len()), prog.tensor("w", g.w_len()));
+    let (y, dw) = (prog.tensor("y", g.y_len()), prog.tensor("dw", g.w_len()));
+    let dy = prog.tensor("dy", g.y_len());
+    conv::conv2d_forward(&mut prog, g, x, w, None, y, "conv").unwrap();
+    conv::conv2d_weight_grad(&mut prog, g, x, dy, dw, 0, "conv").unwrap();
+    let im2cols = prog.ops.iter().filter(|op| op.kernel.entry() == "im2col");
+    assert_eq!(im2cols.count(), 1, "the second im2col is dropped");
+    let inputs = [
+        (x, bits(&rand_vec(x.len, 1, -1.0, 1.0))),
+        (w, bits(&rand_vec(w.len, 2, -1.0, 1.0))),
+        (dy, bits(&rand_vec(dy.len, 3, -1.0, 1.0))),
+    ];
+    let kinds = fused_matches_recorded(&prog, &inputs, &[y, dw], "forward + weight grad");
+    assert!(kinds.is_empty(), "{kinds:?}");
+
+    // Without the weight gradient the forward is fused.
+    let mut prog = Program::new();
+    let (x, w) = (prog.tensor("x", g.x_len()), prog.tensor("w", g.w_len()));
+    let y = prog.tensor("y", g.y_len());
+    conv::conv2d_forward(&mut prog, g, x, w, None, y, "conv").unwrap();
+    let inputs = &inputs[..2];
+    let inputs = [(x, inputs[0].1.clone()), (w, inputs[1].1.clone())];
+    let kinds = fused_matches_recorded(&prog, &inputs, &[y], "forward");
+    assert_eq!(kinds, [StepKind::Forward]);
+}

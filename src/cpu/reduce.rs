@@ -5,10 +5,12 @@
 /// Invocations per workgroup of the reducing shaders.
 pub const WG: usize = 256;
 
-/// Σ term(k) for k in 0..n, in the shaders' order.
+/// Σ term(k) for k in 0..n, in the shaders' order. Partial sums past the last term hold +0.0
+/// throughout, and adding one to them is skipped: +0.0 + +0.0 is +0.0, bit for bit.
 pub fn workgroup_sum(n: usize, term: impl Fn(usize) -> f32) -> f32 {
     let mut part = [0.0f32; WG];
-    for (t, acc) in part.iter_mut().enumerate() {
+    let mut live = n.min(WG);
+    for (t, acc) in part[..live].iter_mut().enumerate() {
         let mut k = t;
         while k < n {
             *acc += term(k);
@@ -17,10 +19,49 @@ pub fn workgroup_sum(n: usize, term: impl Fn(usize) -> f32) -> f32 {
     }
     let mut s = WG / 2;
     while s > 0 {
-        for t in 0..s {
+        for t in 0..s.min(live) {
             part[t] += part[t + s];
         }
+        live = live.min(s);
         s /= 2;
     }
     part[0]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shaders' order without the skipping: all 256 partial sums, the whole tree.
+    fn full_tree(n: usize, term: impl Fn(usize) -> f32) -> f32 {
+        let mut part = [0.0f32; WG];
+        for (t, acc) in part.iter_mut().enumerate() {
+            for k in (t..n).step_by(WG) {
+                *acc += term(k);
+            }
+        }
+        let mut s = WG / 2;
+        while s > 0 {
+            for t in 0..s {
+                part[t] += part[t + s];
+            }
+            s /= 2;
+        }
+        part[0]
+    }
+
+    #[test]
+    fn workgroup_sum_is_the_full_tree_bit_for_bit() {
+        let value = |k: usize| ((k * 7919 % 1000) as f32 - 500.0) * 1.37e-3;
+        for n in [0, 1, 2, 3, 49, 100, 255, 256, 257, 784, 5000] {
+            let got = workgroup_sum(n, value);
+            assert_eq!(got.to_bits(), full_tree(n, value).to_bits(), "n = {n}");
+        }
+        // A lone -0.0 becomes +0.0 in the tree, as on the GPU.
+        for n in [1, 3, 300] {
+            let got = workgroup_sum(n, |_| -0.0);
+            assert_eq!(got.to_bits(), full_tree(n, |_| -0.0).to_bits(), "n = {n}");
+            assert_eq!(got.to_bits(), 0.0f32.to_bits());
+        }
+    }
 }

@@ -6,9 +6,10 @@ mod conv_cases;
 
 use common::*;
 use conv_cases::*;
+use wgpu_gan::cpu::conv3d::Conv3dGeometry;
 use wgpu_gan::exec::cpu_conv::StepKind;
 use wgpu_gan::exec::CpuProgram;
-use wgpu_gan::ops::conv;
+use wgpu_gan::ops::{self, conv};
 use wgpu_gan::program::{Program, View};
 
 /// Runs `prog` fused and as recorded; asserts `outputs` agree bit for bit; returns the kinds of
@@ -109,4 +110,76 @@ fn a_step_is_not_fused_where_its_scratch_is_read_later() {
     let inputs = [(x, inputs[0].1.clone()), (w, inputs[1].1.clone())];
     let kinds = fused_matches_recorded(&prog, &inputs, &[y], "forward");
     assert_eq!(kinds, [StepKind::Forward]);
+}
+
+/// conv3d's forward (with and without bias) and input gradient, fused as conv2d's are: DVD-GAN's
+/// temporal discriminator shapes and a batch that leaves a shorter last block.
+#[test]
+fn fused_conv3d_steps_match_the_recorded_ops_bit_for_bit() {
+    let shapes = [
+        Conv3dGeometry {
+            n: 2,
+            c_in: 3,
+            t: 4,
+            h: 6,
+            w: 5,
+            c_out: 4,
+            k: 3,
+            stride: 1,
+            pad: 1,
+        },
+        Conv3dGeometry {
+            n: 5,
+            c_in: 2,
+            t: 8,
+            h: 8,
+            w: 8,
+            c_out: 3,
+            k: 4,
+            stride: 2,
+            pad: 1,
+        },
+        Conv3dGeometry {
+            n: 9,
+            c_in: 4,
+            t: 2,
+            h: 3,
+            w: 3,
+            c_out: 8,
+            k: 3,
+            stride: 1,
+            pad: 1,
+        },
+    ];
+    for g in shapes {
+        for (what, bias, backward) in [
+            ("fwd", false, false),
+            ("fwd+b", true, false),
+            ("dx", false, true),
+        ] {
+            let mut prog = Program::new();
+            let (x, w) = (prog.tensor("x", g.x_len()), prog.tensor("w", g.w_len()));
+            let (y, b) = (prog.tensor("y", g.y_len()), prog.tensor("b", g.c_out));
+            if backward {
+                ops::conv3d::conv3d_input_grad(&mut prog, g, y, w, x, "conv3d").unwrap();
+            } else {
+                let bias = bias.then_some(b);
+                ops::conv3d::conv3d_forward(&mut prog, g, (x, w, bias), y, "conv3d").unwrap();
+            }
+            let out = if backward { x } else { y };
+            let inputs: Vec<_> = [x, w, y, b]
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (*v, bits(&rand_vec(v.len, 40 + i as u64, -1.0, 1.0))))
+                .collect();
+            let what = format!("conv3d {what} {g:?}");
+            let kinds = fused_matches_recorded(&prog, &inputs, &[out], &what);
+            let want = if backward {
+                StepKind::InputGrad
+            } else {
+                StepKind::Forward
+            };
+            assert_eq!(kinds, [want], "{what}");
+        }
+    }
 }

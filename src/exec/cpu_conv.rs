@@ -4,14 +4,16 @@
 //! itself in the conv recipes: this module finds, when a program is loaded, the two patterns
 //!   forward     im2col(x -> cols), matmul(w, cols -> y_t), cnhw_to_nchw(y_t, bias -> y)
 //!   input grad  matmul_at(w, y_t -> cols), col2im(cols, bias -> dx)
-//! (the second is also conv_transpose2d's forward), and runs each as one step: per sample, on
+//! (the second is also conv_transpose2d's forward), and the same with conv3d's im2col3d and
+//! col2im3d, and runs each as one step: per block of samples, on
 //! every core, the sample's cols (K x P, in cache) and its product straight into that sample's
 //! rows of y or dx, with no transpose. The twins are the recorded ops' own, called on one
 //! sample, and a product's value at each element depends only on its K terms, so the results
 //! are bit for bit those of the recorded ops (tests/cpu_conv.rs). A step is formed only where
 //! the scratch it no longer writes is not read before being written again.
 
-use crate::cpu::conv2d::ConvParams;
+use crate::cpu::conv2d::{ConvParams, HAS_BIAS};
+use crate::cpu::conv3d::{self, Conv3dParams};
 use crate::cpu::im2col::{col2im, im2col};
 use crate::cpu::matmul::{self, MatmulParams};
 use crate::cpu::{params, CpuIo};
@@ -29,7 +31,9 @@ pub struct ConvStep {
     pub first: usize,
     pub len: usize,
     pub kind: StepKind,
-    pub conv: ConvParams,
+    pub conv: Geometry,
+    /// Whether the forward adds the bias (cnhw_to_nchw's flag; col2im's is in `conv`).
+    pub bias_added: bool,
     /// The views the step reads and writes, bound like an op's.
     pub x: View,
     pub w: View,
@@ -37,6 +41,76 @@ pub struct ConvStep {
     pub out: View,
     /// For the input gradient: y_t, (C_out, N·P) channel-major, which it reads.
     pub y_t: View,
+}
+
+/// The lowered conv's geometry, as its reshapes take it (the col2im's, with its flags, for an
+/// input gradient).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Geometry {
+    Conv2d(ConvParams),
+    Conv3d(Conv3dParams),
+}
+
+impl Geometry {
+    fn n(&self) -> usize {
+        match self {
+            Self::Conv2d(g) => g.n as usize,
+            Self::Conv3d(g) => g.n as usize,
+        }
+    }
+
+    fn c_out(&self) -> usize {
+        match self {
+            Self::Conv2d(g) => g.c_out as usize,
+            Self::Conv3d(g) => g.c_out as usize,
+        }
+    }
+
+    /// K: the products' inner size, c_in times the taps.
+    fn k(&self) -> usize {
+        match self {
+            Self::Conv2d(g) => (g.c_in * g.kh * g.kw) as usize,
+            Self::Conv3d(g) => (g.c_in * g.k * g.k * g.k) as usize,
+        }
+    }
+
+    /// P: output pixels per sample.
+    fn p(&self) -> usize {
+        match self {
+            Self::Conv2d(g) => (g.h_out * g.w_out) as usize,
+            Self::Conv3d(g) => (g.t_out * g.h_out * g.w_out) as usize,
+        }
+    }
+
+    /// Words of x per sample.
+    fn x_len(&self) -> usize {
+        match self {
+            Self::Conv2d(g) => (g.c_in * g.h * g.w) as usize,
+            Self::Conv3d(g) => (g.c_in * g.t * g.h * g.w) as usize,
+        }
+    }
+
+    fn with_n(&self, n: usize) -> Self {
+        let n = n as u32;
+        match *self {
+            Self::Conv2d(g) => Self::Conv2d(ConvParams { n, ..g }),
+            Self::Conv3d(g) => Self::Conv3d(Conv3dParams { n, ..g }),
+        }
+    }
+
+    fn im2col(&self, x: &[f32], cols: &mut [f32]) {
+        match self {
+            Self::Conv2d(g) => im2col(g, x, cols),
+            Self::Conv3d(g) => conv3d::im2col3d(g, x, cols),
+        }
+    }
+
+    fn col2im(&self, cols: &[f32], bias: &[f32], x: &mut [f32]) {
+        match self {
+            Self::Conv2d(g) => col2im(g, cols, bias, x),
+            Self::Conv3d(g) => conv3d::col2im3d(g, cols, bias, x),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,30 +151,41 @@ fn matmul_params(op: &OpCall) -> MatmulParams {
     params(&op.params)
 }
 
-/// im2col, matmul, cnhw_to_nchw on one geometry: the step and the scratch it skips.
+/// The geometry an im2col or col2im op works on.
+fn reshape_geometry(op: &OpCall) -> Option<Geometry> {
+    match op.kernel {
+        Kernel::Im2col | Kernel::Col2im => Some(Geometry::Conv2d(params(&op.params))),
+        Kernel::Im2col3d | Kernel::Col2im3d => Some(Geometry::Conv3d(params(&op.params))),
+        _ => None,
+    }
+}
+
+/// im2col (or im2col3d), matmul, cnhw_to_nchw on one geometry: the step and the scratch it
+/// skips.
 fn forward(ops: &[OpCall], i: usize) -> Option<(ConvStep, Vec<View>)> {
     let [a, b, c] = ops.get(i..i + 3)? else {
         return None;
     };
     let plain = matches!(b.kernel, Kernel::Matmul | Kernel::MatmulVec4);
-    if a.kernel != Kernel::Im2col || !plain || c.kernel != Kernel::CnhwToNchw {
+    let im2col = matches!(a.kernel, Kernel::Im2col | Kernel::Im2col3d);
+    if !im2col || !plain || c.kernel != Kernel::CnhwToNchw {
         return None;
     }
-    let (g, mp) = (conv_params(a), matmul_params(b));
+    let (g, mp, out) = (reshape_geometry(a)?, matmul_params(b), conv_params(c));
     let (cols, y_t) = (view(a, 1), view(b, 2));
-    let k = g.c_in * g.kh * g.kw;
-    let np = g.n * g.h_out * g.w_out;
-    let geometry = |g: ConvParams| ConvParams { flags: 0, ..g };
-    let fits = geometry(conv_params(c)) == geometry(g)
-        && (mp.m, mp.n, mp.k, mp.flags) == (g.c_out, np, k, 0)
+    let (k, np) = (g.k(), g.n() * g.p());
+    // cnhw_to_nchw runs on y's layout: the same batch, channels and pixels.
+    let fits = (out.n as usize, out.c_out as usize) == (g.n(), g.c_out())
+        && (out.h_out * out.w_out) as usize == g.p()
+        && (mp.m as usize, mp.n as usize, mp.k as usize, mp.flags) == (g.c_out(), np, k, 0)
         && view(b, 1) == cols
         && view(c, 0) == y_t;
     let step = ConvStep {
         first: i,
         len: 3,
         kind: StepKind::Forward,
-        // cnhw_to_nchw's flags: whether the bias is added.
-        conv: conv_params(c),
+        conv: g,
+        bias_added: out.flags & HAS_BIAS != 0,
         x: view(a, 0),
         w: view(b, 0),
         bias: view(c, 1),
@@ -110,25 +195,27 @@ fn forward(ops: &[OpCall], i: usize) -> Option<(ConvStep, Vec<View>)> {
     fits.then(|| (step, vec![cols, y_t]))
 }
 
-/// matmul_at, col2im on one geometry: the step and the scratch it skips.
+/// matmul_at, col2im (or col2im3d) on one geometry: the step and the scratch it skips.
 fn input_grad(ops: &[OpCall], i: usize) -> Option<(ConvStep, Vec<View>)> {
     let [b, c] = ops.get(i..i + 2)? else {
         return None;
     };
     let plain = matches!(b.kernel, Kernel::MatmulAt | Kernel::MatmulAtVec4);
-    if !plain || c.kernel != Kernel::Col2im {
+    let col2im = matches!(c.kernel, Kernel::Col2im | Kernel::Col2im3d);
+    if !plain || !col2im {
         return None;
     }
-    let (g, mp) = (conv_params(c), matmul_params(b));
+    let (g, mp) = (reshape_geometry(c)?, matmul_params(b));
     let cols = view(b, 2);
-    let k = g.c_in * g.kh * g.kw;
-    let np = g.n * g.h_out * g.w_out;
-    let fits = (mp.m, mp.n, mp.k, mp.flags) == (k, np, g.c_out, 0) && view(c, 0) == cols;
+    let (k, np) = (g.k(), g.n() * g.p());
+    let fits = (mp.m as usize, mp.n as usize, mp.k as usize, mp.flags) == (k, np, g.c_out(), 0)
+        && view(c, 0) == cols;
     let step = ConvStep {
         first: i,
         len: 2,
         kind: StepKind::InputGrad,
         conv: g,
+        bias_added: false,
         x: view(b, 1),
         w: view(b, 0),
         bias: view(c, 1),
@@ -208,47 +295,39 @@ impl ConvStep {
     }
 
     /// Samples per block: enough for MIN_BLOCK_COLUMNS columns of product, at least one
-    /// block per thread where the batch allows; with the geometry of one block and of the
-    /// last (shorter) one.
-    fn blocks(&self) -> (usize, usize) {
-        let g = self.conv;
-        let (n, p) = (g.n as usize, (g.h_out * g.w_out) as usize);
+    /// block per thread where the batch allows.
+    fn per_block(&self) -> usize {
+        let (n, p) = (self.conv.n(), self.conv.p());
         let wide = MIN_BLOCK_COLUMNS.div_ceil(p.max(1));
-        let per_thread = n.div_ceil(crate::cpu::par::threads());
-        (wide.min(per_thread).max(1), p)
+        wide.min(n.div_ceil(crate::cpu::par::threads())).max(1)
     }
 
     fn forward(&self, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
         let g = self.conv;
-        let (per, p) = self.blocks();
-        let k = (g.c_in * g.kh * g.kw) as usize;
-        let (c_out, x_len) = (g.c_out as usize, (g.c_in * g.h * g.w) as usize);
-        let with_bias = g.flags & crate::cpu::conv2d::HAS_BIAS != 0;
-        let y = &mut y[..g.n as usize * c_out * p];
-        y.par_chunks_mut((per * c_out * p).max(1))
+        let (per, k, p, c_out) = (self.per_block(), g.k(), g.p(), g.c_out());
+        let (x_len, y_len) = (g.x_len(), c_out * p);
+        let y = &mut y[..g.n() * y_len];
+        y.par_chunks_mut((per * y_len).max(1))
             .enumerate()
             .for_each(|(i, y_blk)| {
-                let count = y_blk.len() / (c_out * p).max(1);
-                let one = ConvParams {
-                    n: count as u32,
-                    ..g
-                };
+                let count = y_blk.len() / y_len.max(1);
                 let cols_len = count * p;
                 let mp = MatmulParams {
-                    m: g.c_out,
+                    m: c_out as u32,
                     n: cols_len as u32,
                     k: k as u32,
                     flags: 0,
                 };
                 with_scratch(k * cols_len + c_out * cols_len, |scratch| {
                     let (cols, y_t) = scratch.split_at_mut(k * cols_len);
-                    im2col(&one, &x[i * per * x_len..][..count * x_len], cols);
+                    let x_blk = &x[i * per * x_len..][..count * x_len];
+                    g.with_n(count).im2col(x_blk, cols);
                     matmul::matmul(&mp, w, cols, &[], y_t);
-                    // cnhw_to_nchw on the block, as its twin adds the bias.
-                    for (b, y_b) in y_blk.chunks_exact_mut((c_out * p).max(1)).enumerate() {
+                    // cnhw_to_nchw on the block, adding the bias as its twin does.
+                    for (b, y_b) in y_blk.chunks_exact_mut(y_len.max(1)).enumerate() {
                         for (c, row) in y_b.chunks_exact_mut(p.max(1)).enumerate() {
                             let src = &y_t[c * cols_len + b * p..][..p];
-                            if with_bias {
+                            if self.bias_added {
                                 let bv = bias[c];
                                 row.iter_mut().zip(src).for_each(|(o, v)| *o = v + bv);
                             } else {
@@ -262,28 +341,22 @@ impl ConvStep {
 
     fn input_grad(&self, y_t: &[f32], w: &[f32], bias: &[f32], dx: &mut [f32]) {
         let g = self.conv;
-        let (per, p) = self.blocks();
-        let k = (g.c_in * g.kh * g.kw) as usize;
-        let np = g.n as usize * p;
-        let x_len = (g.c_in * g.h * g.w) as usize;
-        let dx = &mut dx[..g.n as usize * x_len];
+        let (per, k, p, x_len) = (self.per_block(), g.k(), g.p(), g.x_len());
+        let np = g.n() * p;
+        let dx = &mut dx[..g.n() * x_len];
         dx.par_chunks_mut((per * x_len).max(1))
             .enumerate()
             .for_each(|(i, dx_blk)| {
                 let count = dx_blk.len() / x_len.max(1);
-                let blk = ConvParams {
-                    n: count as u32,
-                    ..g
-                };
                 let mp = MatmulParams {
                     m: k as u32,
                     n: (count * p) as u32,
-                    k: g.c_out,
+                    k: g.c_out() as u32,
                     flags: 0,
                 };
                 with_scratch(k * count * p, |cols| {
                     matmul::matmul_at_strided(&mp, w, &y_t[i * per * p..], np, cols);
-                    col2im(&blk, cols, bias, dx_blk);
+                    g.with_n(count).col2im(cols, bias, dx_blk);
                 });
             });
     }

@@ -46,8 +46,11 @@ pub fn relu_backward(p: &ActivationParams, x: &[f32], dy: &[f32], dx: &mut [f32]
     });
 }
 
+/// Operations one tanh or sigmoid costs against an add, for `par::costly_blocks`.
+const TRANSCENDENTAL: usize = 16;
+
 pub fn tanh_forward(p: &ActivationParams, x: &[f32], y: &mut [f32]) {
-    par::blocks(&mut y[..p.n as usize], |s, y| {
+    par::costly_blocks(&mut y[..p.n as usize], TRANSCENDENTAL, |s, y| {
         for (y, &x) in y.iter_mut().zip(&x[s..]) {
             *y = x.tanh();
         }
@@ -64,7 +67,7 @@ pub fn tanh_backward(p: &ActivationParams, y: &[f32], dy: &[f32], dx: &mut [f32]
 }
 
 pub fn sigmoid_forward(p: &ActivationParams, x: &[f32], y: &mut [f32]) {
-    par::blocks(&mut y[..p.n as usize], |s, y| {
+    par::costly_blocks(&mut y[..p.n as usize], TRANSCENDENTAL, |s, y| {
         for (y, &x) in y.iter_mut().zip(&x[s..]) {
             *y = 1.0 / (1.0 + (-x).exp());
         }

@@ -48,6 +48,19 @@ where
     chunks(out, BLOCK, work, f);
 }
 
+/// [`blocks`] for elementwise work of about `cost` simple operations per element (a
+/// transcendental function): blocks of BLOCK / cost elements, on the pool from MIN_PARALLEL /
+/// cost elements (the seed MLP's tanh over 32 images ran on one thread before).
+pub fn costly_blocks<T, F>(out: &mut [T], cost: usize, f: F)
+where
+    T: Send,
+    F: Fn(usize, &mut [T]) + Sync + Send,
+{
+    let cost = cost.max(1);
+    let work = out.len().saturating_mul(cost);
+    chunks(out, (BLOCK / cost).max(1), work, f);
+}
+
 /// `f(index, row)` over the whole rows of `row` words of `out` (a shorter tail is left
 /// untouched), on the pool when they hold enough words: for reshapes and pooling, which write
 /// an output row at a time.

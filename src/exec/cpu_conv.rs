@@ -1,16 +1,16 @@
-//! Conv lowerings the CPU executor runs a sample at a time (issue 19). `ops::conv` records a
-//! conv as reshape, matmul, reshape around two scratch buffers sized for the whole batch (cols
-//! is K x N·P). On the CPU path that round trip through memory cost more than the product
-//! itself in the conv recipes: this module finds, when a program is loaded, the two patterns
+//! Conv lowerings the CPU executor runs a block of samples at a time (issue 19). `ops::conv`
+//! records a conv as reshape, matmul, reshape around two scratch buffers sized for the whole
+//! batch (cols is K x N·P); on the CPU path those reshapes and their trips through memory were a
+//! quarter to a third of a conv recipe's iteration. When a program is loaded, this module finds
 //!   forward     im2col(x -> cols), matmul(w, cols -> y_t), cnhw_to_nchw(y_t, bias -> y)
 //!   input grad  matmul_at(w, y_t -> cols), col2im(cols, bias -> dx)
-//! (the second is also conv_transpose2d's forward), and the same with conv3d's im2col3d and
-//! col2im3d, and runs each as one step: per block of samples, on
-//! every core, the sample's cols (K x P, in cache) and its product straight into that sample's
-//! rows of y or dx, with no transpose. The twins are the recorded ops' own, called on one
-//! sample, and a product's value at each element depends only on its K terms, so the results
-//! are bit for bit those of the recorded ops (tests/cpu_conv.rs). A step is formed only where
-//! the scratch it no longer writes is not read before being written again.
+//! (the second is also conv_transpose2d's forward; conv3d's im2col3d and col2im3d likewise) and
+//! runs each as one step: per block of samples, on every core, the block's cols (in cache for
+//! small maps) and its product, written straight into the block's rows of y or dx. The twins
+//! are the recorded ops' own, called on the block, and a product's value at each element
+//! depends only on its K terms, so the results are bit for bit those of the recorded ops
+//! (tests/cpu_conv.rs). A step is formed only where the scratch it no longer writes is not read
+//! before being written again.
 
 use crate::cpu::conv2d::{ConvParams, HAS_BIAS};
 use crate::cpu::conv3d::{self, Conv3dParams};
@@ -34,13 +34,12 @@ pub struct ConvStep {
     pub conv: Geometry,
     /// Whether the forward adds the bias (cnhw_to_nchw's flag; col2im's is in `conv`).
     pub bias_added: bool,
-    /// The views the step reads and writes, bound like an op's.
+    /// The views the step reads and writes, bound like an op's; x is y_t, (C_out, N·P)
+    /// channel-major, for an input gradient.
     pub x: View,
     pub w: View,
     pub bias: View,
     pub out: View,
-    /// For the input gradient: y_t, (C_out, N·P) channel-major, which it reads.
-    pub y_t: View,
 }
 
 /// The lowered conv's geometry, as its reshapes take it (the col2im's, with its flags, for an
@@ -190,7 +189,6 @@ fn forward(ops: &[OpCall], i: usize) -> Option<(ConvStep, Vec<View>)> {
         w: view(b, 0),
         bias: view(c, 1),
         out: view(c, 2),
-        y_t,
     };
     fits.then(|| (step, vec![cols, y_t]))
 }
@@ -220,7 +218,6 @@ fn input_grad(ops: &[OpCall], i: usize) -> Option<(ConvStep, Vec<View>)> {
         w: view(b, 0),
         bias: view(c, 1),
         out: view(c, 2),
-        y_t: view(b, 1),
     };
     fits.then(|| (step, vec![cols]))
 }

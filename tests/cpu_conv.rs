@@ -183,3 +183,25 @@ fn fused_conv3d_steps_match_the_recorded_ops_bit_for_bit() {
         }
     }
 }
+
+/// Blocks whose reshapes and products run on the pool themselves, from several threads at once
+/// (as concurrent tests do): a pool thread waiting inside one block may start another block,
+/// which needs its own scratch. With one scratch slot per thread held across the wait this
+/// panicked with "RefCell already borrowed" (tests/eval.rs failed about one run in three).
+#[test]
+fn nested_blocks_of_a_step_each_get_their_own_scratch() {
+    let d = [32, 16, 16, 16, 32, 3, 3, 1, 1];
+    std::thread::scope(|scope| {
+        for caller in 0..4 {
+            scope.spawn(move || {
+                let transposed = caller % 2 == 1;
+                let case = record(Path::Lowered, transposed, Entry::Forward, d, true);
+                let inputs = random_inputs(&case);
+                for round in 0..12 {
+                    let what = format!("caller {caller}, round {round}");
+                    fused_matches_recorded(&case.prog, &inputs, &[case.out], &what);
+                }
+            });
+        }
+    });
+}

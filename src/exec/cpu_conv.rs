@@ -367,14 +367,21 @@ thread_local! {
     static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
-/// `f` on this thread's scratch of `len` words (kept between calls: a fresh buffer this size
-/// would be mapped and faulted in each time).
+/// `f` on a scratch of `len` words: this thread's, kept between calls (a fresh buffer this size
+/// would be mapped and faulted in each time). It is taken out of the thread's slot while `f`
+/// runs: the twins inside `f` run on the pool, and a thread waiting for them may start another
+/// block of the step, which then finds the slot empty and makes its own buffer (before, it
+/// found the slot borrowed and panicked: tests/eval.rs failed one run in three).
 fn with_scratch(len: usize, f: impl FnOnce(&mut [f32])) {
+    let mut buf = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
+    if buf.len() < len {
+        buf.resize(len, 0.0);
+    }
+    f(&mut buf[..len]);
     SCRATCH.with(|s| {
-        let mut s = s.borrow_mut();
-        if s.len() < len {
-            s.resize(len, 0.0);
+        let mut slot = s.borrow_mut();
+        if slot.len() < buf.len() {
+            *slot = buf;
         }
-        f(&mut s[..len]);
     });
 }

@@ -172,8 +172,7 @@ fn profile_cpu(
     let start = Instant::now();
     for _ in 0..iterations {
         for &unit in &units {
-            let ops = exec.cpu.unit_ops(unit);
-            let product = ops.start + usize::from(ops.len() == 3);
+            let product = exec.cpu.unit_op(unit);
             let t = Instant::now();
             exec.cpu.run_unit(&exec.program, unit);
             op_ms[product - gan.iteration.start].1 += t.elapsed().as_secs_f64() * 1e3;

@@ -9,7 +9,7 @@ use crate::program::{BufId, Program, View};
 /// A program's buffers in host memory, and the replay of its ops with the CPU twins.
 pub struct CpuProgram {
     pub storage: Vec<Vec<u32>>,
-    /// The conv lowerings run a sample at a time (`cpu_conv`), in op order, and the number of
+    /// The conv lowerings run a block of samples at a time (`cpu_conv`), in op order, and the number of
     /// ops of the program they were planned on.
     steps: Vec<ConvStep>,
     planned_ops: usize,
@@ -69,11 +69,11 @@ impl CpuProgram {
         units
     }
 
-    /// The first op and op count of a unit.
-    pub fn unit_ops(&self, unit: Unit) -> std::ops::Range<usize> {
+    /// The op a unit's time is charged to: the op itself, or a conv step's product.
+    pub fn unit_op(&self, unit: Unit) -> usize {
         match unit {
-            Unit::Op(i) => i..i + 1,
-            Unit::Conv(s) => self.steps[s].first..self.steps[s].first + self.steps[s].len,
+            Unit::Op(i) => i,
+            Unit::Conv(s) => self.steps[s].product(),
         }
     }
 

@@ -271,6 +271,14 @@ fn subtract(live: &[(usize, usize)], (c, d): (usize, usize)) -> Vec<(usize, usiz
 }
 
 impl ConvStep {
+    /// The index of the step's matmul op.
+    pub fn product(&self) -> usize {
+        match self.kind {
+            StepKind::Forward => self.first + 1,
+            StepKind::InputGrad => self.first,
+        }
+    }
+
     /// The step's views as an op's bindings: x (or y_t), w, bias read, out written.
     pub fn bindings(&self) -> Vec<(View, Access)> {
         vec![

@@ -264,9 +264,9 @@ impl Trainer {
             .map(|e| format!("{} {} params", e.name().to_uppercase(), e.net.param_count()))
             .collect();
         format!(
-            "{:?} GAN ({:?} loss) on {} | {} | {}",
+            "{:?} GAN ({}) on {} | {} | {}",
             self.cfg.model,
-            self.cfg.loss,
+            self.cfg.family().loss_label(&self.cfg),
             self.dataset_name,
             nets.join(", "),
             self.exec.describe()

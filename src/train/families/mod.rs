@@ -114,6 +114,15 @@ pub trait Family: Sync {
         cfg.loss.op()
     }
 
+    /// The losses as the run's header line names them.
+    fn loss_label(&self, cfg: &TrainConfig) -> &'static str {
+        match self.loss_op(cfg) {
+            Loss::BceWithLogits => "BCE loss",
+            Loss::Mse => "LSGAN loss",
+            Loss::Wasserstein => "Wasserstein loss, gradient penalty",
+        }
+    }
+
     /// G's layers (its input to an image of `image_len`) and D's, for the families whose
     /// nets are one generator `g` and one discriminator `d` (the default `nets`).
     fn layers(&self, _cfg: &TrainConfig, _image_len: usize) -> (Vec<Layer>, Vec<Layer>) {
@@ -378,4 +387,31 @@ pub struct SampleRequest<'a> {
     /// A conditioned model's class (every class in turn when None).
     pub label: Option<usize>,
     pub device: crate::exec::DeviceKind,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::config::LossKind;
+    use clap::ValueEnum;
+
+    /// The header names each recipe's own losses, not the `--loss` default it ignores.
+    #[test]
+    fn loss_label_names_the_losses_each_family_trains_with() {
+        let expect = |m: ModelKind| match m {
+            ModelKind::Dvdgan => "hinge",
+            ModelKind::Cyclegan => "LSGAN",
+            ModelKind::WganGp => "Wasserstein",
+            ModelKind::Srgan => "MSE content",
+            _ => "BCE",
+        };
+        for &m in ModelKind::value_variants() {
+            let f = family(m);
+            let label = f.loss_label(&f.defaults());
+            assert!(label.contains(expect(m)), "{m:?}: {label}");
+        }
+        let mut lsgan = family(ModelKind::Dcgan).defaults();
+        lsgan.loss = LossKind::Lsgan;
+        assert_eq!(family(ModelKind::Dcgan).loss_label(&lsgan), "LSGAN loss");
+    }
 }

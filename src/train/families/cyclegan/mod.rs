@@ -158,6 +158,10 @@ impl Family for Cyclegan {
         }
     }
 
+    fn loss_label(&self, _cfg: &TrainConfig) -> &'static str {
+        "LSGAN loss, cycle and identity L1"
+    }
+
     fn flags(&self) -> &'static [&'static str] {
         &["--channels"]
     }

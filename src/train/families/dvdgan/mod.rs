@@ -135,6 +135,10 @@ impl Family for Dvdgan {
         }
     }
 
+    fn loss_label(&self, _cfg: &TrainConfig) -> &'static str {
+        "hinge loss, spectral norm"
+    }
+
     fn flags(&self) -> &'static [&'static str] {
         &["--d-steps"]
     }

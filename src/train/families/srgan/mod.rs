@@ -124,6 +124,10 @@ impl Family for Srgan {
         }
     }
 
+    fn loss_label(&self, _cfg: &TrainConfig) -> &'static str {
+        "MSE content loss + 1e-3 BCE adversarial"
+    }
+
     fn flags(&self) -> &'static [&'static str] {
         &["--channels"]
     }

@@ -167,7 +167,8 @@ fn profile_cpu(
     crate::train::upload_extra_datasets(&mut exec, gan, sets);
     exec.run(gan.iteration.clone(), warmup)?;
     let mut op_ms: Vec<(usize, f64)> = gan.iteration.clone().map(|i| (i, 0.0)).collect();
-    // A conv step fused on the CPU path (`exec::cpu_conv`) is timed whole, on its product.
+    // A step fused on the CPU path (`exec::cpu_conv`, `exec::cpu_fuse`) is timed whole, on its
+    // product.
     let units = exec.cpu.units(&exec.program, gan.iteration.clone());
     let start = Instant::now();
     for _ in 0..iterations {
@@ -264,7 +265,7 @@ pub fn table(p: &Profile, ops: &[OpCall]) -> String {
         );
         let _ = writeln!(
             out,
-            "steps per iteration: {} ({} ops; {} conv reshapes fused into their products, timed with them)",
+            "steps per iteration: {} ({} ops; {} conv reshapes and activations fused into their products, timed with them)",
             p.dispatches,
             p.ops,
             p.ops - p.dispatches

@@ -14,6 +14,7 @@ pub mod conv3d;
 pub mod conv_transpose2d;
 pub mod elementwise;
 pub mod frames;
+pub mod gemm;
 pub mod gru;
 pub mod hinge;
 pub mod im2col;

@@ -2,6 +2,7 @@
 //! twins (`kernels::Kernel::cpu`).
 
 use super::cpu_conv::{self, ConvStep};
+use super::cpu_fuse::{self, ProductStep};
 use crate::cpu::{CpuIo, Slot};
 use crate::kernels::Access;
 use crate::program::{BufId, Program, View};
@@ -12,6 +13,8 @@ pub struct CpuProgram {
     /// The conv lowerings run a block of samples at a time (`cpu_conv`), in op order, and the number of
     /// ops of the program they were planned on.
     steps: Vec<ConvStep>,
+    /// Products run with the activation after them (`cpu_fuse`), in op order.
+    products: Vec<ProductStep>,
     planned_ops: usize,
 }
 
@@ -26,18 +29,22 @@ impl CpuProgram {
                 data
             })
             .collect();
+        let steps = cpu_conv::plan(program);
+        let taken: Vec<_> = steps.iter().map(|s| s.first..s.first + s.len).collect();
         Self {
             storage,
-            steps: cpu_conv::plan(program),
+            products: cpu_fuse::plan(&program.ops, &taken),
+            steps,
             planned_ops: program.ops.len(),
         }
     }
 
-    /// [`CpuProgram::new`] running every op as recorded, no conv step fused: the reference the
-    /// fused steps are tested against.
+    /// [`CpuProgram::new`] running every op as recorded, no conv or product step fused: the
+    /// reference the fused steps are tested against.
     pub fn unfused(program: &Program) -> Self {
         Self {
             steps: Vec::new(),
+            products: Vec::new(),
             ..Self::new(program)
         }
     }
@@ -47,20 +54,31 @@ impl CpuProgram {
         &self.steps
     }
 
-    /// The ops `range` runs as units: each fused conv step that lies wholly inside it, and
-    /// every other op alone.
+    /// The products this program runs with the activation after them, in op order.
+    pub fn product_steps(&self) -> &[ProductStep] {
+        &self.products
+    }
+
+    /// The ops `range` runs as units: each fused conv or product step that lies wholly inside
+    /// it, and every other op alone.
     pub fn units(&self, program: &Program, range: std::ops::Range<usize>) -> Vec<Unit> {
         let planned = program.ops.len() == self.planned_ops;
         let mut units = Vec::new();
         let mut i = range.start;
         while i < range.end {
             let step = self.steps.binary_search_by_key(&i, |s| s.first).ok();
-            match step.filter(|&s| planned && i + self.steps[s].len <= range.end) {
-                Some(s) => {
+            let product = self.products.binary_search_by_key(&i, |s| s.first).ok();
+            let fits = |len: usize| planned && i + len <= range.end;
+            match (step, product) {
+                (Some(s), _) if fits(self.steps[s].len) => {
                     units.push(Unit::Conv(s));
                     i += self.steps[s].len;
                 }
-                None => {
+                (_, Some(s)) if fits(ProductStep::LEN) => {
+                    units.push(Unit::Product(s));
+                    i += ProductStep::LEN;
+                }
+                _ => {
                     units.push(Unit::Op(i));
                     i += 1;
                 }
@@ -69,11 +87,12 @@ impl CpuProgram {
         units
     }
 
-    /// The op a unit's time is charged to: the op itself, or a conv step's product.
+    /// The op a unit's time is charged to: the op itself, or a step's product.
     pub fn unit_op(&self, unit: Unit) -> usize {
         match unit {
             Unit::Op(i) => i,
             Unit::Conv(s) => self.steps[s].product(),
+            Unit::Product(s) => self.products[s].first,
         }
     }
 
@@ -114,6 +133,10 @@ impl CpuProgram {
             }
             Unit::Conv(s) => {
                 let step = self.steps[s];
+                self.run_op(|io| step.run(io), &step.bindings());
+            }
+            Unit::Product(s) => {
+                let step = self.products[s];
                 self.run_op(|io| step.run(io), &step.bindings());
             }
         }
@@ -158,11 +181,13 @@ impl CpuProgram {
     }
 }
 
-/// What `CpuProgram` runs at once: one op, or a fused conv step (an index into its steps).
+/// What `CpuProgram` runs at once: one op, a fused conv step (an index into its steps) or a
+/// product with its activation (an index into its product steps).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unit {
     Op(usize),
     Conv(usize),
+    Product(usize),
 }
 
 /// Disjoint mutable slices for every write binding, indexed like `bindings`.

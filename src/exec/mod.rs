@@ -4,6 +4,7 @@
 mod choice;
 mod cpu;
 pub mod cpu_conv;
+pub mod cpu_fuse;
 
 pub use choice::{choose, is_real_gpu, resolve, Choice};
 pub use cpu::{CpuProgram, Unit};

@@ -1,0 +1,283 @@
+//! The GEMM under every product twin: an AVX-512 kernel for out blocks of at least one panel
+//! (48 columns), `matrixmultiply` otherwise and on CPUs without AVX-512.
+//!
+//! `matrixmultiply` packs both operands for every block, which costs more than it saves on the
+//! thin products of convolutions (8 to 64 output channels against thousands of columns: 55-85
+//! GFLOP/s a core here, against 160 at 512³). This kernel packs only a panel of b (256 x 48
+//! values, in L1/L2), reads a in place and keeps 8 rows x 48 columns of out in 24 registers.
+//! It sums in `matrixmultiply`'s order: k in blocks of 256, each block a fused multiply-add chain
+//! from zero, added to out after the first (or from the start when accumulating), so its
+//! results are bit for bit `matrixmultiply`'s (unit test below; every pinned run unchanged), and
+//! any cut of out into pieces gives the same values.
+
+/// k is summed in blocks of this many terms, as `matrixmultiply` does for f32.
+const KC: usize = 256;
+/// Rows of out per register block.
+const MB: usize = 8;
+/// 16-lane vectors per row of the register block.
+const SB: usize = 3;
+/// Columns of out per panel.
+const PANEL: usize = 16 * SB;
+
+/// out = a·b (+ out when `accumulate`) for out (m, n), a (m, k), b (k, n), each at its (row,
+/// column) strides in elements.
+///
+/// # Safety
+/// Every element the strides reach must lie inside its allocation, and out's elements must not
+/// alias a's or b's.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn sgemm(
+    (m, k, n): (usize, usize, usize),
+    a: *const f32,
+    (rsa, csa): (isize, isize),
+    b: *const f32,
+    (rsb, csb): (isize, isize),
+    accumulate: bool,
+    out: *mut f32,
+    (rso, cso): (isize, isize),
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // A column-major out is computed as its transpose: outᵀ = bᵀ·aᵀ (each element is the
+        // same chain of products, so the same bits).
+        let (m, n, a, sa, b, sb, so) = if cso == 1 || rso != 1 {
+            (m, n, a, (rsa, csa), b, (rsb, csb), (rso, cso))
+        } else {
+            (n, m, b, (csb, rsb), a, (csa, rsa), (cso, rso))
+        };
+        if so.1 == 1 && sb.1 == 1 && n >= PANEL && k > 0 && avx512() {
+            return x86::gemm(m, k, n, a, sa, b, sb, accumulate, out, so.0);
+        }
+    }
+    let beta = if accumulate { 1.0 } else { 0.0 };
+    matrixmultiply::sgemm(m, k, n, 1.0, a, rsa, csa, b, rsb, csb, beta, out, rso, cso);
+}
+
+/// Whether this CPU runs the AVX-512 kernel (`WGPU_GAN_CPU_GEMM=matrixmultiply` turns it off).
+pub fn avx512() -> bool {
+    use std::sync::OnceLock;
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| {
+        let off = std::env::var("WGPU_GAN_CPU_GEMM").is_ok_and(|v| v == "matrixmultiply");
+        #[cfg(target_arch = "x86_64")]
+        let has = std::arch::is_x86_feature_detected!("avx512f");
+        #[cfg(not(target_arch = "x86_64"))]
+        let has = false;
+        has && !off
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{KC, MB, PANEL, SB};
+    use std::arch::x86_64::*;
+
+    /// Lane masks of the panel's vectors for a panel `width` columns wide.
+    fn masks(width: usize) -> [u16; SB] {
+        let mut m = [0u16; SB];
+        for (s, mask) in m.iter_mut().enumerate() {
+            let cols = width.saturating_sub(16 * s).min(16);
+            *mask = ((1u32 << cols) - 1) as u16;
+        }
+        m
+    }
+
+    /// `super::sgemm` for a row-major out (column stride 1) with `rso` between rows.
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: *const f32,
+        sa: (isize, isize),
+        b: *const f32,
+        (rsb, csb): (isize, isize),
+        accumulate: bool,
+        out: *mut f32,
+        rso: isize,
+    ) {
+        debug_assert_eq!(csb, 1);
+        let mut panel = vec![0f32; KC * PANEL];
+        let p = panel.as_mut_ptr();
+        for j0 in (0..n).step_by(PANEL) {
+            let width = (n - j0).min(PANEL);
+            let mask = masks(width);
+            for k0 in (0..k).step_by(KC) {
+                let kl = (k - k0).min(KC);
+                // The panel: b[k0.., j0..] as rows of PANEL values, zero past the last column.
+                // (Reading b in place instead was slower: its rows are far apart.)
+                let src = b.offset(k0 as isize * rsb + j0 as isize);
+                for kk in 0..kl {
+                    let row = src.offset(kk as isize * rsb);
+                    for (s, &ms) in mask.iter().enumerate() {
+                        let v = _mm512_maskz_loadu_ps(ms, row.add(16 * s));
+                        _mm512_storeu_ps(p.add(kk * PANEL + 16 * s), v);
+                    }
+                }
+                let add = accumulate || k0 > 0;
+                let a0 = a.offset(k0 as isize * sa.1);
+                let mut i0 = 0;
+                while i0 < m {
+                    let rows = (m - i0).min(MB);
+                    let ai = a0.offset(i0 as isize * sa.0);
+                    let oi = out.offset(i0 as isize * rso + j0 as isize);
+                    let blk = Block {
+                        a: ai,
+                        sa,
+                        b: p,
+                        kl,
+                        out: oi,
+                        rso,
+                        mask,
+                        add,
+                    };
+                    match rows {
+                        8 => blk.run::<8>(),
+                        7 => blk.run::<7>(),
+                        6 => blk.run::<6>(),
+                        5 => blk.run::<5>(),
+                        4 => blk.run::<4>(),
+                        3 => blk.run::<3>(),
+                        2 => blk.run::<2>(),
+                        _ => blk.run::<1>(),
+                    }
+                    i0 += MB;
+                }
+            }
+        }
+    }
+
+    /// R rows of out by one panel, over one block of k.
+    struct Block {
+        a: *const f32,
+        sa: (isize, isize),
+        /// The panel of b: rows of PANEL values.
+        b: *const f32,
+        kl: usize,
+        out: *mut f32,
+        rso: isize,
+        mask: [u16; SB],
+        add: bool,
+    }
+
+    impl Block {
+        #[target_feature(enable = "avx512f")]
+        unsafe fn run<const R: usize>(&self) {
+            let mut acc = [[_mm512_setzero_ps(); SB]; R];
+            let rows: [*const f32; R] =
+                std::array::from_fn(|r| self.a.offset(r as isize * self.sa.0));
+            for kk in 0..self.kl {
+                let b = self.b.add(kk * PANEL);
+                let bv = [
+                    _mm512_loadu_ps(b),
+                    _mm512_loadu_ps(b.add(16)),
+                    _mm512_loadu_ps(b.add(32)),
+                ];
+                let off = kk as isize * self.sa.1;
+                for r in 0..R {
+                    let av = _mm512_set1_ps(*rows[r].offset(off));
+                    for s in 0..SB {
+                        acc[r][s] = _mm512_fmadd_ps(av, bv[s], acc[r][s]);
+                    }
+                }
+            }
+            for (r, acc) in acc.iter().enumerate() {
+                let o = self.out.offset(r as isize * self.rso);
+                for (s, &v) in acc.iter().enumerate() {
+                    let ms = self.mask[s];
+                    let dst = o.add(16 * s);
+                    let v = if self.add {
+                        _mm512_add_ps(_mm512_maskz_loadu_ps(ms, dst), v)
+                    } else {
+                        v
+                    };
+                    _mm512_mask_storeu_ps(dst, ms, v);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        (0..n)
+            .map(|i| {
+                let h = (i as u32 ^ seed).wrapping_mul(0x9e37_79b9).rotate_left(13);
+                (h % 2001) as f32 / 1000.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// Bit for bit `matrixmultiply` on every layout the product twins use (a and b transposed
+    /// or not, out row- or column-major), k below, at and across the 256 block, panels cut
+    /// short, with and without accumulation. Without AVX-512 both sides are `matrixmultiply`.
+    #[test]
+    fn sgemm_is_matrixmultiply_bit_for_bit() {
+        let shapes = [
+            (16, 288, 1024),
+            (3, 7, 50),
+            (33, 600, 97),
+            (64, 256, 48),
+            (9, 513, 130),
+            (40, 32, 200),
+            (288, 16, 1000),
+        ];
+        for (m, k, n) in shapes {
+            let a = values(m * k, 1);
+            let b = values(k * n, 2);
+            let start = values(m * n, 3);
+            for (ta, tb, tc, acc) in
+                (0..16).map(|i| (i & 1 != 0, i & 2 != 0, i & 4 != 0, i & 8 != 0))
+            {
+                let sa = if ta { (1, m as isize) } else { (k as isize, 1) };
+                let sb = if tb { (1, k as isize) } else { (n as isize, 1) };
+                let so = if tc { (1, m as isize) } else { (n as isize, 1) };
+                let mut ours = start.clone();
+                let mut theirs = start.clone();
+                let beta = if acc { 1.0 } else { 0.0 };
+                // SAFETY: every stride stays inside the vectors, sized for the shape.
+                unsafe {
+                    sgemm(
+                        (m, k, n),
+                        a.as_ptr(),
+                        sa,
+                        b.as_ptr(),
+                        sb,
+                        acc,
+                        ours.as_mut_ptr(),
+                        so,
+                    );
+                    matrixmultiply::sgemm(
+                        m,
+                        k,
+                        n,
+                        1.0,
+                        a.as_ptr(),
+                        sa.0,
+                        sa.1,
+                        b.as_ptr(),
+                        sb.0,
+                        sb.1,
+                        beta,
+                        theirs.as_mut_ptr(),
+                        so.0,
+                        so.1,
+                    );
+                }
+                let differ = ours
+                    .iter()
+                    .zip(&theirs)
+                    .filter(|(x, y)| x.to_bits() != y.to_bits());
+                assert_eq!(
+                    differ.count(),
+                    0,
+                    "{m}x{k}x{n} ta {ta} tb {tb} tc {tc} acc {acc}"
+                );
+            }
+        }
+    }
+}

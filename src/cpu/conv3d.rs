@@ -193,19 +193,18 @@ pub fn im2col3d(p: &Conv3dParams, x: &[f32], cols: &mut [f32]) {
                     let x_row = &x_f[(oy * s + ky - pad) * w + ox_lo * s + kx - pad..];
                     seg[..ox_lo].fill(0.0);
                     seg[ox_hi..].fill(0.0);
-                    for (c, xv) in seg[ox_lo..ox_hi].iter_mut().zip(x_row.iter().step_by(s)) {
-                        *c = *xv;
+                    let seg = &mut seg[ox_lo..ox_hi];
+                    if s == 1 {
+                        seg.copy_from_slice(&x_row[..seg.len()]);
+                    } else {
+                        for (c, xv) in seg.iter_mut().zip(x_row.iter().step_by(s)) {
+                            *c = *xv;
+                        }
                     }
                 }
             }
         }
     });
-}
-
-/// Output position o along one axis that tap kk of input position i feeds, if any.
-fn feeds(i: u32, kk: u32, p: &Conv3dParams, out: u32) -> Option<u32> {
-    let num = (i + p.pad).checked_sub(kk)?;
-    (num % p.stride == 0 && num / p.stride < out).then_some(num / p.stride)
 }
 
 /// x (N, C_in, T, H, W) = col2im3d(cols) (+ bias[ci]): the adjoint of im2col3d; each element
@@ -216,36 +215,53 @@ pub fn col2im3d(p: &Conv3dParams, cols: &[f32], bias: &[f32], x: &mut [f32]) {
     let np = (p.n * plane) as usize;
     let volume = (t * h * w) as usize;
     let len = p.n as usize * p.c_in as usize * volume;
-    // One (sample, channel) volume per task, on every core; each element's sum is the serial
-    // one (taps in (kt, ky, kx) order).
+    // One (sample, channel) volume per task, on every core. Each tap's row of cols is added
+    // onto the positions it was copied from, taps in (kt, ky, kx) order: each element gets its
+    // terms in the order the shader gathers them, from 0.
+    let (s, pad, (to, ho, wo)) = (
+        p.stride as usize,
+        p.pad as usize,
+        (p.t_out, p.h_out, p.w_out),
+    );
+    let (to, ho, wo) = (to as usize, ho as usize, wo as usize);
+    let (t, h, w, k) = (t as usize, h as usize, w as usize, k as usize);
+    let plane = plane as usize;
     par::rows(&mut x[..len], volume, |i, vol| {
-        let (ci, b) = (i as u32 % p.c_in, i as u32 / p.c_in);
-        for (j, v) in vol.iter_mut().enumerate() {
-            let j = j as u32;
-            let (ix, iy, it) = (j % w, (j / w) % h, j / (w * h));
-            let mut acc = 0.0f32;
-            for kt in 0..k {
-                let Some(ot) = feeds(it, kt, p, p.t_out) else {
-                    continue;
-                };
-                for ky in 0..k {
-                    let Some(oy) = feeds(iy, ky, p, p.h_out) else {
+        let (ci, b) = (i % p.c_in as usize, i / p.c_in as usize);
+        vol.fill(0.0);
+        for kt in 0..k {
+            let (ot_lo, ot_hi) = tap_range(kt, pad, s, t, to);
+            for ky in 0..k {
+                let (oy_lo, oy_hi) = tap_range(ky, pad, s, h, ho);
+                for kx in 0..k {
+                    let (ox_lo, ox_hi) = tap_range(kx, pad, s, w, wo);
+                    if ox_lo >= ox_hi {
                         continue;
-                    };
-                    for kx in 0..k {
-                        let Some(ox) = feeds(ix, kx, p, p.w_out) else {
-                            continue;
-                        };
-                        let row = (((ci * k + kt) * k + ky) * k + kx) as usize;
-                        let col = (b * plane + (ot * p.h_out + oy) * p.w_out + ox) as usize;
-                        acc += cols[row * np + col];
+                    }
+                    let row = ((ci * k + kt) * k + ky) * k + kx;
+                    let cols_b = &cols[row * np + b * plane..][..plane];
+                    for ot in ot_lo..ot_hi {
+                        let it = ot * s + kt - pad;
+                        for oy in oy_lo..oy_hi {
+                            let iy = oy * s + ky - pad;
+                            let src = &cols_b[(ot * ho + oy) * wo..][ox_lo..ox_hi];
+                            let dst = &mut vol[(it * h + iy) * w + ox_lo * s + kx - pad..];
+                            if s == 1 {
+                                dst.iter_mut().zip(src).for_each(|(v, c)| *v += c);
+                            } else {
+                                dst.iter_mut()
+                                    .step_by(s)
+                                    .zip(src)
+                                    .for_each(|(v, c)| *v += c);
+                            }
+                        }
                     }
                 }
             }
-            if p.flags & HAS_BIAS != 0 {
-                acc += bias[ci as usize];
-            }
-            *v = acc;
+        }
+        if p.flags & HAS_BIAS != 0 {
+            let bv = bias[ci];
+            vol.iter_mut().for_each(|v| *v += bv);
         }
     });
 }

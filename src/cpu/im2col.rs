@@ -30,8 +30,14 @@ pub fn im2col(p: &ConvParams, x: &[f32], cols: &mut [f32]) {
                 let x_row = &x_p[iy * d.w + ox_lo * d.s + kx - d.pad..];
                 seg[..ox_lo].fill(0.0);
                 seg[ox_hi..].fill(0.0);
-                for (c, xv) in seg[ox_lo..ox_hi].iter_mut().zip(x_row.iter().step_by(d.s)) {
-                    *c = *xv;
+                let seg = &mut seg[ox_lo..ox_hi];
+                if d.s == 1 {
+                    // step_by(1) does not become a copy; this does.
+                    seg.copy_from_slice(&x_row[..seg.len()]);
+                } else {
+                    for (c, xv) in seg.iter_mut().zip(x_row.iter().step_by(d.s)) {
+                        *c = *xv;
+                    }
                 }
             }
         }
@@ -57,8 +63,14 @@ pub fn col2im(p: &ConvParams, cols: &[f32], bias: &[f32], x: &mut [f32]) {
                     let iy = oy * d.s + ky - d.pad;
                     let x_row = &mut x_p[iy * d.w + ox_lo * d.s + kx - d.pad..];
                     let c_row = &row[oy * d.ow + ox_lo..oy * d.ow + ox_hi];
-                    for (xv, c) in x_row.iter_mut().step_by(d.s).zip(c_row) {
-                        *xv += c;
+                    if d.s == 1 {
+                        for (xv, c) in x_row.iter_mut().zip(c_row) {
+                            *xv += c;
+                        }
+                    } else {
+                        for (xv, c) in x_row.iter_mut().step_by(d.s).zip(c_row) {
+                            *xv += c;
+                        }
                     }
                 }
             }

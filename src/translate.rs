@@ -138,6 +138,43 @@ pub struct TranslationScores {
     pub fcd_untranslated: f64,
     /// Held-out mean |G_BA(G_AB(a)) - a| and mean |G_AB(G_BA(b)) - b|.
     pub cycle_error: [f64; 2],
+    /// Per class of b: (held-out images, how many G_BA(b) keep it).
+    pub kept_by_class: Vec<(usize, usize)>,
+    /// The most common changes of class, (b's class, G_BA(b)'s, count), most first (at most 3).
+    pub flips: Vec<(usize, usize, usize)>,
+}
+
+/// (per class: images, kept) and the three most common (from, to, count) of `predicted`
+/// against `labels`, over `classes` classes.
+pub fn class_changes(
+    predicted: &[usize],
+    labels: &[u8],
+    classes: usize,
+) -> (Vec<(usize, usize)>, Vec<(usize, usize, usize)>) {
+    let mut by_class = vec![(0, 0); classes];
+    let mut pairs = vec![0usize; classes * classes];
+    for (&p, &l) in predicted.iter().zip(labels) {
+        let l = l as usize;
+        if l >= classes || p >= classes {
+            continue;
+        }
+        by_class[l].0 += 1;
+        if p == l {
+            by_class[l].1 += 1;
+        } else {
+            pairs[l * classes + p] += 1;
+        }
+    }
+    let mut flips: Vec<(usize, usize, usize)> = pairs
+        .iter()
+        .enumerate()
+        .filter(|(_, &c)| c > 0)
+        .map(|(i, &c)| (i / classes, i % classes, c))
+        .collect();
+    // Most first; ties in (from, to) order, so the report is stable.
+    flips.sort_by_key(|&(f, t, c)| (std::cmp::Reverse(c), f, t));
+    flips.truncate(3);
+    (by_class, flips)
 }
 
 fn fcd(real: &Outputs, fake: &Outputs) -> f64 {
@@ -171,6 +208,9 @@ pub fn evaluate(
     let n = 2000.min(a.train.count) * a.train.image_len();
     let real = classify(&to_unit(&a.train.images[..n]))?;
     let (translated, original) = (classify(&fake_a)?, classify(&held_b)?);
+    let predicted: Vec<usize> = translated.predictions().iter().map(|p| p.0).collect();
+    let (kept_by_class, flips) =
+        class_changes(&predicted, &b.held.labels, translated.classes.max(1));
     Ok(TranslationScores {
         count: b.held.count,
         kept: translated.accuracy(&b.held.labels),
@@ -178,23 +218,64 @@ pub fn evaluate(
         fcd: fcd(&real, &translated),
         fcd_untranslated: fcd(&real, &original),
         cycle_error: [mean_abs(&rec_a, &held_a), mean_abs(&rec_b, &held_b)],
+        kept_by_class,
+        flips,
     })
 }
 
 impl TranslationScores {
     pub fn report(&self) -> String {
+        let by_class: Vec<String> = self
+            .kept_by_class
+            .iter()
+            .enumerate()
+            .filter(|(_, (n, _))| *n > 0)
+            .map(|(c, &(n, k))| format!("{c} {:.0}%", 100.0 * k as f64 / n as f64))
+            .collect();
+        let flips: Vec<String> = self
+            .flips
+            .iter()
+            .map(|&(f, t, c)| format!("{f} -> {t} ({c})"))
+            .collect();
+        let flips = if flips.is_empty() {
+            "none".to_string()
+        } else {
+            flips.join(", ")
+        };
         format!(
             "translated B -> A ({} held-out images of B):\n\
              class kept:      {:.2}% (untranslated, read as A: {:.2}%)\n\
+             kept by class:   {}\n\
+             most changed:    {}\n\
              FCD to A:        {:.2} (untranslated: {:.2})\n\
              cycle error:     A {:.4}, B {:.4} (mean |x - G(F(x))|, images in [-1, 1])\n",
             self.count,
             100.0 * self.kept,
             100.0 * self.untranslated,
+            by_class.join(" | "),
+            flips,
             self.fcd,
             self.fcd_untranslated,
             self.cycle_error[0],
             self.cycle_error[1]
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::class_changes;
+
+    #[test]
+    fn class_changes_counts_each_class_and_ranks_the_flips() {
+        // Labels 0,0,0,1,1,2; predicted 0,1,1,1,2,0: class 0 keeps 1 of 3, class 1 keeps 1 of
+        // 2, class 2 keeps none; flips 0 -> 1 twice, then 1 -> 2 and 2 -> 0 once each.
+        let (by_class, flips) = class_changes(&[0, 1, 1, 1, 2, 0], &[0, 0, 0, 1, 1, 2], 3);
+        assert_eq!(by_class, vec![(3, 1), (2, 1), (1, 0)]);
+        assert_eq!(flips, vec![(0, 1, 2), (1, 2, 1), (2, 0, 1)]);
+        // A label outside the classes is skipped; no flips is an empty list.
+        let (by_class, flips) = class_changes(&[0, 1], &[0, 7], 2);
+        assert_eq!(by_class, vec![(1, 1), (0, 0)]);
+        assert!(flips.is_empty());
     }
 }

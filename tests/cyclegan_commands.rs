@@ -126,6 +126,14 @@ fn eval_of_a_cyclegan_checkpoint_reports_the_translation_scores() {
             .unwrap_or_else(|| panic!("{line} not in {text}"));
         assert!(l.chars().any(|c| c.is_ascii_digit()), "{l}");
     }
+    // Every digit has held-out optdigits: ten per-class shares.
+    let by_class = text.lines().find(|l| l.starts_with("kept by class:"));
+    let by_class = by_class.unwrap_or_else(|| panic!("no per-class line in {text}"));
+    assert_eq!(by_class.matches('%').count(), 10, "{by_class}");
+    assert!(
+        text.lines().any(|l| l.starts_with("most changed:")),
+        "{text}"
+    );
 }
 
 /// The NaN guard watches CycleGAN's own loss columns: an absurd rate stops the run.

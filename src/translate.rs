@@ -139,18 +139,19 @@ pub struct TranslationScores {
     /// Held-out mean |G_BA(G_AB(a)) - a| and mean |G_AB(G_BA(b)) - b|.
     pub cycle_error: [f64; 2],
     /// Per class of b: (held-out images, how many G_BA(b) keep it).
-    pub kept_by_class: Vec<(usize, usize)>,
+    pub kept_by_class: KeptByClass,
     /// The most common changes of class, (b's class, G_BA(b)'s, count), most first (at most 3).
-    pub flips: Vec<(usize, usize, usize)>,
+    pub flips: Flips,
 }
+
+/// Per class: (images, kept).
+pub type KeptByClass = Vec<(usize, usize)>;
+/// Changes of class: (from, to, count).
+pub type Flips = Vec<(usize, usize, usize)>;
 
 /// (per class: images, kept) and the three most common (from, to, count) of `predicted`
 /// against `labels`, over `classes` classes.
-pub fn class_changes(
-    predicted: &[usize],
-    labels: &[u8],
-    classes: usize,
-) -> (Vec<(usize, usize)>, Vec<(usize, usize, usize)>) {
+pub fn class_changes(predicted: &[usize], labels: &[u8], classes: usize) -> (KeptByClass, Flips) {
     let mut by_class = vec![(0, 0); classes];
     let mut pairs = vec![0usize; classes * classes];
     for (&p, &l) in predicted.iter().zip(labels) {
@@ -165,7 +166,7 @@ pub fn class_changes(
             pairs[l * classes + p] += 1;
         }
     }
-    let mut flips: Vec<(usize, usize, usize)> = pairs
+    let mut flips: Flips = pairs
         .iter()
         .enumerate()
         .filter(|(_, &c)| c > 0)

@@ -18,6 +18,8 @@ const MB: usize = 8;
 const SB: usize = 3;
 /// Columns of out per panel.
 const PANEL: usize = 16 * SB;
+/// The kernel copies a whole (m x k) first; larger products go to `matrixmultiply`.
+const PACKED_A_MAX: usize = 1 << 20;
 
 /// out = a·b (+ out when `accumulate`) for out (m, n), a (m, k), b (k, n), each at its (row,
 /// column) strides in elements.
@@ -45,7 +47,7 @@ pub unsafe fn sgemm(
         } else {
             (n, m, b, (csb, rsb), a, (csa, rsa), (cso, rso))
         };
-        if so.1 == 1 && sb.1 == 1 && n >= PANEL && k > 0 && avx512() {
+        if so.1 == 1 && sb.1 == 1 && n >= PANEL && k > 0 && m * k <= PACKED_A_MAX && avx512() {
             return x86::gemm(m, k, n, a, sa, b, sb, accumulate, out, so.0);
         }
     }
@@ -98,8 +100,72 @@ mod x86 {
         rso: isize,
     ) {
         debug_assert_eq!(csb, 1);
-        let mut panel = vec![0f32; KC * PANEL];
-        let p = panel.as_mut_ptr();
+        // The thread's panel, kept between calls (a conv step calls once per block of
+        // samples); nothing in the kernel can call back into it.
+        thread_local! {
+            static PANEL_BUF: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        PANEL_BUF.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            let need = KC * PANEL + m.div_ceil(MB) * MB * k;
+            if buf.len() < need {
+                buf.resize(need, 0.0);
+            }
+            let p = buf.as_mut_ptr();
+            gemm_with(
+                m,
+                k,
+                n,
+                a,
+                sa,
+                b,
+                rsb,
+                accumulate,
+                out,
+                rso,
+                p,
+                p.add(KC * PANEL),
+            )
+        })
+    }
+
+    /// [`gemm`] with the panel of b at `p` (KC x PANEL values) and a copy of a at `ap` (m rows
+    /// rounded up to MB, times k); every value is written before it is read.
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn gemm_with(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: *const f32,
+        sa: (isize, isize),
+        b: *const f32,
+        rsb: isize,
+        accumulate: bool,
+        out: *mut f32,
+        rso: isize,
+        p: *mut f32,
+        ap: *mut f32,
+    ) {
+        // a as blocks of MB rows, each k steps of MB values, so that a register block's
+        // broadcasts come from one line per step (a transposed a's rows lie pages apart).
+        let at = |i: usize, kk: usize| ap.add((i / MB) * k * MB + kk * MB + i % MB);
+        if sa.0 == 1 {
+            // Transposed a: walk its contiguous rows.
+            for kk in 0..k {
+                let src = a.offset(kk as isize * sa.1);
+                for i in 0..m {
+                    *at(i, kk) = *src.add(i);
+                }
+            }
+        } else {
+            for i in 0..m {
+                let src = a.offset(i as isize * sa.0);
+                for kk in 0..k {
+                    *at(i, kk) = *src.offset(kk as isize * sa.1);
+                }
+            }
+        }
         for j0 in (0..n).step_by(PANEL) {
             let width = (n - j0).min(PANEL);
             let mask = masks(width);
@@ -116,31 +182,24 @@ mod x86 {
                     }
                 }
                 let add = accumulate || k0 > 0;
-                let a0 = a.offset(k0 as isize * sa.1);
                 let mut i0 = 0;
                 while i0 < m {
                     let rows = (m - i0).min(MB);
-                    let ai = a0.offset(i0 as isize * sa.0);
-                    let oi = out.offset(i0 as isize * rso + j0 as isize);
                     let blk = Block {
-                        a: ai,
-                        sa,
+                        a: at(i0, k0),
+                        sa: (1, MB as isize),
                         b: p,
                         kl,
-                        out: oi,
+                        out: out.offset(i0 as isize * rso + j0 as isize),
                         rso,
                         mask,
                         add,
                     };
-                    match rows {
-                        8 => blk.run::<8>(),
-                        7 => blk.run::<7>(),
-                        6 => blk.run::<6>(),
-                        5 => blk.run::<5>(),
-                        4 => blk.run::<4>(),
-                        3 => blk.run::<3>(),
-                        2 => blk.run::<2>(),
-                        _ => blk.run::<1>(),
+                    // A panel cut short computes only the vectors it has.
+                    match width.div_ceil(16) {
+                        3 => blk.rows::<3>(rows),
+                        2 => blk.rows::<2>(rows),
+                        _ => blk.rows::<1>(rows),
                     }
                     i0 += MB;
                 }
@@ -163,21 +222,32 @@ mod x86 {
 
     impl Block {
         #[target_feature(enable = "avx512f")]
-        unsafe fn run<const R: usize>(&self) {
-            let mut acc = [[_mm512_setzero_ps(); SB]; R];
+        unsafe fn rows<const S: usize>(&self, rows: usize) {
+            match rows {
+                8 => self.run::<8, S>(),
+                7 => self.run::<7, S>(),
+                6 => self.run::<6, S>(),
+                5 => self.run::<5, S>(),
+                4 => self.run::<4, S>(),
+                3 => self.run::<3, S>(),
+                2 => self.run::<2, S>(),
+                _ => self.run::<1, S>(),
+            }
+        }
+
+        /// R rows by the panel's first S vectors.
+        #[target_feature(enable = "avx512f")]
+        unsafe fn run<const R: usize, const S: usize>(&self) {
+            let mut acc = [[_mm512_setzero_ps(); S]; R];
             let rows: [*const f32; R] =
                 std::array::from_fn(|r| self.a.offset(r as isize * self.sa.0));
             for kk in 0..self.kl {
                 let b = self.b.add(kk * PANEL);
-                let bv = [
-                    _mm512_loadu_ps(b),
-                    _mm512_loadu_ps(b.add(16)),
-                    _mm512_loadu_ps(b.add(32)),
-                ];
+                let bv: [__m512; S] = std::array::from_fn(|s| _mm512_loadu_ps(b.add(16 * s)));
                 let off = kk as isize * self.sa.1;
                 for r in 0..R {
                     let av = _mm512_set1_ps(*rows[r].offset(off));
-                    for s in 0..SB {
+                    for s in 0..S {
                         acc[r][s] = _mm512_fmadd_ps(av, bv[s], acc[r][s]);
                     }
                 }
@@ -225,6 +295,7 @@ mod tests {
             (9, 513, 130),
             (40, 32, 200),
             (288, 16, 1000),
+            (12, 300, 75),
         ];
         for (m, k, n) in shapes {
             let a = values(m * k, 1);

@@ -184,7 +184,7 @@ fn lsgan_trains_resumes_and_keeps_its_loss() {
     let dir = tempfile::tempdir().unwrap();
     let r = dir.path().join("lsgan");
     let err = train(&r, "4", "cpu", &["--loss", "lsgan"]);
-    assert!(err.contains("Lsgan loss"), "{err}");
+    assert!(err.contains("LSGAN loss"), "{err}");
     let csv = std::fs::read_to_string(r.join("losses.csv")).unwrap();
     for line in csv.lines().skip(1) {
         let v: Vec<f64> = line.split(',').map(|x| x.parse().unwrap()).collect();

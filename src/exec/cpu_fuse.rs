@@ -10,6 +10,7 @@
 use crate::cpu::activation::{ActCode, ActivationParams};
 use crate::cpu::matmul::{self, Epilogue, Form, MatmulParams};
 use crate::cpu::{params, CpuIo};
+use crate::gpu::plan::intersects as overlap;
 use crate::kernels::{Access, Kernel};
 use crate::program::{OpCall, View};
 
@@ -105,32 +106,15 @@ fn form(k: Kernel) -> Option<Form> {
     }
 }
 
-/// The activation an op runs, and whether it is the backward.
-fn activation(k: Kernel) -> Option<(ActCode, bool)> {
-    Some(match k {
-        Kernel::LeakyReluForward => (ActCode::LeakyRelu, false),
-        Kernel::LeakyReluBackward => (ActCode::LeakyRelu, true),
-        Kernel::ReluForward => (ActCode::Relu, false),
-        Kernel::ReluBackward => (ActCode::Relu, true),
-        Kernel::TanhForward => (ActCode::Tanh, false),
-        Kernel::TanhBackward => (ActCode::Tanh, true),
-        Kernel::SigmoidForward => (ActCode::Sigmoid, false),
-        Kernel::SigmoidBackward => (ActCode::Sigmoid, true),
-        _ => return None,
-    })
-}
-
-fn overlap(u: View, v: View) -> bool {
-    u.buf == v.buf && u.offset < v.offset + v.len && v.offset < u.offset + u.len
-}
-
 /// Ops i (a product) and i + 1 (an activation reading exactly the product's out) as a step,
 /// when running the activation on each block right after it is computed cannot change what
 /// any op reads: its output and its other operand touch none of the product's views.
 fn step(ops: &[OpCall], i: usize) -> Option<ProductStep> {
     let (prod, next) = (&ops[i], &ops[i + 1]);
     let form = form(prod.kernel)?;
-    let (act, backward) = activation(next.kernel)?;
+    // The GPU planner's table: (activation, whether it is the forward).
+    let (act, forward) = crate::gpu::plan::act_code(next.kernel)?;
+    let backward = !forward;
     let view = |op: &OpCall, j: usize| op.bindings[j].0;
     let (a, b, out, bias) = (view(prod, 0), view(prod, 1), view(prod, 2), view(prod, 3));
     let p: MatmulParams = params(&prod.params);

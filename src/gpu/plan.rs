@@ -162,11 +162,11 @@ fn overlaps(a: View, b: View) -> bool {
 }
 
 /// Whether two views share a word (two written views may share a buffer: one usage).
-fn intersects(a: View, b: View) -> bool {
+pub(crate) fn intersects(a: View, b: View) -> bool {
     a.buf == b.buf && a.offset < b.offset + b.len.max(1) && b.offset < a.offset + a.len.max(1)
 }
 
-fn act_code(kernel: Kernel) -> Option<(ActCode, bool)> {
+pub(crate) fn act_code(kernel: Kernel) -> Option<(ActCode, bool)> {
     Some(match kernel {
         Kernel::LeakyReluForward => (ActCode::LeakyRelu, true),
         Kernel::ReluForward => (ActCode::Relu, true),

@@ -73,5 +73,8 @@ fn real_clips_score_near_zero_against_real_ones_and_keep_their_digit() {
     eprintln!("real vs real {real:?}\nreal vs noise {bad:?}");
     assert!(real.fcd < 0.1 * bad.fcd, "{} vs {}", real.fcd, bad.fcd);
     assert!(real.identity >= 0.8, "identity {}", real.identity);
+    assert!(real.real_identity >= 0.8, "identity {}", real.real_identity);
+    assert!(real.frames_kept >= real.identity, "{real:?}");
+    assert!(bad.frames_kept < real.frames_kept, "{bad:?}");
     assert!(bad.identity < real.identity);
 }

@@ -1,9 +1,10 @@
 //! `wgpu-gan eval` for video, against real clips made the same way (the moving-MNIST CPU
 //! twin): a per-frame Fréchet classifier distance (each frame cropped around the digit's
 //! centroid, `digit_size` wide, and scaled to the classifier's 28x28), identity consistency
-//! (the share of clips whose frames the classifier gives one class), and motion: the mean speed
-//! of the digit's centroid in px/frame, the share of static clips (under `STATIC_SPEED`), and
-//! smoothness (the mean change of the centroid's velocity, px/frame², bounces included).
+//! (the share of clips whose frames the classifier gives one class, beside the real clips'
+//! share, and the share of frames that keep their first frame's class), and motion: the mean
+//! speed of the digit's centroid in px/frame, the share of static clips (under `STATIC_SPEED`),
+//! and smoothness (the mean change of the centroid's velocity, px/frame², bounces included).
 
 use super::clips::sample_clips;
 use super::samples::real_clips;
@@ -27,6 +28,11 @@ pub struct VideoScores {
     pub clips: usize,
     pub fcd: f64,
     pub identity: f64,
+    /// The real clips' identity consistency, the reference for `identity`.
+    pub real_identity: f64,
+    /// The share of frames that get their clip's first frame's class (a softer figure than
+    /// `identity`: how far along the clip the digit drifts).
+    pub frames_kept: f64,
     pub speed: f64,
     pub static_share: f64,
     pub smoothness: f64,
@@ -124,6 +130,16 @@ pub fn identity(out: &Outputs, t: usize) -> f64 {
     same as f64 / clips.len().max(1) as f64
 }
 
+/// The share of frames (of clips of `t` frames) whose class is their clip's first frame's.
+pub fn frames_kept(out: &Outputs, t: usize) -> f64 {
+    let p: Vec<usize> = out.predictions().into_iter().map(|(c, _)| c).collect();
+    let kept: usize = p
+        .chunks_exact(t.max(1))
+        .map(|c| c.iter().filter(|&&k| k == c[0]).count())
+        .sum();
+    kept as f64 / p.len().max(1) as f64
+}
+
 /// Every figure of `fake` clips against `real` ones, both (n, t, s, s).
 pub fn score(
     classify: &mut Classify,
@@ -140,6 +156,8 @@ pub fn score(
         clips: n,
         fcd: frechet::frechet_distance(&mr, &cr, &mf, &cf),
         identity: identity(&f, t),
+        real_identity: identity(&r, t),
+        frames_kept: frames_kept(&f, t),
         speed,
         static_share,
         smoothness,
@@ -167,11 +185,14 @@ pub fn evaluate(
     Ok(format!(
         "clips:      {n} generated, {n} real ({t} frames of {s}x{s})\n\
          per-frame Fréchet classifier distance: {:.3}\n\
-         identity consistency: {:.1}% of clips keep one class\n\
+         identity consistency: {:.1}% of clips keep one class (real {:.1}%); \
+         {:.1}% of frames keep their first frame's class\n\
          motion: speed {:.3} px/frame (real {real_speed:.3}), static {:.1}% (real {:.1}%), \
          smoothness {:.3} px/frame² (real {real_smooth:.3})\n",
         g.fcd,
         100.0 * g.identity,
+        100.0 * g.real_identity,
+        100.0 * g.frames_kept,
         g.speed,
         100.0 * g.static_share,
         100.0 * real_static,

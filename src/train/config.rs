@@ -48,6 +48,22 @@ impl ModelKind {
         v.map_or_else(|| format!("{self:?}"), |v| v.get_name().to_string())
     }
 
+    /// Its name in the papers and tutorials, for headers: "DVD-GAN", not "Dvdgan".
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Mlp => "MLP GAN",
+            Self::Cgan => "cGAN",
+            Self::Dcgan => "DCGAN",
+            Self::Dcgan64 => "DCGAN 64x64",
+            Self::Acgan => "ACGAN",
+            Self::Infogan => "InfoGAN",
+            Self::WganGp => "WGAN-GP",
+            Self::Srgan => "SRGAN",
+            Self::Cyclegan => "CycleGAN",
+            Self::Dvdgan => "DVD-GAN",
+        }
+    }
+
     /// Every model, in `--help` order.
     pub fn all() -> &'static [ModelKind] {
         use clap::ValueEnum;

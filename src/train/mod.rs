@@ -264,8 +264,8 @@ impl Trainer {
             .map(|e| format!("{} {} params", e.name().to_uppercase(), e.net.param_count()))
             .collect();
         format!(
-            "{:?} GAN ({}) on {} | {} | {}",
-            self.cfg.model,
+            "{} ({}) on {} | {} | {}",
+            self.cfg.model.title(),
             self.cfg.family().loss_label(&self.cfg),
             self.dataset_name,
             nets.join(", "),

@@ -410,6 +410,14 @@ mod tests {
             let label = f.loss_label(&f.defaults());
             assert!(label.contains(expect(m)), "{m:?}: {label}");
         }
+        // Titles as the papers spell them, each its own.
+        let titles: std::collections::BTreeSet<_> = ModelKind::value_variants()
+            .iter()
+            .map(|m| m.title())
+            .collect();
+        assert_eq!(titles.len(), ModelKind::value_variants().len());
+        assert_eq!(ModelKind::Dvdgan.title(), "DVD-GAN");
+        assert_eq!(ModelKind::Cyclegan.title(), "CycleGAN");
         let mut lsgan = family(ModelKind::Dcgan).defaults();
         lsgan.loss = LossKind::Lsgan;
         assert_eq!(family(ModelKind::Dcgan).loss_label(&lsgan), "LSGAN loss");

@@ -1,9 +1,9 @@
 """The CycleGAN recipe of `train --model cyclegan --batch-size 16 --steps 5000`, trained in PyTorch
 on the same split domains, as a reference for what the recipe reaches (issue 15's class kept).
 
-    cargo bench --bench cyclegan_reference -- dump DIR
+    cargo bench --bench reference -- cyclegan-dump DIR
     python3 benches/pytorch_cyclegan_run.py DIR [SEED]
-    cargo bench --bench cyclegan_reference -- score DIR torch_s0_5000.npy
+    cargo bench --bench reference -- cyclegan-score DIR torch_s0_5000.npy
 
 The nets are pytorch_families.py's (ResNet G with ngf 32 and 6 blocks, the 2-layer PatchGAN D),
 N(0, 0.02) weights and zero biases; LSGAN losses, cycle 10 and identity 0.5 x 10, both D on

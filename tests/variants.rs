@@ -79,7 +79,7 @@ fn cgan_run(device: &str) {
     let dir = tempfile::tempdir().unwrap();
     let r = dir.path().join("cgan");
     let err = train(&r, "4", device, &["--model", "cgan"]);
-    assert!(err.contains("Cgan GAN"), "{err}");
+    assert!(err.contains("cGAN (BCE loss)"), "{err}");
     // The matching-aware D's pass on reals with random labels, reported in its own columns.
     let csv = std::fs::read_to_string(r.join("losses.csv")).unwrap();
     assert!(

@@ -16,24 +16,28 @@
 //! most common flips and the Fréchet classifier distance to 2,000 of A's training images.
 //! `dvdgan-dump` writes the embedded MNIST (N, 28, 28) as bytes 0..255 and its labels;
 //! `dvdgan-score` scores clips (N, T, S, S) in [-1, 1] as `eval` scores a dvdgan checkpoint's,
-//! against as many real clips made by the engine. Both scores use
-//! `classifiers/embedded.safetensors` (`wgpu-gan classifier train` makes it). Run by plain
+//! against as many real clips made by the engine, in `eval`'s report. Both scores use `eval`'s
+//! classifier (`classifiers/embedded.safetensors`, trained first when missing). Run by plain
 //! `cargo bench` it does nothing.
 
 use std::path::Path;
-use wgpu_gan::eval::classifier::{to_unit, Classifier};
-use wgpu_gan::eval::{frechet, Classify};
+use wgpu_gan::eval::classifier::to_unit;
+use wgpu_gan::eval::{frechet, load_or_train, Classify};
 use wgpu_gan::exec::DeviceKind;
 use wgpu_gan::gpu::GpuOptions;
 use wgpu_gan::io::npy::{read_npy, write_npy};
 use wgpu_gan::train::families::cyclegan::data;
-use wgpu_gan::train::families::dvdgan::{eval as video_eval, samples::real_clips, video};
+use wgpu_gan::train::families::dvdgan::{eval as video_eval, video};
 use wgpu_gan::train::{ModelKind, TrainConfig};
 
-/// A classifier run on the embedded MNIST's classifier file.
-fn classifier() -> Result<Classify, Box<dyn std::error::Error>> {
-    let c = Classifier::load(Path::new("classifiers/embedded.safetensors"))?;
-    Ok(Classify::new(&c, DeviceKind::Cpu, &GpuOptions::default())?)
+/// `eval`'s classifier of `cfg`'s dataset on the CPU path (its default file, trained first
+/// when missing).
+fn classifier(cfg: &TrainConfig) -> Result<Classify, Box<dyn std::error::Error>> {
+    let gpu = GpuOptions::default();
+    let (c, _) = load_or_train(&cfg.data, None, DeviceKind::Cpu, &gpu, &mut |l| {
+        eprintln!("{l}")
+    })?;
+    Ok(Classify::new(&c, DeviceKind::Cpu, &gpu)?)
 }
 
 fn main() {
@@ -88,8 +92,9 @@ fn dump(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn score(dir: &Path, files: &[String]) -> Result<(), Box<dyn std::error::Error>> {
-    let [a, b] = data::split(&TrainConfig::for_model(ModelKind::Cyclegan))?;
-    let mut classify = classifier()?;
+    let cfg = TrainConfig::for_model(ModelKind::Cyclegan);
+    let [a, b] = data::split(&cfg)?;
+    let mut classify = classifier(&cfg)?;
     let n = 2000.min(a.train.count) * a.train.image_len();
     let real = classify.run(&to_unit(&a.train.images[..n]))?;
     let (mr, sr) = frechet::gaussian(&real.features, real.feature_len);
@@ -141,29 +146,14 @@ fn dvdgan_dump(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
 fn dvdgan_score(dir: &Path, files: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     let cfg = TrainConfig::for_model(ModelKind::Dvdgan);
     let v = video(&cfg)?;
-    let (t, s, side) = (v.model.frames, v.model.size, v.clips.digit_size);
-    let mut classify = classifier()?;
+    let (t, s) = (v.model.frames, v.model.size);
+    let mut classify = classifier(&cfg)?;
     for f in files {
         let (fake, shape) = read_npy(&dir.join(f))?;
         if shape.len() != 4 || shape[1] != t || shape[2] != s || shape[3] != s {
             return Err(format!("{f}: shape {shape:?}, not (N, {t}, {s}, {s})").into());
         }
-        // The real clips `eval` compares against.
-        let (real, _) = real_clips(&cfg, shape[0], 1, 0xE7A1)?;
-        let g = video_eval::score(&mut classify, (&real, &fake), (t, s, side))?;
-        let (speed, statics, _) = video_eval::motion(&real, (shape[0], t, s));
-        println!(
-            "{f}: {} clips | FCD {:.1} | identity {:.1}% (real {:.1}%) | frames kept {:.1}% | \
-             speed {:.3} (real {speed:.3}) | static {:.1}% (real {:.1}%)",
-            g.clips,
-            g.fcd,
-            100.0 * g.identity,
-            100.0 * g.real_identity,
-            100.0 * g.frames_kept,
-            g.speed,
-            100.0 * g.static_share,
-            100.0 * statics
-        );
+        print!("{f}:\n{}", video_eval::report(&cfg, &mut classify, &fake)?);
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ use crate::eval::{frechet, Classify, Outputs};
 use crate::exec::DeviceKind;
 use crate::gpu::GpuOptions;
 use crate::train::checkpoint_config;
-use crate::train::TrainError;
+use crate::train::{TrainConfig, TrainError};
 
 /// A clip whose centroid moves less than this (px/frame, on average) is static.
 pub const STATIC_SPEED: f64 = 0.25;
@@ -175,12 +175,23 @@ pub fn evaluate(
     gpu: &GpuOptions,
 ) -> Result<String, TrainError> {
     let cfg = checkpoint_config(ckpt)?;
-    let v = video(&cfg)?;
     let n = count.clamp(2, MAX_CLIPS);
-    let (t, s, box_side) = (v.model.frames, v.model.size, v.clips.digit_size);
-    let (real, _) = real_clips(&cfg, n, 1, 0xE7A1)?;
     let (fake, _) = sample_clips(ckpt, n, seed, device, gpu)?;
-    let g = score(classify, (&real, &fake), (t, s, box_side))?;
+    report(&cfg, classify, &fake)
+}
+
+/// `eval`'s report on clips (n, T, S, S) made outside a checkpoint too (a reference run's),
+/// against as many real clips of `cfg`'s, made the same way every time.
+pub fn report(
+    cfg: &TrainConfig,
+    classify: &mut Classify,
+    fake: &[f32],
+) -> Result<String, TrainError> {
+    let v = video(cfg)?;
+    let (t, s, box_side) = (v.model.frames, v.model.size, v.clips.digit_size);
+    let n = fake.len() / (t * s * s);
+    let (real, _) = real_clips(cfg, n, 1, 0xE7A1)?;
+    let g = score(classify, (&real, fake), (t, s, box_side))?;
     let (real_speed, real_static, real_smooth) = motion(&real, (n, t, s));
     Ok(format!(
         "clips:      {n} generated, {n} real ({t} frames of {s}x{s})\n\

@@ -19,43 +19,94 @@ pub struct BatchNormParams {
 pub const UPDATE_RUNNING: u32 = 1;
 pub const ACCUMULATE: u32 = 2;
 
-/// One channel's sum of `term(v)` over its (b, s) values of `v`, in (b, s) order, exactly as the
-/// shader's per-channel loop adds them (the rows are walked with iterators: no bounds checks).
-fn channel_sum(p: &BatchNormParams, v: &[f32], ch: usize, term: impl Fn(usize, f32) -> f32) -> f32 {
-    let (c, hw) = (p.c as usize, p.hw as usize);
-    (0..p.n as usize).fold(0.0, |acc, b| {
-        let start = (b * c + ch) * hw;
-        let row = v[start..start + hw].iter().enumerate();
-        row.fold(acc, |acc, (s, &x)| acc + term(start + s, x))
-    })
-}
+/// Channels whose sums one thread advances together: each is still one chain of adds in the
+/// serial order, but independent chains overlap, where one alone waits on every add (BN was a
+/// tenth of a DCGAN iteration on the CPU path).
+const CHAINS: usize = 8;
 
-/// `out[ch] = f(ch)` for every channel, channels spread over the cores (each channel's value
-/// is computed whole by one thread, so the cut does not matter).
-fn per_channel(p: &BatchNormParams, out: &mut [f32], f: impl Fn(usize) -> f32 + Sync + Send) {
-    let work = (p.n * p.c * p.hw) as usize;
-    let c = p.c as usize;
-    par::chunks(&mut out[..c], par::per_thread(c), work, |first, chunk| {
-        for (ch, o) in (first..).zip(chunk.iter_mut()) {
-            *o = f(ch);
+/// Every channel's sum of `term(ch, v, w)` over its (b, s) values of `v` and `w` (the same
+/// index in both), into `out[ch]`, each added in (b, s) order from zero exactly as the shader's
+/// per-channel loop adds them. Channels are spread over the cores in blocks, CHAINS at a time
+/// within a block (with HW = 1, a BatchNorm1d, a block's channels are one contiguous run of
+/// each sample's values, summed as a vector).
+fn channel_sums(
+    p: &BatchNormParams,
+    v: &[f32],
+    w: &[f32],
+    out: &mut [f32],
+    term: impl Fn(usize, f32, f32) -> f32 + Sync + Send,
+) {
+    let (n, c, hw) = (p.n as usize, p.c as usize, p.hw as usize);
+    let work = n * c * hw;
+    let out = &mut out[..c];
+    if hw == 1 {
+        par::chunks(out, par::per_thread(c).max(16), work, |first, sums| {
+            sums.fill(0.0);
+            for b in 0..n {
+                let at = b * c + first;
+                let (vr, wr) = (&v[at..at + sums.len()], &w[at..at + sums.len()]);
+                for (j, ((s, &x), &y)) in sums.iter_mut().zip(vr).zip(wr).enumerate() {
+                    *s += term(first + j, x, y);
+                }
+            }
+        });
+        return;
+    }
+    par::chunks(out, par::per_thread(c), work, |first, sums| {
+        for (g, group) in sums.chunks_mut(CHAINS).enumerate() {
+            let ch0 = first + g * CHAINS;
+            let mut acc = [0.0f32; CHAINS];
+            for b in 0..n {
+                let row = |l: usize| (b * c + ch0 + l) * hw;
+                if group.len() == CHAINS {
+                    let vr: [&[f32]; CHAINS] = std::array::from_fn(|l| &v[row(l)..row(l) + hw]);
+                    let wr: [&[f32]; CHAINS] = std::array::from_fn(|l| &w[row(l)..row(l) + hw]);
+                    for s in 0..hw {
+                        for l in 0..CHAINS {
+                            acc[l] += term(ch0 + l, vr[l][s], wr[l][s]);
+                        }
+                    }
+                } else {
+                    for (l, a) in acc.iter_mut().take(group.len()).enumerate() {
+                        let (vr, wr) = (&v[row(l)..row(l) + hw], &w[row(l)..row(l) + hw]);
+                        *a = vr
+                            .iter()
+                            .zip(wr)
+                            .fold(*a, |a, (&x, &y)| a + term(ch0 + l, x, y));
+                    }
+                }
+            }
+            group.copy_from_slice(&acc[..group.len()]);
         }
     });
 }
 
-/// `f(ch, x_row, y_row)` for every (b, ch) row of HW values of `y`, in blocks of rows on every
-/// core, `x_row` being the same row of `x`.
-fn rows_map(
+/// `y = f(ch, x, w)` for every value of `y`, with `x` and `w` read at the same index, in blocks
+/// of whole rows on every core: (b, ch) rows of HW values, or with HW = 1 a sample's C values
+/// (one call per value either way, so the split does not matter).
+fn map(
     p: &BatchNormParams,
     x: &[f32],
+    w: &[f32],
     y: &mut [f32],
-    f: impl Fn(usize, usize, &[f32], &mut [f32]) + Sync + Send,
+    f: impl Fn(usize, f32, f32) -> f32 + Sync + Send,
 ) {
     let (c, hw) = (p.c as usize, p.hw.max(1) as usize);
     let len = p.n as usize * c * p.hw as usize;
-    let rows_per_block = (par::BLOCK / hw).max(1);
-    par::chunks(&mut y[..len], rows_per_block * hw, len, |first, block| {
-        for (j, y_row) in (first / hw..).zip(block.chunks_exact_mut(hw)) {
-            f(j % c, j * hw, &x[j * hw..(j + 1) * hw], y_row);
+    let row = if hw == 1 { c } else { hw };
+    let rows_per_block = (par::BLOCK / row).max(1);
+    par::chunks(&mut y[..len], rows_per_block * row, len, |first, block| {
+        for (j, y_row) in (first / row..).zip(block.chunks_exact_mut(row)) {
+            let (xr, wr) = (&x[j * row..(j + 1) * row], &w[j * row..(j + 1) * row]);
+            let values = y_row.iter_mut().zip(xr).zip(wr);
+            if hw == 1 {
+                values
+                    .enumerate()
+                    .for_each(|(ch, ((y, &a), &b))| *y = f(ch, a, b));
+            } else {
+                let ch = j % c;
+                values.for_each(|((y, &a), &b)| *y = f(ch, a, b));
+            }
         }
     });
 }
@@ -71,21 +122,17 @@ pub fn batch_norm_forward_train(
     let c = p.c as usize;
     let count = (p.n * p.hw) as f32;
     let mut mean = vec![0.0f32; c];
-    per_channel(p, &mut mean, |ch| channel_sum(p, x, ch, |_, v| v) / count);
+    channel_sums(p, x, x, &mut mean, |_, v, _| v);
+    mean.iter_mut().for_each(|m| *m /= count);
     let mut sq = vec![0.0f32; c];
-    per_channel(p, &mut sq, |ch| {
-        let m = mean[ch];
-        channel_sum(p, x, ch, |_, v| (v - m) * (v - m))
-    });
+    channel_sums(p, x, x, &mut sq, |ch, v, _| (v - mean[ch]) * (v - mean[ch]));
     let invstd: Vec<f32> = sq
         .iter()
         .map(|s| 1.0 / (s / count + p.eps).sqrt())
         .collect();
-    rows_map(p, x, y, |ch, _, xr, yr| {
-        let (m, s, g, b) = (mean[ch], invstd[ch], gamma_beta[ch], gamma_beta[c + ch]);
-        for (y, &x) in yr.iter_mut().zip(xr) {
-            *y = (x - m) * s * g + b;
-        }
+    let (gamma, beta) = gamma_beta.split_at(c);
+    map(p, x, x, y, |ch, x, _| {
+        (x - mean[ch]) * invstd[ch] * gamma[ch] + beta[ch]
     });
     for ch in 0..c {
         if p.flags & UPDATE_RUNNING != 0 {
@@ -111,12 +158,11 @@ pub fn batch_norm_forward_eval(
     y: &mut [f32],
 ) {
     let c = p.c as usize;
-    rows_map(p, x, y, |ch, _, xr, yr| {
-        let invstd = 1.0 / (running[c + ch] + p.eps).sqrt();
-        let (m, g, b) = (running[ch], gamma_beta[ch], gamma_beta[c + ch]);
-        for (y, &x) in yr.iter_mut().zip(xr) {
-            *y = (x - m) * invstd * g + b;
-        }
+    let (mean, var) = running.split_at(c);
+    let invstd: Vec<f32> = var[..c].iter().map(|v| 1.0 / (v + p.eps).sqrt()).collect();
+    let (gamma, beta) = gamma_beta.split_at(c);
+    map(p, x, x, y, |ch, x, _| {
+        (x - mean[ch]) * invstd[ch] * gamma[ch] + beta[ch]
     });
 }
 
@@ -133,21 +179,17 @@ pub fn batch_norm_backward(
     let count = (p.n * p.hw) as f32;
     let (mean, invstd) = saved.split_at(c);
     let mut sum_dy = vec![0.0f32; c];
-    per_channel(p, &mut sum_dy, |ch| channel_sum(p, dy, ch, |_, d| d));
+    channel_sums(p, dy, dy, &mut sum_dy, |_, d, _| d);
     let mut sum_dy_xhat = vec![0.0f32; c];
-    per_channel(p, &mut sum_dy_xhat, |ch| {
-        let (m, s) = (mean[ch], invstd[ch]);
-        channel_sum(p, dy, ch, |i, d| d * (x[i] - m) * s)
+    channel_sums(p, dy, x, &mut sum_dy_xhat, |ch, d, x| {
+        d * (x - mean[ch]) * invstd[ch]
     });
-    rows_map(p, x, dx, |ch, start, xr, dxr| {
-        let (m, s) = (mean[ch], invstd[ch]);
-        let k = gamma_beta[ch] * s / count;
-        let (sd, sdx) = (sum_dy[ch], sum_dy_xhat[ch]);
-        let dyr = &dy[start..start + xr.len()];
-        for ((dx, &x), &d) in dxr.iter_mut().zip(xr).zip(dyr) {
-            let xhat = (x - m) * s;
-            *dx = k * (count * d - sd - xhat * sdx);
-        }
+    let k: Vec<f32> = (0..c)
+        .map(|ch| gamma_beta[ch] * invstd[ch] / count)
+        .collect();
+    map(p, x, dy, dx, |ch, x, d| {
+        let xhat = (x - mean[ch]) * invstd[ch];
+        k[ch] * (count * d - sum_dy[ch] - xhat * sum_dy_xhat[ch])
     });
     let accumulate = p.flags & ACCUMULATE != 0;
     for ch in 0..c {

@@ -2,7 +2,8 @@
 //! run with one thread and with two (`RAYON_NUM_THREADS`: the pool of every twin, GEMMs included)
 //! writes the same losses.csv values and the same checkpoint tensors, bit for bit.
 //! The recipes are sized so that the threaded paths run (batch norm, activations, Adam, the
-//! reshapes and convolutions all pass `cpu::par::MIN_PARALLEL` words).
+//! reshapes and convolutions all pass `cpu::par::MIN_PARALLEL` words); with two threads the
+//! executor also runs independent ops side by side (`exec::cpu`'s graph), with one in order.
 
 mod common;
 
@@ -20,6 +21,12 @@ const RECIPES: &[(&str, &[&str])] = &[
     ("mlp", &["--batch-size", "128"]),
     ("dcgan", &["--g-width", "32", "--d-width", "16"]),
     ("wgan-gp", &[]),
+    // Several nets whose passes the CPU executor's graph runs side by side (`exec::cpu`).
+    ("cyclegan", &[]),
+    (
+        "dvdgan",
+        &["--frames", "4", "--ds-frames", "2", "--batch-size", "4"],
+    ),
 ];
 
 /// losses.csv without its wall-clock column, and every checkpoint tensor with its bits.

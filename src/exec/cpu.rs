@@ -1,11 +1,27 @@
 //! The CPU executor: a program's buffers in host memory, and the replay of its ops with the CPU
 //! twins (`kernels::Kernel::cpu`).
+//!
+//! A range of ops runs as a graph on the thread pool (issue 19): each unit (an op, or a fused
+//! step) waits for the earlier units whose bindings overlap its own where either writes, and
+//! units with nothing between them run at once, each still spreading its own work over the
+//! cores. Every twin computes its outputs from its inputs alone, so the values are those of the
+//! program order, bit for bit, whatever runs beside what (tests/cpu_threads.rs). A batch-1
+//! CycleGAN's two generators and two discriminators, too small to fill two cores op by op, fill
+//! them side by side.
 
 use super::cpu_conv::{self, ConvStep};
 use super::cpu_fuse::{self, ProductStep};
+use crate::cpu::par;
 use crate::cpu::{CpuIo, Slot};
 use crate::kernels::Access;
-use crate::program::{BufId, Program, View};
+use crate::program::{Program, View};
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// `WGPU_GAN_CPU_GRAPH=0` runs the units one after another in program order (for comparisons).
+pub const GRAPH_SWITCH: &str = "WGPU_GAN_CPU_GRAPH";
 
 /// A program's buffers in host memory, and the replay of its ops with the CPU twins.
 pub struct CpuProgram {
@@ -16,6 +32,8 @@ pub struct CpuProgram {
     /// Products run with the activation after them (`cpu_fuse`), in op order.
     products: Vec<ProductStep>,
     planned_ops: usize,
+    /// The graph of each range run so far.
+    graphs: HashMap<(usize, usize), Arc<Graph>>,
 }
 
 impl CpuProgram {
@@ -36,6 +54,7 @@ impl CpuProgram {
             products: cpu_fuse::plan(&program.ops, &taken),
             steps,
             planned_ops: program.ops.len(),
+            graphs: HashMap::new(),
         }
     }
 
@@ -118,67 +137,226 @@ impl CpuProgram {
         self.run_range(program, 0..program.ops.len());
     }
 
-    pub fn run_range(&mut self, program: &Program, range: std::ops::Range<usize>) {
-        for unit in self.units(program, range) {
-            self.run_unit(program, unit);
+    pub fn run_range(&mut self, program: &Program, range: Range<usize>) {
+        let in_order = std::env::var(GRAPH_SWITCH).is_ok_and(|v| v == "0");
+        if par::threads() == 1 || in_order {
+            for unit in self.units(program, range) {
+                self.run_unit(program, unit);
+            }
+            return;
+        }
+        let key = (range.start, range.end);
+        let graph = match self.graphs.get(&key) {
+            Some(g) => Arc::clone(g),
+            None => {
+                let g = Arc::new(self.graph(program, range));
+                self.graphs.insert(key, Arc::clone(&g));
+                g
+            }
+        };
+        let raw = raw_buffers(&mut self.storage);
+        let run = GraphRun {
+            program,
+            steps: &self.steps,
+            products: &self.products,
+            raw: &raw,
+            graph: &graph,
+            waiting: graph.preds.iter().map(|&p| AtomicUsize::new(p)).collect(),
+        };
+        rayon::scope(|s| {
+            for (i, _) in graph.preds.iter().enumerate().filter(|(_, &p)| p == 0) {
+                let run = &run;
+                s.spawn(move |s| run.go(s, i));
+            }
+        });
+    }
+
+    /// The units of `range` with, for each, the later units that wait for it and how many
+    /// earlier ones it waits for: every pair whose bindings overlap in a buffer, one writing.
+    fn graph(&self, program: &Program, range: Range<usize>) -> Graph {
+        let units = self.units(program, range);
+        let mut dependents = vec![Vec::new(); units.len()];
+        let mut preds = vec![0; units.len()];
+        // Per buffer, every earlier unit's (unit, region, writes).
+        let mut seen: HashMap<usize, Vec<(usize, Range<usize>, bool)>> = HashMap::new();
+        for (j, &unit) in units.iter().enumerate() {
+            let bindings = unit_bindings(program, &self.steps, &self.products, unit);
+            let mut before = Vec::new();
+            for (v, a) in &bindings {
+                let writes = *a == Access::Write;
+                let region = v.offset..v.offset + v.len;
+                for (i, r, w) in seen.get(&v.buf.0).into_iter().flatten() {
+                    if (writes || *w) && r.start < region.end && region.start < r.end {
+                        before.push(*i);
+                    }
+                }
+            }
+            before.sort_unstable();
+            before.dedup();
+            for &i in &before {
+                dependents[i].push(j);
+            }
+            preds[j] = before.len();
+            for (v, a) in bindings {
+                let entry = (j, v.offset..v.offset + v.len, a == Access::Write);
+                seen.entry(v.buf.0).or_default().push(entry);
+            }
+        }
+        Graph {
+            units,
+            dependents,
+            preds,
         }
     }
 
     pub fn run_unit(&mut self, program: &Program, unit: Unit) {
-        match unit {
-            Unit::Op(i) => {
-                let op = &program.ops[i];
-                let f = op.kernel.cpu();
-                self.run_op(|io| f(&op.params, io), &op.bindings);
-            }
-            Unit::Conv(s) => {
-                let step = self.steps[s];
-                self.run_op(|io| step.run(io), &step.bindings());
-            }
-            Unit::Product(s) => {
-                let step = self.products[s];
-                self.run_op(|io| step.run(io), &step.bindings());
-            }
-        }
+        let raw = raw_buffers(&mut self.storage);
+        // SAFETY: `&mut self` keeps every other use of the buffers out while the unit runs.
+        unsafe { run_unit_raw(program, &self.steps, &self.products, &raw, unit) };
     }
+}
 
-    fn run_op(&mut self, f: impl FnOnce(&mut CpuIo), bindings: &[(View, Access)]) {
-        // Take every written buffer out of storage so that reads can borrow the rest.
-        let mut written: Vec<(BufId, Vec<u32>)> = Vec::new();
-        for (v, a) in bindings {
-            if *a == Access::Write && !written.iter().any(|(b, _)| *b == v.buf) {
-                written.push((v.buf, std::mem::take(&mut self.storage[v.buf.0])));
+/// The units of a range and the order they must keep (`CpuProgram::graph`).
+struct Graph {
+    units: Vec<Unit>,
+    /// The units that wait for each one.
+    dependents: Vec<Vec<usize>>,
+    /// How many units each waits for.
+    preds: Vec<usize>,
+}
+
+/// One run of a graph: each unit, once the last unit it waits for is done, is spawned on the
+/// pool, and spawns in turn the units it was the last wait of.
+struct GraphRun<'a> {
+    program: &'a Program,
+    steps: &'a [ConvStep],
+    products: &'a [ProductStep],
+    raw: &'a [Raw],
+    graph: &'a Graph,
+    waiting: Vec<AtomicUsize>,
+}
+
+impl<'a> GraphRun<'a> {
+    fn go<'s>(&'s self, scope: &rayon::Scope<'s>, i: usize)
+    where
+        'a: 's,
+    {
+        let unit = self.graph.units[i];
+        // SAFETY: every unit whose bindings overlap this one's, either writing, is done (it was
+        // waited for) or waits for this one, so no region this unit writes is touched, and no
+        // region it reads is written, by another thread while it runs.
+        unsafe { run_unit_raw(self.program, self.steps, self.products, self.raw, unit) };
+        for &d in &self.graph.dependents[i] {
+            // AcqRel: the dependent's thread sees every write of each unit it waited for.
+            if self.waiting[d].fetch_sub(1, Ordering::AcqRel) == 1 {
+                scope.spawn(move |s| self.go(s, d));
             }
         }
-        // A read of a buffer that is also written (disjoint regions) reads from a copy.
-        let copies: Vec<Option<Vec<u32>>> = bindings
-            .iter()
-            .map(|(v, a)| {
-                (*a == Access::Read)
-                    .then(|| written.iter().find(|(b, _)| *b == v.buf))
-                    .flatten()
-                    .map(|(_, data)| data[v.offset..v.offset + v.len].to_vec())
-            })
-            .collect();
-        {
-            let mut write_slices = split_writes(&mut written, bindings);
-            let slots = bindings
-                .iter()
-                .enumerate()
-                .map(|(i, (v, a))| match (a, &copies[i]) {
-                    (Access::Read, Some(c)) => Slot::Read(c.as_slice()),
-                    (Access::Read, None) => {
-                        Slot::Read(&self.storage[v.buf.0][v.offset..v.offset + v.len])
-                    }
-                    (Access::Write, _) => Slot::Write(write_slices[i].take().expect("write slice")),
-                })
-                .collect();
-            f(&mut CpuIo::new(slots));
+    }
+}
+
+/// A buffer's words as a pointer and a length, so that units running at once can each borrow
+/// the regions they bind.
+#[derive(Clone, Copy)]
+struct Raw {
+    ptr: *mut u32,
+    len: usize,
+}
+
+// SAFETY: a `Raw` is only dereferenced by `run_unit_raw`, whose callers keep the regions that
+// units on different threads borrow apart.
+unsafe impl Send for Raw {}
+unsafe impl Sync for Raw {}
+
+fn raw_buffers(storage: &mut [Vec<u32>]) -> Vec<Raw> {
+    storage
+        .iter_mut()
+        .map(|b| Raw {
+            ptr: b.as_mut_ptr(),
+            len: b.len(),
+        })
+        .collect()
+}
+
+fn unit_bindings(
+    program: &Program,
+    steps: &[ConvStep],
+    products: &[ProductStep],
+    unit: Unit,
+) -> Vec<(View, Access)> {
+    match unit {
+        Unit::Op(i) => program.ops[i].bindings.clone(),
+        Unit::Conv(s) => steps[s].bindings(),
+        Unit::Product(s) => products[s].bindings(),
+    }
+}
+
+/// Runs one unit on the buffers `raw` points into.
+///
+/// # Safety
+/// While it runs, no other thread may touch a region the unit writes, nor write a region it
+/// reads, and the buffers must outlive the call.
+unsafe fn run_unit_raw(
+    program: &Program,
+    steps: &[ConvStep],
+    products: &[ProductStep],
+    raw: &[Raw],
+    unit: Unit,
+) {
+    match unit {
+        Unit::Op(i) => {
+            let op = &program.ops[i];
+            let f = op.kernel.cpu();
+            run_bound(raw, |io| f(&op.params, io), &op.bindings);
         }
-        for (b, data) in written {
-            self.storage[b.0] = data;
+        Unit::Conv(s) => {
+            let step = steps[s];
+            run_bound(raw, |io| step.run(io), &step.bindings());
+        }
+        Unit::Product(s) => {
+            let step = products[s];
+            run_bound(raw, |io| step.run(io), &step.bindings());
         }
     }
+}
+
+/// `f` on slices of the bound regions. A read of a region that one of the same op's writes
+/// overlaps reads a copy taken before the op runs; two overlapping writes are a bug.
+///
+/// # Safety
+/// As [`run_unit_raw`].
+unsafe fn run_bound(raw: &[Raw], f: impl FnOnce(&mut CpuIo), bindings: &[(View, Access)]) {
+    let overlap = |a: &View, b: &View| {
+        a.buf == b.buf && a.offset < b.offset + b.len && b.offset < a.offset + a.len
+    };
+    let writes = || bindings.iter().filter(|(_, a)| *a == Access::Write);
+    for (i, (v, _)) in writes().enumerate() {
+        let clash = writes().skip(i + 1).any(|(w, _)| overlap(v, w));
+        assert!(!clash, "overlapping write bindings in one op");
+    }
+    let at = |v: &View| {
+        let b = raw[v.buf.0];
+        assert!(v.offset + v.len <= b.len, "binding past its buffer");
+        b.ptr.add(v.offset)
+    };
+    let copies: Vec<Option<Vec<u32>>> = bindings
+        .iter()
+        .map(|(v, a)| {
+            let written = writes().any(|(w, _)| overlap(v, w));
+            (*a == Access::Read && written)
+                .then(|| std::slice::from_raw_parts(at(v), v.len).to_vec())
+        })
+        .collect();
+    let slots = bindings
+        .iter()
+        .zip(&copies)
+        .map(|((v, a), copy)| match (a, copy) {
+            (Access::Read, Some(c)) => Slot::Read(c.as_slice()),
+            (Access::Read, None) => Slot::Read(std::slice::from_raw_parts(at(v), v.len)),
+            (Access::Write, _) => Slot::Write(std::slice::from_raw_parts_mut(at(v), v.len)),
+        })
+        .collect();
+    f(&mut CpuIo::new(slots));
 }
 
 /// What `CpuProgram` runs at once: one op, a fused conv step (an index into its steps) or a
@@ -188,32 +366,4 @@ pub enum Unit {
     Op(usize),
     Conv(usize),
     Product(usize),
-}
-
-/// Disjoint mutable slices for every write binding, indexed like `bindings`.
-fn split_writes<'a>(
-    written: &'a mut [(BufId, Vec<u32>)],
-    bindings: &[(View, Access)],
-) -> Vec<Option<&'a mut [u32]>> {
-    let mut out: Vec<Option<&'a mut [u32]>> = (0..bindings.len()).map(|_| None).collect();
-    for (buf, data) in written.iter_mut() {
-        let mut regions: Vec<(usize, View)> = bindings
-            .iter()
-            .enumerate()
-            .filter(|(_, (v, a))| *a == Access::Write && v.buf == *buf)
-            .map(|(i, (v, _))| (i, *v))
-            .collect();
-        regions.sort_by_key(|(_, v)| v.offset);
-        let mut rest: &'a mut [u32] = data.as_mut_slice();
-        let mut base = 0;
-        for (i, v) in regions {
-            assert!(v.offset >= base, "overlapping write bindings in one op");
-            let (_, tail) = rest.split_at_mut(v.offset - base);
-            let (mine, tail) = tail.split_at_mut(v.len);
-            out[i] = Some(mine);
-            rest = tail;
-            base = v.offset + v.len;
-        }
-    }
-    out
 }

@@ -148,6 +148,11 @@ fn profile_on_the_cpu_path_times_every_phase() {
     let share: f64 = section(&text, "op").iter().map(|r| r.2).sum();
     assert!((share - 100.0).abs() < 1.0, "shares sum to {share}\n{text}");
     assert!(text.contains("wall per iteration"), "{text}");
+    let trained = text
+        .lines()
+        .find_map(|l| l.strip_prefix("as trained: "))
+        .and_then(|l| l.split(" ms").next()?.parse::<f64>().ok());
+    assert!(trained.is_some_and(|ms| ms > 0.0), "{text}");
 }
 
 /// An iteration longer than one query set holds (2 timestamps per op, 4,096 at most; DVD-GAN has

@@ -34,6 +34,8 @@ pub struct CpuProgram {
     planned_ops: usize,
     /// The graph of each range run so far.
     graphs: HashMap<(usize, usize), Arc<Graph>>,
+    /// Whether ranges run in program order (GRAPH_SWITCH, read when the program is loaded).
+    in_order: bool,
 }
 
 impl CpuProgram {
@@ -55,6 +57,7 @@ impl CpuProgram {
             steps,
             planned_ops: program.ops.len(),
             graphs: HashMap::new(),
+            in_order: std::env::var(GRAPH_SWITCH).is_ok_and(|v| v == "0"),
         }
     }
 
@@ -138,8 +141,7 @@ impl CpuProgram {
     }
 
     pub fn run_range(&mut self, program: &Program, range: Range<usize>) {
-        let in_order = std::env::var(GRAPH_SWITCH).is_ok_and(|v| v == "0");
-        if par::threads() == 1 || in_order {
+        if par::threads() == 1 || self.in_order {
             for unit in self.units(program, range) {
                 self.run_unit(program, unit);
             }

@@ -1,7 +1,7 @@
 //! CPU twins of `shaders/prelu.wgsl`, index for index. x is (N, C, HW); slope is (C).
 
-use super::reduce::workgroup_sum;
-use super::{params, CpuIo};
+use super::reduce::Partials;
+use super::{par, params, CpuIo};
 use bytemuck::{Pod, Zeroable};
 
 /// Mirrors `Params` in prelu.wgsl.
@@ -25,37 +25,84 @@ impl PreluParams {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
 
-    fn channel(&self, i: usize) -> usize {
-        (i / self.hw as usize) % self.c as usize
+/// `f(ch, first, block)` over `out` in pieces that each lie inside one channel's run of hw
+/// values (a BLOCK at most), on every core when it is large: the slope is looked up once a
+/// piece instead of an index division per value.
+fn channel_runs<F>(p: &PreluParams, out: &mut [f32], f: F)
+where
+    F: Fn(usize, usize, &mut [f32]) + Sync + Send,
+{
+    let (c, hw) = (p.c as usize, (p.hw as usize).max(1));
+    let out = &mut out[..p.len()];
+    if hw == 1 {
+        // (N, C): a piece is a sample's row of channels, value by value.
+        let c = c.max(1);
+        return par::chunks(out, c, out.len(), |first, row| {
+            for (k, v) in row.iter_mut().enumerate() {
+                f(k, first + k, std::slice::from_mut(v));
+            }
+        });
     }
+    let piece = hw.min(par::BLOCK);
+    par::chunks(out, hw, out.len(), |first, plane| {
+        let ch = (first / hw) % c;
+        for (k, run) in plane.chunks_mut(piece).enumerate() {
+            f(ch, first + k * piece, run);
+        }
+    });
 }
 
 /// y = max(0, x) + slope_c · min(0, x).
 pub fn prelu_forward(p: &PreluParams, x: &[f32], slope: &[f32], y: &mut [f32]) {
-    for (i, (y, &v)) in y[..p.len()].iter_mut().zip(x).enumerate() {
-        *y = v.max(0.0) + slope[p.channel(i)] * v.min(0.0);
-    }
+    channel_runs(p, y, |ch, first, y| {
+        let a = slope[ch];
+        for (y, &v) in y.iter_mut().zip(&x[first..]) {
+            *y = v.max(0.0) + a * v.min(0.0);
+        }
+    });
 }
 
 /// dx = dy where x > 0, else slope_c · dy (PyTorch's choice at x = 0).
 pub fn prelu_backward(p: &PreluParams, x: &[f32], slope: &[f32], dy: &[f32], dx: &mut [f32]) {
-    for (i, ((dx, &v), &d)) in dx[..p.len()].iter_mut().zip(x).zip(dy).enumerate() {
-        *dx = if v > 0.0 { d } else { slope[p.channel(i)] * d };
-    }
+    channel_runs(p, dx, |ch, first, dx| {
+        let a = slope[ch];
+        for ((dx, &v), &d) in dx.iter_mut().zip(&x[first..]).zip(&dy[first..]) {
+            *dx = if v > 0.0 { d } else { a * d };
+        }
+    });
 }
 
-/// grad_slope_c (+)= Σ_(b, s) min(0, x) · dy, in the shader's order (`cpu::reduce`).
+/// grad_slope_c (+)= Σ_(b, s) min(0, x) · dy, in the shader's order (`cpu::reduce`), the
+/// channels on every core.
 pub fn prelu_slope_grad(p: &PreluParams, x: &[f32], dy: &[f32], grad_slope: &mut [f32]) {
     let (c, hw) = (p.c as usize, p.hw as usize);
-    for (ch, g) in grad_slope[..c].iter_mut().enumerate() {
-        let at = |k: usize| ((k / hw) * c + ch) * hw + k % hw;
-        let mut acc = workgroup_sum(p.n as usize * hw, |k| x[at(k)].min(0.0) * dy[at(k)]);
-        if p.flags & ACCUMULATE != 0 {
-            acc += *g;
-        }
-        *g = acc;
-    }
+    let work = p.len();
+    par::chunks(
+        &mut grad_slope[..c],
+        par::per_thread(c),
+        work,
+        |first, gs| {
+            for (ch, g) in (first..).zip(gs.iter_mut()) {
+                let mut sum = Partials::new();
+                for b in 0..p.n as usize {
+                    let at = (b * c + ch) * hw;
+                    sum.add(
+                        x[at..at + hw]
+                            .iter()
+                            .zip(&dy[at..at + hw])
+                            .map(|(&v, &d)| v.min(0.0) * d),
+                    );
+                }
+                let mut acc = sum.total();
+                if p.flags & ACCUMULATE != 0 {
+                    acc += *g;
+                }
+                *g = acc;
+            }
+        },
+    );
 }
 
 pub fn prelu_forward_op(w: &[u32], io: &mut CpuIo) {

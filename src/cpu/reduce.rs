@@ -28,6 +28,57 @@ pub fn workgroup_sum(n: usize, term: impl Fn(usize) -> f32) -> f32 {
     part[0]
 }
 
+/// [`workgroup_sum`] fed its terms in order (term k goes to partial sum k mod 256, as
+/// invocation k mod 256 adds it), so that a caller walking its data in memory order can sum
+/// as it goes: the same value bit for bit.
+pub struct Partials {
+    part: [f32; WG],
+    n: usize,
+}
+
+impl Default for Partials {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Partials {
+    pub fn new() -> Self {
+        Self {
+            part: [0.0; WG],
+            n: 0,
+        }
+    }
+
+    /// Adds the next terms, in order.
+    pub fn add(&mut self, terms: impl IntoIterator<Item = f32>) {
+        let mut t = self.n % WG;
+        for v in terms {
+            self.part[t] += v;
+            t += 1;
+            if t == WG {
+                t = 0;
+            }
+            self.n += 1;
+        }
+    }
+
+    /// The sum, in the shaders' tree (partial sums past the last term are skipped, as
+    /// [`workgroup_sum`] skips them).
+    pub fn total(mut self) -> f32 {
+        let mut live = self.n.min(WG);
+        let mut s = WG / 2;
+        while s > 0 {
+            for t in 0..s.min(live) {
+                self.part[t] += self.part[t + s];
+            }
+            live = live.min(s);
+            s /= 2;
+        }
+        self.part[0]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,6 +99,32 @@ mod tests {
             s /= 2;
         }
         part[0]
+    }
+
+    /// Terms fed in runs of any length sum as `workgroup_sum` does.
+    #[test]
+    fn partials_are_the_workgroup_sum_bit_for_bit() {
+        let value = |k: usize| ((k * 7919 % 1000) as f32 - 500.0) * 1.37e-3;
+        for (n, run) in [
+            (0, 1),
+            (1, 1),
+            (255, 7),
+            (256, 256),
+            (784, 49),
+            (5000, 300),
+            (5000, 1),
+        ] {
+            let mut sum = Partials::new();
+            for start in (0..n).step_by(run) {
+                sum.add((start..(start + run).min(n)).map(value));
+            }
+            let want = workgroup_sum(n, value);
+            assert_eq!(
+                sum.total().to_bits(),
+                want.to_bits(),
+                "n = {n}, runs of {run}"
+            );
+        }
     }
 
     #[test]

@@ -29,7 +29,7 @@ const CHAINS: usize = 8;
 /// per-channel loop adds them. Channels are spread over the cores in blocks, CHAINS at a time
 /// within a block (with HW = 1, a BatchNorm1d, a block's channels are one contiguous run of
 /// each sample's values, summed as a vector).
-fn channel_sums(
+pub(super) fn channel_sums(
     p: &BatchNormParams,
     v: &[f32],
     w: &[f32],

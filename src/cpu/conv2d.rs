@@ -755,30 +755,25 @@ mod x86 {
 }
 
 /// db (+)= dy summed over (N, H_out, W_out): the bias gradient of conv2d and conv_transpose2d.
+/// Each channel is one chain of adds in (b, oy, ox) order, several channels' chains advanced
+/// together (`batch_norm::channel_sums`).
 pub fn conv2d_bias_grad(p: &ConvParams, dy: &[f32], db: &mut [f32]) {
-    let (n, c_out) = (p.n as usize, p.c_out as usize);
-    let plane = (p.h_out * p.w_out) as usize;
-    let work = n * c_out * plane;
-    par::chunks(
-        &mut db[..c_out],
-        par::per_thread(c_out),
-        work,
-        |first, chunk| {
-            for (co, o) in (first..).zip(chunk.iter_mut()) {
-                let mut acc = 0.0f32;
-                for b in 0..n {
-                    for v in &dy[(b * c_out + co) * plane..][..plane] {
-                        acc += v;
-                    }
-                }
-                *o = if p.flags & ACCUMULATE != 0 {
-                    acc + *o
-                } else {
-                    acc
-                };
-            }
-        },
-    );
+    let shape = super::batch_norm::BatchNormParams {
+        n: p.n,
+        c: p.c_out,
+        hw: p.h_out * p.w_out,
+        ..Default::default()
+    };
+    let c_out = p.c_out as usize;
+    if p.flags & ACCUMULATE == 0 {
+        super::batch_norm::channel_sums(&shape, dy, dy, db, |_, v, _| v);
+        return;
+    }
+    let mut sums = vec![0.0f32; c_out];
+    super::batch_norm::channel_sums(&shape, dy, dy, &mut sums, |_, v, _| v);
+    for (o, s) in db[..c_out].iter_mut().zip(sums) {
+        *o += s;
+    }
 }
 
 pub fn conv2d_forward_op(words: &[u32], io: &mut CpuIo) {
@@ -879,6 +874,46 @@ mod tests {
                     bits(&plain),
                     "input grad, shape {i}, plane {plane}"
                 );
+            }
+        }
+    }
+
+    /// The bias gradient's chains side by side are each channel's serial sum, bit for bit,
+    /// with HW of 1 too, and accumulating.
+    #[test]
+    fn bias_grad_is_the_serial_sum_bit_for_bit() {
+        for (n, c_out, oh, ow) in [(3, 19, 7, 5), (2, 4, 1, 1), (16, 33, 4, 4), (1, 1, 9, 9)] {
+            for flags in [0, ACCUMULATE] {
+                let g = Conv2dGeometry {
+                    n,
+                    c_in: 1,
+                    h: oh,
+                    w: ow,
+                    c_out,
+                    kh: 1,
+                    kw: 1,
+                    stride: 1,
+                    pad: 0,
+                };
+                let p = g.params(flags);
+                let dy = values(g.y_len(), (n * c_out) as u32);
+                let start = values(c_out, 77);
+                let mut db = start.clone();
+                conv2d_bias_grad(&p, &dy, &mut db);
+                for (co, (&got, &was)) in db.iter().zip(&start).enumerate() {
+                    let mut acc = 0.0f32;
+                    for b in 0..n {
+                        for v in &dy[(b * c_out + co) * oh * ow..][..oh * ow] {
+                            acc += v;
+                        }
+                    }
+                    let want = if flags != 0 { acc + was } else { acc };
+                    assert_eq!(
+                        got.to_bits(),
+                        want.to_bits(),
+                        "{n}x{c_out}x{oh}x{ow} channel {co}"
+                    );
+                }
             }
         }
     }

@@ -120,18 +120,21 @@ pub fn avg_pool_forward(p: &PoolParams, x: &[f32], y: &mut [f32]) {
     let (ot, oh, ow) = (t / kt, h / kh, w / kw);
     let count = (kt * kh * kw) as f32;
     // Row by row of y on every core; each window summed in the serial order.
+    // The row of y is the windows' accumulator: each x row of the window adds its kw values
+    // to every output in turn (the same order per window as summing it whole).
     par::rows(&mut y[..planes * ot * oh * ow], ow, |r, y_row| {
         let (oy, oz, plane) = (r % oh, (r / oh) % ot, r / (oh * ot));
-        for (ox, y) in y_row.iter_mut().enumerate() {
-            let mut acc = 0.0f32;
-            for dt in 0..kt {
-                for dh in 0..kh {
-                    let row = ((plane * t + oz * kt + dt) * h + oy * kh + dh) * w + ox * kw;
-                    acc = x[row..row + kw].iter().fold(acc, |a, &v| a + v);
+        y_row.fill(0.0);
+        for dt in 0..kt {
+            for dh in 0..kh {
+                let row = ((plane * t + oz * kt + dt) * h + oy * kh + dh) * w;
+                let x_row = &x[row..row + ow * kw];
+                for (acc, win) in y_row.iter_mut().zip(x_row.chunks_exact(kw)) {
+                    *acc = win.iter().fold(*acc, |a, &v| a + v);
                 }
             }
-            *y = acc / count;
         }
+        y_row.iter_mut().for_each(|v| *v /= count);
     });
 }
 
@@ -148,10 +151,10 @@ pub fn avg_pool_backward(p: &PoolParams, dy: &[f32], dx: &mut [f32]) {
             return;
         }
         let dy_row = &dy[((plane * ot + oz) * oh + oy) * ow..][..ow];
-        for (x, dx) in dx_row.iter_mut().enumerate() {
-            let ox = x / kw;
-            *dx = if ox < ow { dy_row[ox] / count } else { 0.0 };
+        for (win, &d) in dx_row.chunks_exact_mut(kw).zip(dy_row) {
+            win.fill(d / count);
         }
+        dx_row[ow * kw..].fill(0.0);
     });
 }
 

@@ -10,12 +10,15 @@ pub const WG: usize = 256;
 pub fn workgroup_sum(n: usize, term: impl Fn(usize) -> f32) -> f32 {
     let mut part = [0.0f32; WG];
     let mut live = n.min(WG);
-    for (t, acc) in part[..live].iter_mut().enumerate() {
-        let mut k = t;
-        while k < n {
-            *acc += term(k);
-            k += WG;
+    // A block of WG terms at a time: partial t still takes t, t + WG, ... in order, and the
+    // loop walks the terms in memory order (it vectorizes where `term` reads a slice).
+    let mut k = 0;
+    while k < n {
+        let len = WG.min(n - k);
+        for (t, acc) in part[..len].iter_mut().enumerate() {
+            *acc += term(k + t);
         }
+        k += len;
     }
     let mut s = WG / 2;
     while s > 0 {

@@ -64,8 +64,10 @@ pub fn reflect_pad_forward(p: &ReflectPadParams, x: &[f32], y: &mut [f32]) {
         let (oy, plane) = (r % oh, r / oh);
         let sy = mirror(oy as isize - pad, h as isize);
         let src = &x[(plane * h + sy) * w..][..w];
-        for (ox, y) in y.iter_mut().enumerate() {
-            *y = src[mirror(ox as isize - pad, w as isize)];
+        let (inner, edges) = (pad as usize..pad as usize + w, pad as usize + w);
+        y[inner].copy_from_slice(src);
+        for ox in (0..pad as usize).chain(edges..y.len()) {
+            y[ox] = src[mirror(ox as isize - pad, w as isize)];
         }
     });
 }
@@ -73,19 +75,25 @@ pub fn reflect_pad_forward(p: &ReflectPadParams, x: &[f32], y: &mut [f32]) {
 pub fn reflect_pad_backward(p: &ReflectPadParams, dy: &[f32], dx: &mut [f32]) {
     let (h, w, pad) = (p.h as usize, p.w as usize, p.pad as usize);
     let (oh, ow) = p.out();
+    // Column x takes, from each of its source rows in order, the row's columns pad - x (for
+    // 1 <= x <= pad), x + pad, then pad + 2 (w - 1) - x (near the right edge): `sources`'
+    // order. Three passes over the columns per source row add them in that order.
+    let left = 1..(pad + 1).min(w);
+    let right = (w - 1).saturating_sub(pad)..w.saturating_sub(1);
     par::rows(&mut dx[..p.x_len()], w, |r, dx| {
         let (y, plane) = (r % h, r / h);
-        let rows = sources(y, h, pad);
-        for (x, dx) in dx.iter_mut().enumerate() {
-            let cols = sources(x, w, pad);
-            let mut acc = 0.0f32;
-            for row in rows.into_iter().flatten() {
-                let row = (plane * oh + row) * ow;
-                for col in cols.into_iter().flatten() {
-                    acc += dy[row + col];
-                }
+        dx.fill(0.0);
+        for row in sources(y, h, pad).into_iter().flatten() {
+            let src = &dy[(plane * oh + row) * ow..][..ow];
+            for x in left.clone() {
+                dx[x] += src[pad - x];
             }
-            *dx = acc;
+            for (acc, &v) in dx.iter_mut().zip(&src[pad..]) {
+                *acc += v;
+            }
+            for x in right.clone() {
+                dx[x] += src[pad + 2 * (w - 1) - x];
+            }
         }
     });
 }
@@ -96,4 +104,50 @@ pub fn reflect_pad_forward_op(w: &[u32], io: &mut CpuIo) {
 
 pub fn reflect_pad_backward_op(w: &[u32], io: &mut CpuIo) {
     reflect_pad_backward(&params(w), io.f32(0), io.f32_mut(1));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every dx value sums its sources element by element, as the shader does.
+    fn backward_by_element(p: &ReflectPadParams, dy: &[f32]) -> Vec<f32> {
+        let (h, w, pad) = (p.h as usize, p.w as usize, p.pad as usize);
+        let (oh, ow) = p.out();
+        (0..p.x_len())
+            .map(|i| {
+                let (x, y, plane) = (i % w, (i / w) % h, i / (w * h));
+                let mut acc = 0.0f32;
+                for row in sources(y, h, pad).into_iter().flatten() {
+                    for col in sources(x, w, pad).into_iter().flatten() {
+                        acc += dy[(plane * oh + row) * ow + col];
+                    }
+                }
+                acc
+            })
+            .collect()
+    }
+
+    /// The row-at-a-time inner columns change no bit (a -0.0 in dy becomes +0.0, as in the
+    /// shader), for sides narrower and wider than the pads.
+    #[test]
+    fn reflect_pad_backward_rows_are_the_elementwise_sums_bit_for_bit() {
+        for (planes, h, w, pad) in [(2, 5, 9, 1), (1, 4, 4, 3), (3, 7, 3, 2), (1, 6, 40, 3)] {
+            let p = ReflectPadParams::new(planes, 1, (h, w), pad);
+            let dy: Vec<f32> = (0..p.y_len())
+                .map(|i| {
+                    if i % 5 == 0 {
+                        -0.0
+                    } else {
+                        (i as f32 * 0.37).sin()
+                    }
+                })
+                .collect();
+            let mut dx = vec![9.0; p.x_len()];
+            reflect_pad_backward(&p, &dy, &mut dx);
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            let want = backward_by_element(&p, &dy);
+            assert_eq!(bits(&dx), bits(&want), "{planes}x{h}x{w} pad {pad}");
+        }
+    }
 }

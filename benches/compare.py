@@ -12,6 +12,7 @@ throttled machine mean something: a slow spell hits one run, not every round of 
     python3 benches/compare.py --section train --cpu-only   # the CPU path alone, no lavapipe rows
     python3 benches/compare.py --section train --cpu-only --batches 32,64
     python3 benches/compare.py --section train --cpu-only --models srgan,cyclegan,dvdgan --rounds 2
+    python3 benches/compare.py --section train --cpu-only --models cgan,acgan,infogan,wgan-gp --batches 32,64
     python3 benches/compare.py --section train --ours bench.txt --theirs torch.txt   # saved outputs
 
 With --ours and --theirs (the saved output of the engine bench and of pytorch_reference.py, as
@@ -32,9 +33,11 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGET = 0.25
 # `cargo bench` matmul rows: [op] m n k kernel * GFLOP/s us [cpu]; the chosen kernel has the *.
 MATMUL_ROW = re.compile(r"^(matmul\w*)?\s+(\d+)\s+(\d+)\s+(\d+)\s+(\w+)\s+(\*\s+)?([\d.]+)")
-TRAIN_ROW = re.compile(r"^(mlp|dcgan|srgan|cyclegan|dvdgan)\s+(\d+)\s+(adapter, [\w ]+?|CPU path)\s+([\d.]+)\s")
+# The recipes both sides time (wgan-gp's name has a hyphen).
+MODELS = r"(mlp|dcgan|cgan|acgan|infogan|wgan-gp|srgan|cyclegan|dvdgan)"
+TRAIN_ROW = re.compile(r"^" + MODELS + r"\s+(\d+)\s+(adapter, [\w ]+?|CPU path)\s+([\d.]+)\s")
 TORCH_MATMUL = re.compile(r"^pytorch (matmul\w*)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)")
-TORCH_TRAIN = re.compile(r"^pytorch (mlp|dcgan|srgan|cyclegan|dvdgan)\s+batch\s+(\d+):\s+([\d.]+) it/s")
+TORCH_TRAIN = re.compile(r"^pytorch " + MODELS + r"\s+batch\s+(\d+):\s+([\d.]+) it/s")
 
 
 def run(cmd, env=None):
@@ -91,7 +94,8 @@ def main():
     ap.add_argument("--cpu-only", action="store_true", help="time the CPU path only, not the adapter")
     ap.add_argument("--batches", default="32,64,256", help="train: the batch sizes PyTorch runs (and the table shows)")
     ap.add_argument("--models", default="mlp,dcgan",
-                    help="train: the recipes both sides time (also srgan, cyclegan, dvdgan: slow)")
+                    help="train: the recipes both sides time (also cgan, acgan, infogan, wgan-gp, each at "
+                         "its recipe's batch: 32, wgan-gp 64; srgan, cyclegan, dvdgan: slow)")
     ap.add_argument("--ours", help="saved output of the engine bench (then nothing is run)")
     ap.add_argument("--theirs", help="saved output of benches/pytorch_reference.py")
     a = ap.parse_args()

@@ -342,10 +342,14 @@ struct TrainCase {
     heavy: bool,
 }
 
-/// The recipes (`WGPU_GAN_BENCH_MODELS=srgan,dvdgan` picks some by name): the seed MLP GAN at batch 32 (targets from the issue: lavapipe >= 10 it/s; the
-/// CPU path >= 48 it/s, PyTorch's CPU speed on the 2-core reference machine; the seed's Keras
-/// 8.2 it/s) and at 64 and 256; the 28x28 DCGAN at its recipe's batch 64. A new model goes here
-/// as one more `TrainCase` from `TrainConfig::for_model`.
+/// The recipes (`WGPU_GAN_BENCH_MODELS=srgan,dvdgan` picks some by name): the seed MLP GAN at
+/// batch 32 (targets from the issue: lavapipe >= 10 it/s; the CPU path >= 48 it/s, PyTorch's
+/// CPU speed on the 2-core reference machine; the seed's Keras 8.2 it/s) and at 64 and 256; the
+/// 28x28 DCGAN at 32, 64 (its recipe's batch) and 256; the seed MLP's relatives cgan, acgan,
+/// infogan (batch 32) and wgan-gp (batch 64) at their recipes' defaults; then SRGAN, CycleGAN and
+/// DVD-GAN (heavy). Every recipe has a PyTorch twin in benches/pytorch_reference.py (or
+/// pytorch_families.py) under the same name. A new model goes here as one more `TrainCase` from
+/// `TrainConfig::for_model`.
 fn train_cases() -> Vec<TrainCase> {
     let mlp = |batch_size| TrainConfig {
         batch_size,
@@ -374,6 +378,23 @@ fn train_cases() -> Vec<TrainCase> {
                 batch_size,
                 ..TrainConfig::for_model(ModelKind::Dcgan)
             },
+            adapter_refs: &[],
+            cpu_refs: &[],
+            heavy: false,
+        });
+    }
+    // The seed MLP's relatives at their recipes' defaults (cgan, acgan and infogan: the seed
+    // schedule at batch 32; wgan-gp: 5 critic steps per G step at batch 64).
+    let relatives = [
+        ("cgan", ModelKind::Cgan),
+        ("acgan", ModelKind::Acgan),
+        ("infogan", ModelKind::Infogan),
+        ("wgan-gp", ModelKind::WganGp),
+    ];
+    for (name, model) in relatives {
+        cases.push(TrainCase {
+            name,
+            cfg: TrainConfig::for_model(model),
             adapter_refs: &[],
             cpu_refs: &[],
             heavy: false,
@@ -413,7 +434,7 @@ fn train_section(bench: &Bench) {
          process's CPU seconds (all threads) per second, lower when other work shares the CPUs"
     );
     println!(
-        "{:<6} {:>5}  {:<28} {:>8} {:>9} {:>6} {:>5}  reference",
+        "{:<8} {:>5}  {:<28} {:>8} {:>9} {:>6} {:>5}  reference",
         "model", "batch", "executor", "it/s", "ms/it", "cores", "timed"
     );
     let mut first_case = true;
@@ -466,7 +487,7 @@ fn train_section(bench: &Bench) {
                 .collect();
             let reference = reference.join(", ");
             println!(
-                "{:<6} {:>5}  {what:<28} {per_s:>8.2} {:>9.1} {cores:>6} {:>5}  {reference}",
+                "{:<8} {:>5}  {what:<28} {per_s:>8.2} {:>9.1} {cores:>6} {:>5}  {reference}",
                 case.name,
                 case.cfg.batch_size,
                 1e3 / per_s,

@@ -12,6 +12,25 @@ in one session on one machine:
   BatchNorm(eps 1e-3, momentum 0.3); D 784-512-256-1), its schedule: fakes from G in eval mode,
   a D step on reals, a D step on fakes, two G steps; Adam(2e-4, 0.5, 0.999, eps 1e-7).
 - dcgan: the 28x28 DCGAN of issue 4 with the pytorch/examples schedule.
+- cgan, acgan, infogan: the seed MLP's relatives on its schedule (src/train/schedule/recipes.rs,
+  `seed_schedule`) and Adam(2e-4, 0.5, 0.999, eps 1e-7), with G's moving average (decay
+  min(0.999, (1 + t)/(10 + t)) at G's step t, over its weights and batch-norm running statistics)
+  after each G step. Fakes from G in eval mode; a D step on reals; a D step on fakes; two G steps
+  through the frozen D (batch norm in training mode), each on fresh noise and labels.
+  cgan: G 110-256-512-1024-784 reads [z, one_hot(y)], D 794-512-256-1 reads [x, one_hot(y)], BCE;
+  the matching-aware D step (reals with random labels, target fake) between the real and fake
+  D steps. acgan: G 110 in ([z, one_hot(y)]), D 784-512-256-11 ([logit, 10 class logits]); BCE
+  plus cross-entropy (weight 1) of the class head on reals' labels, fakes' labels, and in G's
+  loss. infogan: latent 62, G 74 in ([z, c (2 codes, uniform in [-1, 1)), one_hot(k)]), D
+  784-512-256-13 ([logit, Q's 10 categorical logits, Q's 2 code means]); BCE plus the information
+  loss (cross-entropy on k + 0.1 MSE on c) in the D step on fakes and in G's loss, none on reals.
+- wgan-gp: G 100-256-512-1024-784 and critic 784-512-256-1 (no sigmoid); 5 critic steps per G
+  step (src/train/schedule/heads.rs, `wgan_schedule`), each on fresh noise, reals and mixing
+  weights: fakes from G in training mode without gradients, -mean(C(real)) + mean(C(fake)) +
+  10 mean((|dC/dx| - 1)^2) at t real + (1 - t) fake, the penalty through autograd's double
+  backward (parameter gradients only); then a G step on -mean(C(G(z))); Adam(1e-4, 0, 0.9,
+  eps 1e-8); G's moving average as above.
+  These four run at each --batches size like mlp and dcgan (their recipes' batch: 32; wgan-gp 64).
 - srgan, cyclegan, dvdgan: the new families at their defaults (benches/pytorch_families.py),
   each at its own batch sizes (srgan 16, cyclegan 1 and 16, dvdgan 16), timed for about
   --family-seconds after two warm-up iterations.
@@ -35,13 +54,22 @@ from pytorch_families import FAMILIES
 FAMILY_BATCHES = {"srgan": [16], "cyclegan": [1, 16], "dvdgan": [16]}
 
 
-def mlp_models():
+def mlp_g(inputs=100):
+    """The seed's G (Keras Dense, LeakyReLU, BatchNormalization(momentum 0.7, eps 1e-3) blocks)."""
     def block(i, o):
         return [nn.Linear(i, o), nn.LeakyReLU(0.2), nn.BatchNorm1d(o, eps=1e-3, momentum=0.3)]
 
-    g = nn.Sequential(*block(100, 256), *block(256, 512), *block(512, 1024), nn.Linear(1024, 784), nn.Tanh())
-    d = nn.Sequential(nn.Linear(784, 512), nn.LeakyReLU(0.2), nn.Linear(512, 256), nn.LeakyReLU(0.2), nn.Linear(256, 1))
-    return g, d
+    return nn.Sequential(*block(inputs, 256), *block(256, 512), *block(512, 1024), nn.Linear(1024, 784), nn.Tanh())
+
+
+def mlp_d(inputs=784, outputs=1):
+    """The seed's D: its logit (or critic value) and any extra heads, linear maps of its last layer."""
+    return nn.Sequential(
+        nn.Linear(inputs, 512), nn.LeakyReLU(0.2), nn.Linear(512, 256), nn.LeakyReLU(0.2), nn.Linear(256, outputs))
+
+
+def mlp_models():
+    return mlp_g(), mlp_d()
 
 
 def dcgan_models():
@@ -92,6 +120,132 @@ def dcgan_iteration(g, d, og, od, real, batch, dev):
     og.step()
 
 
+class Ema:
+    """G's moving average as `ops::ema_update` keeps it: weights and batch-norm running statistics,
+    ema = beta ema + (1 - beta) value with beta = min(decay, (1 + t)/(10 + t)) at G's step t."""
+
+    def __init__(self, g, decay=0.999):
+        self.src = [*g.parameters(), *(b for n, b in g.named_buffers() if "running" in n)]
+        self.avg = [t.detach().clone() for t in self.src]
+        self.decay, self.t = decay, 0
+
+    @torch.no_grad()
+    def update(self):
+        self.t += 1
+        beta = min(self.decay, (1 + self.t) / (10 + self.t))
+        torch._foreach_lerp_(self.avg, [t.detach() for t in self.src], 1 - beta)
+
+
+def frozen(net, frozen=True):
+    for p in net.parameters():
+        p.requires_grad_(not frozen)
+
+
+def relative_step(name, batch, dev):
+    """One iteration of cgan, acgan or infogan: the seed schedule (see the module docstring)."""
+    classes, codes = 10, 2 if name == "infogan" else 0
+    latent = 62 if name == "infogan" else 100
+    d_in = 784 + (classes if name == "cgan" else 0)
+    heads = {"cgan": 0, "acgan": classes, "infogan": classes + codes}[name]
+    g, d = mlp_g(latent + codes + classes).to(dev), mlp_d(d_in, 1 + heads).to(dev)
+    ema = Ema(g)
+    og = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-7)
+    od = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-7)
+    real = torch.rand(10_000, 784, device=dev) * 2 - 1
+    real_labels = torch.randint(0, classes, (10_000,), device=dev)
+    bce = F.binary_cross_entropy_with_logits
+
+    def one_hot(y):
+        return F.one_hot(y, classes).float()
+
+    def draw():
+        z = torch.randn(batch, latent, device=dev)
+        y = torch.randint(0, classes, (batch,), device=dev)
+        c = torch.rand(batch, codes, device=dev) * 2 - 1 if codes else None
+        return y, c, torch.cat([z, *([c] if codes else []), one_hot(y)], 1)
+
+    def d_input(x, y):
+        return torch.cat([x, one_hot(y)], 1) if name == "cgan" else x
+
+    def loss(out, target, y, c=None):
+        """BCE of the logit column, and acgan's class head or, on fakes, infogan's information loss."""
+        total = bce(out[:, :1], torch.full((batch, 1), target, device=dev))
+        if name == "acgan":
+            total = total + F.cross_entropy(out[:, 1:], y)
+        elif name == "infogan" and c is not None:
+            total = total + F.cross_entropy(out[:, 1:1 + classes], y) + 0.1 * F.mse_loss(out[:, 1 + classes:], c)
+        return total
+
+    def step():
+        y, c, g_in = draw()
+        pick = torch.randint(0, real.shape[0], (batch,), device=dev)
+        x, x_y = real[pick], real_labels[pick]
+        g.eval()
+        with torch.no_grad():
+            fake = g(g_in)
+        g.train()
+        d_steps = [(x, 1.0, x_y, None)]
+        if name == "cgan":
+            d_steps.append((x, 0.0, torch.randint(0, classes, (batch,), device=dev), None))
+        d_steps.append((fake, 0.0, y, c))
+        for inp, target, labels, cc in d_steps:
+            od.zero_grad()
+            loss(d(d_input(inp, labels)), target, labels, cc).backward()
+            od.step()
+        frozen(d)
+        for _ in range(2):
+            y, c, g_in = draw()
+            og.zero_grad()
+            loss(d(d_input(g(g_in), y)), 1.0, y, c).backward()
+            og.step()
+            ema.update()
+        frozen(d, False)
+
+    return step
+
+
+def wgan_gp_step(batch, dev, critic_steps=5, gp_weight=10.0):
+    """One iteration of wgan-gp: 5 critic steps, then a G step (see the module docstring)."""
+    g, d = mlp_g().to(dev), mlp_d().to(dev)
+    ema = Ema(g)
+    og = torch.optim.Adam(g.parameters(), lr=1e-4, betas=(0.0, 0.9), eps=1e-8)
+    od = torch.optim.Adam(d.parameters(), lr=1e-4, betas=(0.0, 0.9), eps=1e-8)
+    d_params = list(d.parameters())
+    real = torch.rand(10_000, 784, device=dev) * 2 - 1
+    ones = torch.ones(batch, 1, device=dev)
+
+    def step():
+        for _ in range(critic_steps):
+            x = real[torch.randint(0, real.shape[0], (batch,), device=dev)]
+            t = torch.rand(batch, 1, device=dev)
+            with torch.no_grad():
+                fake = g(torch.randn(batch, 100, device=dev))
+            od.zero_grad()
+            loss = -d(x).mean() + d(fake).mean()
+            mix = (t * x + (1 - t) * fake).requires_grad_(True)
+            (grad,) = torch.autograd.grad(d(mix), mix, ones, create_graph=True)
+            norm = (grad.square().sum(1) + 1e-12).sqrt()
+            (loss + gp_weight * (norm - 1).square().mean()).backward(inputs=d_params)
+            od.step()
+        frozen(d)
+        og.zero_grad()
+        (-d(g(torch.randn(batch, 100, device=dev))).mean()).backward()
+        og.step()
+        ema.update()
+        frozen(d, False)
+
+    return step
+
+
+# The seed MLP's relatives: name -> step maker (batch, device).
+RELATIVES = {
+    "cgan": lambda batch, dev: relative_step("cgan", batch, dev),
+    "acgan": lambda batch, dev: relative_step("acgan", batch, dev),
+    "infogan": lambda batch, dev: relative_step("infogan", batch, dev),
+    "wgan-gp": wgan_gp_step,
+}
+
+
 def bench_family(name, batch, dev, seconds):
     step = FAMILIES[name][0](batch, dev)
     for _ in range(2):
@@ -108,20 +262,26 @@ def bench_family(name, batch, dev, seconds):
 
 
 def bench(name, batch, dev, iterations, warmup):
-    g, d = (mlp_models if name == "mlp" else dcgan_models)()
-    g, d = g.to(dev), d.to(dev)
-    eps = 1e-7 if name == "mlp" else 1e-8
-    og = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=eps)
-    od = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=eps)
-    real = torch.rand(10_000, 784, device=dev) * 2 - 1
-    step = mlp_iteration if name == "mlp" else dcgan_iteration
+    if name in RELATIVES:
+        step = RELATIVES[name](batch, dev)
+    else:
+        g, d = (mlp_models if name == "mlp" else dcgan_models)()
+        g, d = g.to(dev), d.to(dev)
+        eps = 1e-7 if name == "mlp" else 1e-8
+        og = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=eps)
+        od = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=eps)
+        real = torch.rand(10_000, 784, device=dev) * 2 - 1
+        iteration = mlp_iteration if name == "mlp" else dcgan_iteration
+
+        def step():
+            iteration(g, d, og, od, real, batch, dev)
     for _ in range(warmup):
-        step(g, d, og, od, real, batch, dev)
+        step()
     if dev.type == "cuda":
         torch.cuda.synchronize()
     t = time.perf_counter()
     for _ in range(iterations):
-        step(g, d, og, od, real, batch, dev)
+        step()
     if dev.type == "cuda":
         torch.cuda.synchronize()
     return iterations / (time.perf_counter() - t)
@@ -172,7 +332,8 @@ def main():
     ap.add_argument("--iterations", type=int, default=200)
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--models", default="mlp,dcgan",
-                    help="comma-separated (mlp, dcgan, srgan, cyclegan, dvdgan); empty for the matmul table only")
+                    help="comma-separated (mlp, dcgan, cgan, acgan, infogan, wgan-gp, srgan, cyclegan, "
+                         "dvdgan); empty for the matmul table only")
     ap.add_argument("--family-seconds", type=float, default=10.0, help="timing per new-family row")
     ap.add_argument("--batches", default="32,64,256")
     ap.add_argument("--no-matmul", action="store_true", help="skip the matmul GFLOP/s table")
@@ -186,6 +347,8 @@ def main():
         for t, (m, n, k) in matmul_cases(big=dev.type == "cuda"):
             print(f"pytorch {names[t]:<10} {m:>5} {n:>5} {k:>5} {matmul_gflops(t, m, n, k, dev):9.2f}")
     for name in filter(None, a.models.split(",")):
+        if name not in ("mlp", "dcgan", *RELATIVES, *FAMILIES):
+            sys.exit(f"unknown model {name!r}")
         if name in FAMILIES:
             for batch in FAMILY_BATCHES[name]:
                 its = bench_family(name, batch, dev, a.family_seconds)

@@ -79,6 +79,53 @@ fn fused_conv_steps_match_the_recorded_ops_bit_for_bit() {
     );
 }
 
+/// The weight gradient as a step, a block of samples at a time (each block's columns a multiple
+/// of the GEMM's k block of 256): conv2d and conv_transpose2d, accumulating or not, batches that
+/// leave a shorter last block, 16x16 maps (one sample is 256 columns) and 8x8 ones (blocks of 4
+/// samples and more).
+#[test]
+fn fused_weight_grad_steps_match_the_recorded_ops_bit_for_bit() {
+    let shapes: [Dims; 3] = [
+        [24, 16, 16, 16, 16, 3, 3, 1, 1],
+        [150, 8, 8, 8, 8, 3, 3, 1, 1],
+        [21, 8, 32, 32, 4, 4, 4, 2, 1],
+    ];
+    for d in shapes {
+        for transposed in [false, true] {
+            for accumulate in [false, true] {
+                let case = record(Path::Lowered, transposed, Entry::WeightGrad, d, accumulate);
+                let what = describe(Path::Lowered, transposed, Entry::WeightGrad, d, accumulate);
+                let inputs = random_inputs(&case);
+                let kinds = fused_matches_recorded(&case.prog, &inputs, &[case.w], &what);
+                assert_eq!(kinds, [StepKind::WeightGrad], "{what}");
+            }
+        }
+    }
+    // conv3d's (DVD-GAN's temporal discriminator): 4 x 16 x 16 outputs, 1,024 columns a sample.
+    let g = Conv3dGeometry {
+        n: 6,
+        c_in: 16,
+        t: 8,
+        h: 32,
+        w: 32,
+        c_out: 8,
+        k: 3,
+        stride: 2,
+        pad: 1,
+    };
+    let mut prog = Program::new();
+    let (x, w) = (prog.tensor("x", g.x_len()), prog.tensor("w", g.w_len()));
+    let dy = prog.tensor("dy", g.y_len());
+    ops::conv3d::conv3d_weight_grad(&mut prog, g, x, dy, w, 0, "conv3d").unwrap();
+    let inputs: Vec<_> = [x, dy, w]
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (*v, bits(&rand_vec(v.len, 50 + i as u64, -1.0, 1.0))))
+        .collect();
+    let kinds = fused_matches_recorded(&prog, &inputs, &[w], "conv3d weight grad");
+    assert_eq!(kinds, [StepKind::WeightGrad]);
+}
+
 /// A forward followed by the weight gradient of the same x reads the forward's cols (the
 /// builders drop the second im2col): the forward is not fused, and the results still agree.
 #[test]

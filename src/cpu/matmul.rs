@@ -334,6 +334,37 @@ pub fn matmul_at_strided(p: &MatmulParams, a: &[f32], b: &[f32], b_row: usize, o
     gemm(p, a, (1, p.m as isize), b, (b_row as isize, 1), out);
 }
 
+/// [`matmul_bt`] without bias, reading a's rows `a_row` words apart (a column block of a wider
+/// matrix: the weight gradient of `exec::cpu_conv`, a block of samples at a time), adding to
+/// out when `accumulate`. The same GEMM calls as the whole product's, so where the blocks cut
+/// k at multiples of the GEMM's k block (256) and each adds to the last, out is the whole
+/// product's bit for bit.
+pub fn matmul_bt_strided(
+    p: &MatmulParams,
+    a: &[f32],
+    a_row: usize,
+    b: &[f32],
+    accumulate: bool,
+    out: &mut [f32],
+) {
+    let (m, n, k) = (p.m as isize, p.n as isize, p.k as isize);
+    let a_row = a_row as isize;
+    assert!(m == 0 || a.len() as isize >= (m - 1) * a_row + k);
+    let p = MatmulParams {
+        flags: if accumulate { ACCUMULATE } else { 0 },
+        ..*p
+    };
+    let none = Finish::none(p.n as usize);
+    // As `product`'s Bt: the smaller operand packed across its rows.
+    // (gemm_into's own check, a.len() >= m·k, holds too: a_row >= k.)
+    assert!(a_row >= k);
+    if n >= m {
+        gemm_into(&p, b, (k, 1), a, (1, a_row), out, (1, n), (n, m), &none);
+    } else {
+        gemm_into(&p, a, (a_row, 1), b, (1, k), out, (n, 1), (m, n), &none);
+    }
+}
+
 /// db[j] = Σ_i dy[i, j] over the m rows of dy (m, n); summed in row order like the shader, a
 /// block of columns per thread.
 pub fn bias_grad(p: &MatmulParams, dy: &[f32], db: &mut [f32]) {

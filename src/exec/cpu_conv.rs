@@ -40,6 +40,11 @@ pub struct ConvStep {
     pub w: View,
     pub bias: View,
     pub out: View,
+    /// A weight gradient's nchw_to_cnhw of dy (its params, dy, y_t), run first, when the step
+    /// takes it in.
+    pub transpose: Option<(ConvParams, View, View)>,
+    /// Whether a weight gradient adds to dw (the recorded product's flag).
+    pub accumulate: bool,
 }
 
 /// The lowered conv's geometry, as its reshapes take it (the col2im's, with its flags, for an
@@ -116,6 +121,9 @@ impl Geometry {
 pub enum StepKind {
     Forward,
     InputGrad,
+    /// im2col, (nchw_to_cnhw,) matmul_bt: the weight gradient, a block of samples at a time
+    /// (`x` is the conv's x, `w` y_t, `out` dw).
+    WeightGrad,
 }
 
 /// Every conv step of `program`, in op order, none overlapping (empty when SWITCH is 0).
@@ -127,7 +135,10 @@ pub fn plan(program: &Program) -> Vec<ConvStep> {
     let mut steps = Vec::new();
     let mut i = 0;
     while i < ops.len() {
-        match forward(ops, i).or_else(|| input_grad(ops, i)) {
+        let found = forward(ops, i)
+            .or_else(|| input_grad(ops, i))
+            .or_else(|| weight_grad(ops, i));
+        match found {
             Some((step, scratch)) if scratch.iter().all(|&v| dead_after(ops, &step, v)) => {
                 i += step.len;
                 steps.push(step);
@@ -189,6 +200,8 @@ fn forward(ops: &[OpCall], i: usize) -> Option<(ConvStep, Vec<View>)> {
         w: view(b, 0),
         bias: view(c, 1),
         out: view(c, 2),
+        transpose: None,
+        accumulate: false,
     };
     fits.then(|| (step, vec![cols, y_t]))
 }
@@ -218,8 +231,100 @@ fn input_grad(ops: &[OpCall], i: usize) -> Option<(ConvStep, Vec<View>)> {
         w: view(b, 0),
         bias: view(c, 1),
         out: view(c, 2),
+        transpose: None,
+        accumulate: false,
     };
     fits.then(|| (step, vec![cols]))
+}
+
+/// im2col (or im2col3d), then nchw_to_cnhw of dy if the lowering recorded one, then
+/// matmul_bt(y_t, cols -> dw): the step and the scratch it skips (cols). Only where the
+/// blocks are fewer than the batch (`WeightBlocks`).
+fn weight_grad(ops: &[OpCall], i: usize) -> Option<(ConvStep, Vec<View>)> {
+    let a = ops.get(i)?;
+    if !matches!(a.kernel, Kernel::Im2col | Kernel::Im2col3d) {
+        return None;
+    }
+    let g = reshape_geometry(a)?;
+    let with_t = ops.get(i + 1)?.kernel == Kernel::NchwToCnhw;
+    let (t, b) = if with_t {
+        (Some(&ops[i + 1]), ops.get(i + 2)?)
+    } else {
+        (None, ops.get(i + 1)?)
+    };
+    if !matches!(b.kernel, Kernel::MatmulBt | Kernel::MatmulBtVec4) {
+        return None;
+    }
+    let mp = matmul_params(b);
+    let cols = view(a, 1);
+    let (k, np) = (g.k(), g.n() * g.p());
+    let y_t = view(b, 0);
+    let accumulate = mp.flags & crate::cpu::matmul::ACCUMULATE != 0;
+    let shape = (mp.m as usize, mp.n as usize, mp.k as usize);
+    let mut fits = shape == (g.c_out(), k, np)
+        && mp.flags & !crate::cpu::matmul::ACCUMULATE == 0
+        && view(b, 1) == cols
+        && WeightBlocks::of(&g).is_some();
+    let transpose = match t {
+        Some(t) => {
+            let tp = conv_params(t);
+            // It writes y_t for this conv's (n, c_out, pixels), and not cols or x.
+            fits &= view(t, 1) == y_t
+                && (tp.n as usize, tp.c_out as usize) == (g.n(), g.c_out())
+                && (tp.h_out * tp.w_out) as usize == g.p()
+                && view(t, 0).buf != cols.buf;
+            Some((tp, view(t, 0), y_t))
+        }
+        None => None,
+    };
+    let step = ConvStep {
+        first: i,
+        len: if with_t { 3 } else { 2 },
+        kind: StepKind::WeightGrad,
+        conv: g,
+        bias_added: false,
+        x: view(a, 0),
+        w: y_t,
+        bias: y_t,
+        out: view(b, 2),
+        transpose,
+        accumulate,
+    };
+    fits.then(|| (step, vec![cols]))
+}
+
+/// How a weight gradient's samples are cut into blocks: each block's columns a multiple of the
+/// GEMM's k block (`matmul_bt_strided`), about `WEIGHT_BLOCK_WORDS` of cols, fewer samples
+/// than the batch (else the step would be the recorded ops).
+#[derive(Clone, Copy, Debug)]
+struct WeightBlocks {
+    per: usize,
+}
+
+/// The GEMM's k block (matrixmultiply's sgemm KC): blocks of the reduction cut at its
+/// multiples sum bit for bit as the whole.
+const GEMM_KC: usize = 256;
+
+/// Words of cols a weight-gradient block aims at (2 MiB, a core's L2: 1 MiB and 4 MiB were no
+/// faster on DVD-GAN).
+const WEIGHT_BLOCK_WORDS: usize = 1 << 19;
+
+impl WeightBlocks {
+    fn of(g: &Geometry) -> Option<Self> {
+        let (n, p, k) = (g.n(), g.p().max(1), g.k().max(1));
+        let step = GEMM_KC / gcd(p, GEMM_KC);
+        let want = (WEIGHT_BLOCK_WORDS / k).div_ceil(p).max(1);
+        let per = want.div_ceil(step) * step;
+        (per < n).then_some(Self { per })
+    }
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
 }
 
 /// Whether no op reads `v`'s words, as `step` leaves them, before they are all written again:
@@ -276,11 +381,23 @@ impl ConvStep {
         match self.kind {
             StepKind::Forward => self.first + 1,
             StepKind::InputGrad => self.first,
+            StepKind::WeightGrad => self.first + self.len - 1,
         }
     }
 
     /// The step's views as an op's bindings: x (or y_t), w, bias read, out written.
     pub fn bindings(&self) -> Vec<(View, Access)> {
+        if self.kind == StepKind::WeightGrad {
+            // With the transpose in, y_t is written (then read from the written slice).
+            let y_t = match self.transpose {
+                Some((_, dy, y_t)) => vec![(dy, Access::Read), (y_t, Access::Write)],
+                None => vec![(self.w, Access::Read)],
+            };
+            let mut b = vec![(self.x, Access::Read)];
+            b.extend(y_t);
+            b.push((self.out, Access::Write));
+            return b;
+        }
         vec![
             (self.x, Access::Read),
             (self.w, Access::Read),
@@ -291,11 +408,24 @@ impl ConvStep {
 
     /// Runs the step on its bindings (in `bindings()`'s order).
     pub fn run(&self, io: &mut CpuIo) {
+        if self.kind == StepKind::WeightGrad {
+            let x = io.f32(0);
+            let (y_t, dw): (&[f32], _) = match self.transpose {
+                Some((tp, ..)) => {
+                    let (dy, y_t) = (io.f32(1), io.f32_mut(2));
+                    crate::cpu::im2col::nchw_to_cnhw(&tp, dy, y_t);
+                    (y_t, io.f32_mut(3))
+                }
+                None => (io.f32(1), io.f32_mut(2)),
+            };
+            return self.weight_grad(x, y_t, dw);
+        }
         let (x, w, bias) = (io.f32(0), io.f32(1), io.f32(2));
         let out = io.f32_mut(3);
         match self.kind {
             StepKind::Forward => self.forward(x, w, bias, out),
             StepKind::InputGrad => self.input_grad(x, w, bias, out),
+            StepKind::WeightGrad => unreachable!("run above"),
         }
     }
 
@@ -364,6 +494,39 @@ impl ConvStep {
                     g.with_n(count).col2im(cols, bias, dx_blk);
                 });
             });
+    }
+}
+
+impl ConvStep {
+    /// dw (+)= y_t · colsᵀ, the samples a block at a time in order: each block's cols (in
+    /// cache) from its im2col, then its product added to dw (the first block accumulates only
+    /// if the recorded product did). The blocks cut the reduction at multiples of the GEMM's k
+    /// block, so dw is the whole product's bit for bit.
+    fn weight_grad(&self, x: &[f32], y_t: &[f32], dw: &mut [f32]) {
+        let g = self.conv;
+        let Some(WeightBlocks { per }) = WeightBlocks::of(&g) else {
+            unreachable!("a weight-gradient step has blocks");
+        };
+        let (n, k, p, x_len) = (g.n(), g.k(), g.p(), g.x_len());
+        let np = n * p;
+        let accumulate = self.accumulate;
+        with_scratch(k * per * p, |scratch| {
+            for (i, n0) in (0..n).step_by(per).enumerate() {
+                let count = per.min(n - n0);
+                let cols_len = count * p;
+                let cols = &mut scratch[..k * cols_len];
+                g.with_n(count)
+                    .im2col(&x[n0 * x_len..][..count * x_len], cols);
+                let mp = MatmulParams {
+                    m: g.c_out() as u32,
+                    n: k as u32,
+                    k: cols_len as u32,
+                    flags: 0,
+                };
+                let first = i == 0 && !accumulate;
+                matmul::matmul_bt_strided(&mp, &y_t[n0 * p..], np, cols, !first, dw);
+            }
+        });
     }
 }
 

@@ -52,7 +52,10 @@ pub(super) fn channel_sums(
         });
         return;
     }
-    par::chunks(out, par::per_thread(c), work, |first, sums| {
+    // At least CHAINS channels a piece: fewer would leave each chain waiting on its adds (a
+    // BatchNorm2d of 8 or 16 channels, as DVD-GAN's G has, ran one channel a piece).
+    let piece = par::per_thread(c).max(CHAINS);
+    par::chunks(out, piece, work, |first, sums| {
         for (g, group) in sums.chunks_mut(CHAINS).enumerate() {
             let ch0 = first + g * CHAINS;
             let mut acc = [0.0f32; CHAINS];

@@ -12,10 +12,24 @@ use super::{par, params, CpuIo};
 /// x[b, ci, oy·stride + ky - pad, ox·stride + kx - pad], 0 where that falls in the padding.
 pub fn im2col(p: &ConvParams, x: &[f32], cols: &mut [f32]) {
     let d = Dims::of(p);
-    let (np, plane) = (d.n * d.oh * d.ow, d.oh * d.ow);
+    let np = d.n * d.oh * d.ow;
     let taps = d.kh * d.kw;
     let cols = &mut cols[..d.c_in * taps * np];
-    par::rows(cols, np, |k, row| {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F; x holds the n samples (the op's length check).
+        assert!(x.len() >= d.n * d.c_in * d.h * d.w);
+        par::rows(cols, np, |k, row| unsafe { x86::im2col_row(&d, x, k, row) });
+        return;
+    }
+    par::rows(cols, np, |k, row| im2col_row(&d, x, k, row));
+}
+
+/// Row k = (ci, ky, kx) of [`im2col`]'s cols, every sample.
+fn im2col_row(d: &Dims, x: &[f32], k: usize, row: &mut [f32]) {
+    let plane = d.oh * d.ow;
+    let taps = d.kh * d.kw;
+    {
         let (ci, ky, kx) = (k / taps, (k % taps) / d.kw, k % d.kw);
         let (oy_lo, oy_hi) = tap_range(ky, d.pad, d.s, d.h, d.oh);
         let (ox_lo, ox_hi) = tap_range(kx, d.pad, d.s, d.w, d.ow);
@@ -41,7 +55,65 @@ pub fn im2col(p: &ConvParams, x: &[f32], cols: &mut [f32]) {
                 }
             }
         }
-    });
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{tap_range, Dims};
+    use std::arch::x86_64::*;
+
+    /// Lanes of the 16 columns from `c0` that lie in lo..hi.
+    fn lanes(c0: usize, (lo, hi): (usize, usize)) -> u16 {
+        (0..16)
+            .filter(|&l| lo <= c0 + l && c0 + l < hi)
+            .fold(0, |m, l| m | 1 << l)
+    }
+
+    /// [`super::im2col_row`] 16 columns a vector: per output row, a masked load (stride 1) or
+    /// gather (stride > 1) of the columns whose tap lands inside x, zeros elsewhere, one
+    /// masked store; the same values (copies and zeros) without a call per short row.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn im2col_row(d: &Dims, x: &[f32], k: usize, row: &mut [f32]) {
+        let taps = d.kh * d.kw;
+        let (ci, ky, kx) = (k / taps, (k % taps) / d.kw, k % d.kw);
+        let (oy_lo, oy_hi) = tap_range(ky, d.pad, d.s, d.h, d.oh);
+        let cols = tap_range(kx, d.pad, d.s, d.w, d.ow);
+        let plane = d.oh * d.ow;
+        assert!(row.len() >= d.n * plane);
+        let blocks = d.ow.div_ceil(16);
+        let in_row: Vec<u16> = (0..blocks).map(|cb| lanes(cb * 16, (0, d.ow))).collect();
+        let live: Vec<u16> = (0..blocks).map(|cb| lanes(cb * 16, cols)).collect();
+        let step = _mm512_set1_epi32(d.s as i32);
+        let index = _mm512_mullo_epi32(
+            _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+            step,
+        );
+        for b in 0..d.n {
+            let x_p = x.as_ptr().add((b * d.c_in + ci) * d.h * d.w);
+            let out = row.as_mut_ptr().add(b * plane);
+            for oy in 0..d.oh {
+                let o = out.add(oy * d.ow);
+                let inside = (oy_lo..oy_hi).contains(&oy);
+                let iy = (oy * d.s + ky).wrapping_sub(d.pad);
+                for cb in 0..blocks {
+                    let c0 = cb * 16;
+                    let m = if inside { live[cb] } else { 0 };
+                    // x's column of lane l: (c0 + l)·s + kx - pad; only live lanes are read.
+                    let first = (iy * d.w + c0 * d.s + kx) as isize - d.pad as isize;
+                    let base = x_p.wrapping_offset(first);
+                    let v = if m == 0 {
+                        _mm512_setzero_ps()
+                    } else if d.s == 1 {
+                        _mm512_maskz_loadu_ps(m, base)
+                    } else {
+                        _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), m, index, base)
+                    };
+                    _mm512_mask_storeu_ps(o.add(c0), in_row[cb], v);
+                }
+            }
+        }
+    }
 }
 
 /// x (N, C_in, H, W) = col2im(cols) (+ bias[ci]): the adjoint of im2col, so each x element sums
@@ -128,4 +200,57 @@ pub fn nchw_to_cnhw_op(words: &[u32], io: &mut CpuIo) {
 pub fn cnhw_to_nchw_op(words: &[u32], io: &mut CpuIo) {
     let y = io.f32_mut(2);
     cnhw_to_nchw(&params(words), io.f32(0), io.f32(1), y);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::conv2d::Conv2dGeometry;
+
+    /// The AVX-512 rows are the plain rows bit for bit (the values are copies and zeros): strides
+    /// 1 to 3, paddings that clip whole rows and columns, rows shorter and longer than a vector.
+    #[test]
+    fn im2col_rows_in_vectors_are_the_plain_rows() {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if !std::arch::is_x86_feature_detected!("avx512f") {
+                eprintln!("skipped: this CPU has no AVX-512F, so the plain rows are all that run");
+                return;
+            }
+            let shapes = [
+                (2, 3, 8, 8, 3, 3, 1, 1),
+                (2, 2, 14, 14, 4, 4, 2, 1),
+                (1, 2, 40, 37, 3, 5, 1, 2),
+                (3, 1, 28, 28, 4, 4, 2, 1),
+                (1, 2, 9, 35, 3, 3, 3, 3),
+                (2, 1, 5, 5, 5, 5, 1, 4),
+            ];
+            for (n, c_in, h, w, kh, kw, stride, pad) in shapes {
+                let g = Conv2dGeometry {
+                    n,
+                    c_in,
+                    h,
+                    w,
+                    c_out: 1,
+                    kh,
+                    kw,
+                    stride,
+                    pad,
+                };
+                g.validate().unwrap();
+                let d = Dims::of(&g.params(0));
+                let x: Vec<f32> = (0..g.x_len()).map(|i| 1.0 + i as f32).collect();
+                let np = n * d.oh * d.ow;
+                for k in 0..c_in * kh * kw {
+                    let mut plain = vec![-1.0; np];
+                    let mut fast = vec![-2.0; np];
+                    im2col_row(&d, &x, k, &mut plain);
+                    // SAFETY: the CPU has AVX-512F, and x holds the n samples.
+                    unsafe { x86::im2col_row(&d, &x, k, &mut fast) };
+                    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&fast), bits(&plain), "{g:?}, row {k}");
+                }
+            }
+        }
+    }
 }

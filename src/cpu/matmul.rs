@@ -156,7 +156,12 @@ fn gemm_into(
         unsafe { finish.block(&g, 0..m, 0..n) };
         return;
     }
-    let pieces = pieces(m, n, k);
+    // A bias or activation applied to each block reads and writes out's elements again: count
+    // it as EPILOGUE_MACS multiply-adds an element, so that a short-k product with one (DCGAN's
+    // D-head input gradient, k = 1, and its LeakyReLU backward over 401,408 values) is cut
+    // for every core instead of running on one.
+    let epilogue = finish.act.is_some() || !finish.bias.is_null();
+    let pieces = pieces(m, n, if epilogue { k.max(EPILOGUE_MACS) } else { k });
     if pieces == 1 {
         unsafe {
             g.block(0..m, 0..n);
@@ -258,6 +263,9 @@ impl Finish {
 /// with the same k blocks in the same order, so a piece's values are the whole product's bit
 /// for bit whatever the cut (and whatever the thread count).
 const SPLIT_ALIGN: usize = 64;
+
+/// What a product's epilogue costs an element of out, in multiply-adds (`gemm_into`).
+const EPILOGUE_MACS: usize = 16;
 
 /// Multiply-adds below which a product runs on the calling thread.
 const PARALLEL_MACS: usize = 1 << 20;

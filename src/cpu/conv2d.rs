@@ -244,9 +244,17 @@ pub fn conv2d_forward(p: &ConvParams, x: &[f32], w: &[f32], bias: &[f32], y: &mu
     });
 }
 
-/// Whether the direct twins run their loops compiled for AVX-512 (the same operations in the
-/// same order, in wider vectors: bit for bit the plain build's results).
-fn wide() -> bool {
+/// Lanes of the 16 columns from `c0` that lie in lo..hi, as an AVX-512 mask.
+#[cfg(target_arch = "x86_64")]
+pub(super) fn lane_mask(c0: usize, (lo, hi): (usize, usize)) -> u16 {
+    (0..16)
+        .filter(|&l| lo <= c0 + l && c0 + l < hi)
+        .fold(0, |m, l| m | 1 << l)
+}
+
+/// Whether the direct twins (and im2col) run their loops compiled for AVX-512 (the same
+/// operations in the same order, in wider vectors: bit for bit the plain build's results).
+pub(super) fn wide() -> bool {
     #[cfg(target_arch = "x86_64")]
     return std::arch::is_x86_feature_detected!("avx512f");
     #[cfg(not(target_arch = "x86_64"))]
@@ -490,7 +498,7 @@ fn weight_grad_lanes(
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{Dims, GROUP, LANES};
+    use super::{lane_mask, Dims, GROUP, LANES};
     use std::arch::x86_64::*;
 
     /// [`super::forward_plane`] compiled for AVX-512.
@@ -518,16 +526,6 @@ mod x86 {
         super::input_grad_plane(d, dy, w, plane, dx_p)
     }
 
-    /// Lanes of column block `c0` (16 columns of `cols` in all) that lie in lo..hi.
-    fn block_mask(c0: usize, cols: usize, (lo, hi): (usize, usize)) -> u16 {
-        (0..LANES)
-            .filter(|&l| {
-                let c = c0 + l;
-                c < cols && lo <= c && c < hi
-            })
-            .fold(0, |m, l| m | 1 << l)
-    }
-
     /// [`super::forward_plane`] at stride 1: a y row stays in registers, 16 columns a vector,
     /// while every kx of a kernel row adds to it (a multiply, then an add masked to the columns
     /// the tap reaches). Each y value still takes its terms in (ci, ky, kx) order, each with the
@@ -549,10 +547,10 @@ mod x86 {
         let mut row = vec![0.0f32; ROWS * wide];
         let masks: Vec<u16> = (0..d.kw)
             .flat_map(|kx| (0..blocks).map(move |cb| (kx, cb)))
-            .map(|(kx, cb)| block_mask(cb * LANES, d.ow, d.cols(kx)))
+            .map(|(kx, cb)| lane_mask(cb * LANES, d.cols(kx)))
             .collect();
         let y_masks: Vec<u16> = (0..blocks)
-            .map(|cb| block_mask(cb * LANES, d.ow, (0, d.ow)))
+            .map(|cb| lane_mask(cb * LANES, (0, d.ow)))
             .collect();
         y_p[..d.oh * d.ow].fill(0.0);
         for ci in 0..d.c_in {
@@ -630,10 +628,10 @@ mod x86 {
         };
         let masks: Vec<u16> = (0..d.kw)
             .flat_map(|kx| (0..blocks).map(move |cb| (kx, cb)))
-            .map(|(kx, cb)| block_mask(cb * LANES, d.w, reach(kx)))
+            .map(|(kx, cb)| lane_mask(cb * LANES, reach(kx)))
             .collect();
         let x_masks: Vec<u16> = (0..blocks)
-            .map(|cb| block_mask(cb * LANES, d.w, (0, d.w)))
+            .map(|cb| lane_mask(cb * LANES, (0, d.w)))
             .collect();
         dx_p[..d.h * d.w].fill(0.0);
         for co in 0..d.c_out {

@@ -16,7 +16,7 @@ pub fn im2col(p: &ConvParams, x: &[f32], cols: &mut [f32]) {
     let taps = d.kh * d.kw;
     let cols = &mut cols[..d.c_in * taps * np];
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
+    if super::conv2d::wide() {
         // SAFETY: the CPU has AVX-512F; x holds the n samples (the op's length check).
         assert!(x.len() >= d.n * d.c_in * d.h * d.w);
         par::rows(cols, np, |k, row| unsafe { x86::im2col_row(&d, x, k, row) });
@@ -61,14 +61,8 @@ fn im2col_row(d: &Dims, x: &[f32], k: usize, row: &mut [f32]) {
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::{tap_range, Dims};
+    use crate::cpu::conv2d::lane_mask;
     use std::arch::x86_64::*;
-
-    /// Lanes of the 16 columns from `c0` that lie in lo..hi.
-    fn lanes(c0: usize, (lo, hi): (usize, usize)) -> u16 {
-        (0..16)
-            .filter(|&l| lo <= c0 + l && c0 + l < hi)
-            .fold(0, |m, l| m | 1 << l)
-    }
 
     /// [`super::im2col_row`] 16 columns a vector: per output row, a masked load (stride 1) or
     /// gather (stride > 1) of the columns whose tap lands inside x, zeros elsewhere, one
@@ -82,8 +76,10 @@ mod x86 {
         let plane = d.oh * d.ow;
         assert!(row.len() >= d.n * plane);
         let blocks = d.ow.div_ceil(16);
-        let in_row: Vec<u16> = (0..blocks).map(|cb| lanes(cb * 16, (0, d.ow))).collect();
-        let live: Vec<u16> = (0..blocks).map(|cb| lanes(cb * 16, cols)).collect();
+        let in_row: Vec<u16> = (0..blocks)
+            .map(|cb| lane_mask(cb * 16, (0, d.ow)))
+            .collect();
+        let live: Vec<u16> = (0..blocks).map(|cb| lane_mask(cb * 16, cols)).collect();
         let step = _mm512_set1_epi32(d.s as i32);
         let index = _mm512_mullo_epi32(
             _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
@@ -213,7 +209,7 @@ mod tests {
     fn im2col_rows_in_vectors_are_the_plain_rows() {
         #[cfg(target_arch = "x86_64")]
         {
-            if !std::arch::is_x86_feature_detected!("avx512f") {
+            if !crate::cpu::conv2d::wide() {
                 eprintln!("skipped: this CPU has no AVX-512F, so the plain rows are all that run");
                 return;
             }

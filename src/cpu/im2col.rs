@@ -19,7 +19,13 @@ pub fn im2col(p: &ConvParams, x: &[f32], cols: &mut [f32]) {
     if super::conv2d::wide() {
         // SAFETY: the CPU has AVX-512F; x holds the n samples (the op's length check).
         assert!(x.len() >= d.n * d.c_in * d.h * d.w);
-        par::rows(cols, np, |k, row| unsafe { x86::im2col_row(&d, x, k, row) });
+        if let Some(g) = unsafe { x86::Gathers::of(&d) } {
+            par::rows(cols, np, |k, row| unsafe {
+                x86::im2col_row_gathered(&d, &g, x, k, row)
+            });
+        } else {
+            par::rows(cols, np, |k, row| unsafe { x86::im2col_row(&d, x, k, row) });
+        }
         return;
     }
     par::rows(cols, np, |k, row| im2col_row(&d, x, k, row));
@@ -110,16 +116,272 @@ mod x86 {
             }
         }
     }
+
+    /// For maps at most half a vector wide: where each of 16 consecutive columns of a cols row (the
+    /// output pixels of several rows, and samples) reads x, per tap, over the columns of
+    /// `samples` samples (after which the pattern repeats, one sample's planes further on).
+    pub(super) struct Gathers {
+        samples: usize,
+        vectors: usize,
+        /// Per (tap, vector): x offsets from the first sample's plane of the row's channel, and
+        /// the lanes whose tap lands inside x.
+        at: Vec<([i32; 16], u16)>,
+    }
+
+    /// Gather tables larger than this (taps x vectors) are not built; the rows go one at a time.
+    const MAX_GATHERS: usize = 1 << 14;
+
+    impl Gathers {
+        /// The tables, when the output rows are at most 8 columns, the tables small and the
+        /// rows many.
+        #[target_feature(enable = "avx512f")]
+        pub(super) unsafe fn of(d: &Dims) -> Option<Self> {
+            let plane = d.oh * d.ow;
+            // Rows of 9 to 15 columns are not measured to gain (28 to 14 at stride 2: 0.28 ns a
+            // value one row at a time, 0.36 gathered).
+            if d.ow > 8 || plane == 0 {
+                return None;
+            }
+            let samples = 16 / gcd(plane, 16);
+            // The tables cost about as much as a row of `samples` samples for each tap; build
+            // them only where the rows are many times that.
+            if d.c_in * d.n < 32 * samples {
+                return None;
+            }
+            Self::build(d)
+        }
+
+        /// The tables whenever they are small (the test calls this directly).
+        #[target_feature(enable = "avx512f")]
+        pub(super) unsafe fn build(d: &Dims) -> Option<Self> {
+            let plane = d.oh * d.ow;
+            let taps = d.kh * d.kw;
+            let x_sample = d.c_in * d.h * d.w;
+            if d.ow > 8 || plane == 0 {
+                return None;
+            }
+            let period = plane * 16 / gcd(plane, 16);
+            let (samples, vectors) = (period / plane, period / 16);
+            if taps * vectors > MAX_GATHERS || (samples * x_sample) as u64 >= 1 << 30 {
+                return None;
+            }
+            let mut at = vec![([0i32; 16], 0u16); taps * vectors];
+            for t in 0..taps {
+                let (ky, kx) = (t / d.kw, t % d.kw);
+                let (mut b, mut oy, mut ox) = (0, 0, 0);
+                for j in 0..period {
+                    let iy = (oy * d.s + ky).wrapping_sub(d.pad);
+                    let ix = (ox * d.s + kx).wrapping_sub(d.pad);
+                    if iy < d.h && ix < d.w {
+                        let (idx, mask) = &mut at[t * vectors + j / 16];
+                        idx[j % 16] = (b * x_sample + iy * d.w + ix) as i32;
+                        *mask |= 1 << (j % 16);
+                    }
+                    ox += 1;
+                    if ox == d.ow {
+                        (ox, oy) = (0, oy + 1);
+                        if oy == d.oh {
+                            (oy, b) = (0, b + 1);
+                        }
+                    }
+                }
+            }
+            Some(Self {
+                samples,
+                vectors,
+                at,
+            })
+        }
+    }
+
+    fn gcd(a: usize, b: usize) -> usize {
+        if b == 0 {
+            a
+        } else {
+            gcd(b, a % b)
+        }
+    }
+
+    /// [`super::im2col_row`] for maps at most 8 wide: 16 columns a gather (the taps that
+    /// land in the padding are zeros) and one store, across row and sample boundaries.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn im2col_row_gathered(
+        d: &Dims,
+        g: &Gathers,
+        x: &[f32],
+        k: usize,
+        row: &mut [f32],
+    ) {
+        let taps = d.kh * d.kw;
+        let (ci, t) = (k / taps, k % taps);
+        let (plane, x_plane) = (d.oh * d.ow, d.h * d.w);
+        let total = d.n * plane;
+        assert!(row.len() >= total && x.len() >= d.n * d.c_in * x_plane);
+        let table = &g.at[t * g.vectors..][..g.vectors];
+        for b0 in (0..d.n).step_by(g.samples) {
+            let base = x.as_ptr().add((b0 * d.c_in + ci) * x_plane);
+            let out = row.as_mut_ptr().add(b0 * plane);
+            let left = total - b0 * plane;
+            for (v, (idx, mask)) in table.iter().enumerate() {
+                let c0 = v * 16;
+                if c0 >= left {
+                    break;
+                }
+                let store = if left - c0 >= 16 {
+                    u16::MAX
+                } else {
+                    ((1u32 << (left - c0)) - 1) as u16
+                };
+                // Lanes past the last sample are neither read nor written.
+                let index = _mm512_loadu_si512(idx.as_ptr().cast());
+                let val =
+                    _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), mask & store, index, base);
+                _mm512_mask_storeu_ps(out.add(c0), store, val);
+            }
+        }
+    }
+
+    /// Which lanes of a 16-column block of an x row one kx reaches, and from where in a cols
+    /// row: lane l (x column cb·16 + l) takes the tap's output column ox = (cb·16 + l + pad -
+    /// kx) / s when that divides and lies in the map.
+    pub(super) struct ColLanes {
+        blocks: usize,
+        /// Per (kx, block): the lanes the tap reaches, its first ox, the lanes of cols to load
+        /// from there, and each lane's place among them.
+        at: Vec<(u16, usize, u16, [i32; 16])>,
+    }
+
+    impl ColLanes {
+        #[target_feature(enable = "avx512f")]
+        pub(super) unsafe fn of(d: &Dims) -> Self {
+            let blocks = d.w.div_ceil(16);
+            let mut at = Vec::with_capacity(d.kw * blocks);
+            for kx in 0..d.kw {
+                for cb in 0..blocks {
+                    let ox = |l: usize| {
+                        let t = (cb * 16 + l + d.pad).checked_sub(kx)?;
+                        let inside = cb * 16 + l < d.w && t % d.s == 0 && t / d.s < d.ow;
+                        inside.then_some(t / d.s)
+                    };
+                    let hits: Vec<(usize, usize)> =
+                        (0..16).filter_map(|l| Some((l, ox(l)?))).collect();
+                    let first = hits.first().map_or(0, |h| h.1);
+                    let mut idx = [0i32; 16];
+                    let (mut hit, mut load) = (0u16, 0u16);
+                    for &(l, o) in &hits {
+                        hit |= 1 << l;
+                        idx[l] = (o - first) as i32;
+                        load |= 1 << (o - first);
+                    }
+                    at.push((hit, first, load, idx));
+                }
+            }
+            Self { blocks, at }
+        }
+    }
+
+    /// [`super::col2im_plane`] 16 columns of an x row a vector: each (ky, kx) that reaches the
+    /// row adds its cols values (a masked load, permuted to the lanes they land on) to those
+    /// lanes only, taps in the same (ky, kx) order from zero, then the bias: each element the
+    /// same additions in the same order.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn col2im_plane(
+        d: &Dims,
+        lanes: &ColLanes,
+        cols: &[f32],
+        bias: Option<f32>,
+        i: usize,
+        x_p: &mut [f32],
+    ) {
+        let (np, plane, taps) = (d.n * d.oh * d.ow, d.oh * d.ow, d.kh * d.kw);
+        let (b, ci) = (i / d.c_in, i % d.c_in);
+        assert!(x_p.len() >= d.h * d.w);
+        let in_row: Vec<u16> = (0..lanes.blocks)
+            .map(|cb| lane_mask(cb * 16, (0, d.w)))
+            .collect();
+        let c = cols.as_ptr().add(ci * taps * np + b * plane);
+        for iy in 0..d.h {
+            for (cb, &row_mask) in in_row.iter().enumerate() {
+                let mut acc = _mm512_setzero_ps();
+                for ky in 0..d.kh {
+                    let Some(t) = (iy + d.pad).checked_sub(ky) else {
+                        continue;
+                    };
+                    if t % d.s != 0 || t / d.s >= d.oh {
+                        continue;
+                    }
+                    let oy = t / d.s;
+                    for kx in 0..d.kw {
+                        let (hit, first, load, idx) = &lanes.at[kx * lanes.blocks + cb];
+                        if *hit == 0 {
+                            continue;
+                        }
+                        let r = c.add((ky * d.kw + kx) * np + oy * d.ow + first);
+                        let v = _mm512_maskz_loadu_ps(*load, r);
+                        let v = _mm512_permutexvar_ps(_mm512_loadu_si512(idx.as_ptr().cast()), v);
+                        acc = _mm512_mask_add_ps(acc, *hit, acc, v);
+                    }
+                }
+                if let Some(bv) = bias {
+                    acc = _mm512_add_ps(acc, _mm512_set1_ps(bv));
+                }
+                _mm512_mask_storeu_ps(x_p.as_mut_ptr().add(iy * d.w + cb * 16), row_mask, acc);
+            }
+        }
+    }
 }
 
 /// x (N, C_in, H, W) = col2im(cols) (+ bias[ci]): the adjoint of im2col, so each x element sums
 /// the cols entries it was copied to, taps in (ky, kx) order as the shader gathers them.
 pub fn col2im(p: &ConvParams, cols: &[f32], bias: &[f32], x: &mut [f32]) {
     let d = Dims::of(p);
-    let (np, plane, x_plane) = (d.n * d.oh * d.ow, d.oh * d.ow, d.h * d.w);
+    let (np, x_plane) = (d.n * d.oh * d.ow, d.h * d.w);
     let taps = d.kh * d.kw;
     let x = &mut x[..d.n * d.c_in * x_plane];
+    let bias_of = |ci: usize| (p.flags & HAS_BIAS != 0).then(|| bias[ci]);
+    #[cfg(target_arch = "x86_64")]
+    if super::conv2d::wide() {
+        assert!(cols.len() >= d.c_in * taps * np);
+        // SAFETY: the CPU has AVX-512F; cols holds every tap row (asserted above).
+        let lanes = unsafe { x86::ColLanes::of(&d) };
+        // Planes in channel-major order (every sample of a channel in turn), so that each tap
+        // row of cols is read front to back.
+        let planes = d.n * d.c_in;
+        let x_at = Planes(x.as_mut_ptr());
+        let run = |j: usize| {
+            let (ci, b) = (j / d.n, j % d.n);
+            let i = b * d.c_in + ci;
+            let x_at = &x_at;
+            // SAFETY: each j is one plane of x, written by this call alone.
+            let x_p = unsafe { std::slice::from_raw_parts_mut(x_at.0.add(i * x_plane), x_plane) };
+            unsafe { x86::col2im_plane(&d, &lanes, cols, bias_of(ci), i, x_p) };
+        };
+        if planes * x_plane < par::MIN_PARALLEL || par::threads() == 1 {
+            (0..planes).for_each(run);
+        } else {
+            use rayon::prelude::*;
+            (0..planes)
+                .into_par_iter()
+                .with_min_len(d.n.min(64))
+                .for_each(run);
+        }
+        return;
+    }
     par::rows(x, x_plane, |i, x_p| {
+        col2im_plane(&d, cols, bias_of(i % d.c_in), i, x_p)
+    });
+}
+
+/// x's planes for [`col2im`]'s threads, each of which writes planes no other one does.
+struct Planes(*mut f32);
+// SAFETY: the pointer is only written through, at disjoint planes, while `col2im` borrows x.
+unsafe impl Sync for Planes {}
+unsafe impl Send for Planes {}
+
+/// Plane i = (b, ci) of [`col2im`].
+fn col2im_plane(d: &Dims, cols: &[f32], bias: Option<f32>, i: usize, x_p: &mut [f32]) {
+    let (np, plane, taps) = (d.n * d.oh * d.ow, d.oh * d.ow, d.kh * d.kw);
+    {
         let (b, ci) = (i / d.c_in, i % d.c_in);
         x_p.fill(0.0);
         for ky in 0..d.kh {
@@ -143,11 +405,10 @@ pub fn col2im(p: &ConvParams, cols: &[f32], bias: &[f32], x: &mut [f32]) {
                 }
             }
         }
-        if p.flags & HAS_BIAS != 0 {
-            let bv = bias[ci];
+        if let Some(bv) = bias {
             x_p.iter_mut().for_each(|v| *v += bv);
         }
-    });
+    }
 }
 
 /// y_t (C_out, N·P) = y (N, C_out, P) with its first two axes swapped.
@@ -203,6 +464,74 @@ mod tests {
     use super::*;
     use crate::cpu::conv2d::Conv2dGeometry;
 
+    /// (n, c_in, h, w, kh, kw, stride, pad).
+    type Shape = (usize, usize, usize, usize, usize, usize, usize, usize);
+
+    /// Strides 1 to 3, paddings that clip whole rows and columns, rows shorter and longer than a
+    /// vector, kernels wider than the stride and not.
+    const SHAPES: [Shape; 7] = [
+        (2, 3, 8, 8, 3, 3, 1, 1),
+        (2, 2, 14, 14, 4, 4, 2, 1),
+        (1, 2, 40, 37, 3, 5, 1, 2),
+        (3, 1, 28, 28, 4, 4, 2, 1),
+        (1, 2, 9, 35, 3, 3, 3, 3),
+        (2, 1, 5, 5, 5, 5, 1, 4),
+        (1, 2, 7, 33, 1, 2, 2, 0),
+    ];
+
+    fn geometry((n, c_in, h, w, kh, kw, stride, pad): Shape) -> Conv2dGeometry {
+        let g = Conv2dGeometry {
+            n,
+            c_in,
+            h,
+            w,
+            c_out: 1,
+            kh,
+            kw,
+            stride,
+            pad,
+        };
+        g.validate().unwrap();
+        g
+    }
+
+    /// The AVX-512 planes are the plain ones bit for bit: every element the same additions in
+    /// the same order (values of mixed signs and sizes, so that another order would round
+    /// differently), with the bias and without.
+    #[test]
+    fn col2im_planes_in_vectors_are_the_plain_planes() {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if !crate::cpu::conv2d::wide() {
+                eprintln!(
+                    "skipped: this CPU has no AVX-512F, so the plain planes are all that run"
+                );
+                return;
+            }
+            for shape in SHAPES {
+                let g = geometry(shape);
+                let d = Dims::of(&g.params(0));
+                let len = g.c_in * d.kh * d.kw * g.n * d.oh * d.ow;
+                let cols: Vec<f32> = (0..len)
+                    .map(|i| ((i * 7919) % 1013) as f32 * 0.37 - 150.0 + 1e-3 * i as f32)
+                    .collect();
+                // SAFETY: the CPU has AVX-512F; cols holds every tap row.
+                let lanes = unsafe { x86::ColLanes::of(&d) };
+                for i in 0..g.n * g.c_in {
+                    for bias in [None, Some(0.3f32)] {
+                        let mut plain = vec![-1.0; d.h * d.w];
+                        let mut fast = vec![-2.0; d.h * d.w];
+                        col2im_plane(&d, &cols, bias, i, &mut plain);
+                        // SAFETY: as above.
+                        unsafe { x86::col2im_plane(&d, &lanes, &cols, bias, i, &mut fast) };
+                        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                        assert_eq!(bits(&fast), bits(&plain), "{g:?}, plane {i}, bias {bias:?}");
+                    }
+                }
+            }
+        }
+    }
+
     /// The AVX-512 rows are the plain rows bit for bit (the values are copies and zeros): strides
     /// 1 to 3, paddings that clip whole rows and columns, rows shorter and longer than a vector.
     #[test]
@@ -213,27 +542,9 @@ mod tests {
                 eprintln!("skipped: this CPU has no AVX-512F, so the plain rows are all that run");
                 return;
             }
-            let shapes = [
-                (2, 3, 8, 8, 3, 3, 1, 1),
-                (2, 2, 14, 14, 4, 4, 2, 1),
-                (1, 2, 40, 37, 3, 5, 1, 2),
-                (3, 1, 28, 28, 4, 4, 2, 1),
-                (1, 2, 9, 35, 3, 3, 3, 3),
-                (2, 1, 5, 5, 5, 5, 1, 4),
-            ];
-            for (n, c_in, h, w, kh, kw, stride, pad) in shapes {
-                let g = Conv2dGeometry {
-                    n,
-                    c_in,
-                    h,
-                    w,
-                    c_out: 1,
-                    kh,
-                    kw,
-                    stride,
-                    pad,
-                };
-                g.validate().unwrap();
+            for shape in SHAPES {
+                let g = geometry(shape);
+                let (n, c_in, kh, kw) = (g.n, g.c_in, g.kh, g.kw);
                 let d = Dims::of(&g.params(0));
                 let x: Vec<f32> = (0..g.x_len()).map(|i| 1.0 + i as f32).collect();
                 let np = n * d.oh * d.ow;
@@ -245,6 +556,12 @@ mod tests {
                     unsafe { x86::im2col_row(&d, &x, k, &mut fast) };
                     let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
                     assert_eq!(bits(&fast), bits(&plain), "{g:?}, row {k}");
+                    // SAFETY: as above.
+                    if let Some(gathers) = unsafe { x86::Gathers::build(&d) } {
+                        let mut gathered = vec![-3.0; np];
+                        unsafe { x86::im2col_row_gathered(&d, &gathers, &x, k, &mut gathered) };
+                        assert_eq!(bits(&gathered), bits(&plain), "{g:?}, row {k}, gathered");
+                    }
                 }
             }
         }

@@ -18,6 +18,12 @@ const MB: usize = 8;
 const SB: usize = 3;
 /// Columns of out per panel.
 const PANEL: usize = 16 * SB;
+/// Columns of out up to which a product whose b runs down its columns (a weight gradient's
+/// colsᵀ or dy_tᵀ, contiguous along k) goes to the thin kernel instead of `matrixmultiply`:
+/// a read in place, b's one panel gathered (two vectors).
+const THIN: usize = 32;
+/// Rows of out from which the thin kernel runs: the gathers are repaid over the row blocks.
+const THIN_MIN_ROWS: usize = 64;
 /// The kernel copies a whole (m x k) first; larger products go to `matrixmultiply`.
 const PACKED_A_MAX: usize = 1 << 20;
 
@@ -40,6 +46,19 @@ pub unsafe fn sgemm(
 ) {
     #[cfg(target_arch = "x86_64")]
     {
+        // A weight gradient's product: few columns, b walked down its columns, a along its rows.
+        let thin = |m: usize, n: usize, sa: (isize, isize), sb: (isize, isize)| {
+            let gatherable = sb.1 > 0 && (sb.1 as u64) * (16 * 4) < 1 << 31;
+            (1..=THIN).contains(&n)
+                && m >= THIN_MIN_ROWS
+                && k > 0
+                && sa.1 == 1
+                && sb.0 == 1
+                && gatherable
+        };
+        if rso == 1 && cso != 1 && thin(m, n, (rsa, csa), (rsb, csb)) && avx512() {
+            return x86::thin_into_columns(m, k, n, a, rsa, b, csb, accumulate, out, cso);
+        }
         // A column-major out is computed as its transpose: outᵀ = bᵀ·aᵀ (each element is the
         // same chain of products, so the same bits).
         let (m, n, a, sa, b, sb, so) = if cso == 1 || rso != 1 {
@@ -49,6 +68,9 @@ pub unsafe fn sgemm(
         };
         if so.1 == 1 && sb.1 == 1 && n >= PANEL && k > 0 && m * k <= PACKED_A_MAX && avx512() {
             return x86::gemm(m, k, n, a, sa, b, sb, accumulate, out, so.0);
+        }
+        if so.1 == 1 && thin(m, n, sa, sb) && avx512() {
+            return x86::thin(m, k, n, a, sa.0, b, sb.1, accumulate, out, so.0);
         }
     }
     let beta = if accumulate { 1.0 } else { 0.0 };
@@ -84,6 +106,12 @@ mod x86 {
         m
     }
 
+    thread_local! {
+        /// The thread's panel (and copy of a), kept between calls (a conv step calls once per
+        /// block of samples); nothing in the kernels can call back into it.
+        static PANEL_BUF: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+
     /// `super::sgemm` for a row-major out (column stride 1) with `rso` between rows.
     #[allow(clippy::too_many_arguments)]
     #[target_feature(enable = "avx512f")]
@@ -100,11 +128,6 @@ mod x86 {
         rso: isize,
     ) {
         debug_assert_eq!(csb, 1);
-        // The thread's panel, kept between calls (a conv step calls once per block of
-        // samples); nothing in the kernel can call back into it.
-        thread_local! {
-            static PANEL_BUF: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
-        }
         PANEL_BUF.with(|buf| {
             let mut buf = buf.borrow_mut();
             let need = KC * PANEL + m.div_ceil(MB) * MB * k;
@@ -207,6 +230,131 @@ mod x86 {
         }
     }
 
+    thread_local! {
+        /// `thin_into_columns`' row-major copy of out.
+        static ROWS_BUF: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    /// `super::sgemm` for n <= THIN columns, a row-major (row stride `rsa`, read in place),
+    /// b contiguous down its columns (column stride `csb`), out row-major (row stride `rso`):
+    /// per block of k, b's panel gathered (16 columns at a time), then every block of MB rows
+    /// of out; each element's chain is the other kernel's (and `matrixmultiply`'s).
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn thin(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: *const f32,
+        rsa: isize,
+        b: *const f32,
+        csb: isize,
+        accumulate: bool,
+        out: *mut f32,
+        rso: isize,
+    ) {
+        debug_assert!((1..=2 * 16).contains(&n));
+        PANEL_BUF.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            if buf.len() < KC * PANEL {
+                buf.resize(KC * PANEL, 0.0);
+            }
+            let p = buf.as_mut_ptr();
+            let mask = masks(n);
+            let index = _mm512_mullo_epi32(
+                _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                _mm512_set1_epi32(csb as i32),
+            );
+            for k0 in (0..k).step_by(KC) {
+                let kl = (k - k0).min(KC);
+                // The panel: row kk holds b[k0 + kk, 0..n] (columns past n zero), gathered from
+                // n columns that each run front to back as kk goes.
+                for kk in 0..kl {
+                    for (s, &ms) in mask.iter().enumerate() {
+                        let base = b.wrapping_offset((k0 + kk) as isize + (16 * s) as isize * csb);
+                        let v = _mm512_mask_i32gather_ps::<4>(
+                            _mm512_setzero_ps(),
+                            ms,
+                            index,
+                            base.cast(),
+                        );
+                        _mm512_storeu_ps(p.add(kk * PANEL + 16 * s), v);
+                    }
+                }
+                let add = accumulate || k0 > 0;
+                let blk = |i0: usize| Block {
+                    a: a.offset(i0 as isize * rsa).add(k0),
+                    sa: (rsa, 1),
+                    b: p,
+                    kl,
+                    out: out.offset(i0 as isize * rso),
+                    rso,
+                    mask,
+                    add,
+                };
+                // 24 accumulators a register block: 24 rows of one vector or 12 of two, then
+                // the rest of the rows 8 at a time.
+                let vectors = n.div_ceil(16);
+                let tall = if vectors == 1 { 24 } else { 12 };
+                let mut i0 = 0;
+                while m - i0 >= tall {
+                    match vectors {
+                        1 => blk(i0).run::<24, 1>(),
+                        _ => blk(i0).run::<12, 2>(),
+                    }
+                    i0 += tall;
+                }
+                while i0 < m {
+                    let rows = (m - i0).min(MB);
+                    match vectors {
+                        1 => blk(i0).rows::<1>(rows),
+                        _ => blk(i0).rows::<2>(rows),
+                    }
+                    i0 += MB;
+                }
+            }
+        })
+    }
+
+    /// [`thin`] for a column-major out (column stride `cso`): computed in a row-major copy
+    /// (out's values first when accumulating, so each element sees the same additions), then
+    /// written back.
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn thin_into_columns(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: *const f32,
+        rsa: isize,
+        b: *const f32,
+        csb: isize,
+        accumulate: bool,
+        out: *mut f32,
+        cso: isize,
+    ) {
+        ROWS_BUF.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            if buf.len() < m * n {
+                buf.resize(m * n, 0.0);
+            }
+            let rows = buf.as_mut_ptr();
+            if accumulate {
+                for i in 0..m {
+                    for j in 0..n {
+                        *rows.add(i * n + j) = *out.offset(i as isize + j as isize * cso);
+                    }
+                }
+            }
+            thin(m, k, n, a, rsa, b, csb, accumulate, rows, n as isize);
+            for j in 0..n {
+                for i in 0..m {
+                    *out.offset(i as isize + j as isize * cso) = *rows.add(i * n + j);
+                }
+            }
+        })
+    }
+
     /// R rows of out by one panel, over one block of k.
     struct Block {
         a: *const f32,
@@ -296,6 +444,10 @@ mod tests {
             (40, 32, 200),
             (288, 16, 1000),
             (12, 300, 75),
+            (200, 300, 16),
+            (432, 600, 32),
+            (64, 513, 20),
+            (70, 256, 5),
         ];
         for (m, k, n) in shapes {
             let a = values(m * k, 1);

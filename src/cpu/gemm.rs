@@ -24,6 +24,12 @@ const PANEL: usize = 16 * SB;
 const THIN: usize = 32;
 /// Rows of out from which the thin kernel runs: the gathers are repaid over the row blocks.
 const THIN_MIN_ROWS: usize = 64;
+/// Columns of out below which a row-major a is read in place rather than copied into blocks
+/// of MB rows. One thread, out = a·b: 128 x 128 (k 2304) 87-92 -> 115-118 GFLOP/s, 128 x 256
+/// 100-102 -> 115-120, 64 x 256 (k 1152) 104-109 -> 118-123, 32 x 512 (k 576) 104-106 -> 116-120,
+/// 128 x 539 (k 1024) 120-121 -> 118-124; at 3136 columns the copy pays (64 rows: 110-117
+/// copied, 104-108 in place).
+const IN_PLACE_BELOW_COLUMNS: usize = 1024;
 /// The kernel copies a whole (m x k) first; larger products go to `matrixmultiply`.
 const PACKED_A_MAX: usize = 1 << 20;
 
@@ -93,7 +99,7 @@ pub fn avx512() -> bool {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{KC, MB, PANEL, SB};
+    use super::{IN_PLACE_BELOW_COLUMNS, KC, MB, PANEL, SB};
     use std::arch::x86_64::*;
 
     /// Lane masks of the panel's vectors for a panel `width` columns wide.
@@ -173,7 +179,12 @@ mod x86 {
         // a as blocks of MB rows, each k steps of MB values, so that a register block's
         // broadcasts come from one line per step (a transposed a's rows lie pages apart).
         let at = |i: usize, kk: usize| ap.add((i / MB) * k * MB + kk * MB + i % MB);
-        if sa.0 == 1 {
+        // A row-major a is read in place where out is narrow: the copy is repaid over the
+        // panels only when there are many.
+        let in_place = sa.1 == 1 && n < IN_PLACE_BELOW_COLUMNS;
+        if in_place {
+            // Every block reads its rows where they are.
+        } else if sa.0 == 1 {
             // Transposed a: walk its contiguous rows.
             for kk in 0..k {
                 let src = a.offset(kk as isize * sa.1);
@@ -209,8 +220,16 @@ mod x86 {
                 while i0 < m {
                     let rows = (m - i0).min(MB);
                     let blk = Block {
-                        a: at(i0, k0),
-                        sa: (1, MB as isize),
+                        a: if in_place {
+                            a.offset(i0 as isize * sa.0).add(k0)
+                        } else {
+                            at(i0, k0)
+                        },
+                        sa: if in_place {
+                            (sa.0, 1)
+                        } else {
+                            (1, MB as isize)
+                        },
                         b: p,
                         kl,
                         out: out.offset(i0 as isize * rso + j0 as isize),

@@ -36,29 +36,46 @@ pub(super) fn channel_sums(
     out: &mut [f32],
     term: impl Fn(usize, f32, f32) -> f32 + Sync + Send,
 ) {
+    let sums = channel_sums_of::<1>(p, v, w, |ch, x, y| [term(ch, x, y)]);
+    out[..sums.len()]
+        .iter_mut()
+        .zip(sums)
+        .for_each(|(o, [s])| *o = s);
+}
+
+/// [`channel_sums`] of S terms at once, in one pass over `v` and `w`: each channel's S sums are
+/// S separate chains, each added in (b, s) order from zero as its own pass would add it.
+fn channel_sums_of<const S: usize>(
+    p: &BatchNormParams,
+    v: &[f32],
+    w: &[f32],
+    term: impl Fn(usize, f32, f32) -> [f32; S] + Sync + Send,
+) -> Vec<[f32; S]> {
     let (n, c, hw) = (p.n as usize, p.c as usize, p.hw as usize);
     let work = n * c * hw;
-    let out = &mut out[..c];
+    let mut out = vec![[0.0f32; S]; c];
     if hw == 1 {
-        par::chunks(out, par::per_thread(c).max(16), work, |first, sums| {
-            sums.fill(0.0);
+        par::chunks(&mut out, par::per_thread(c).max(16), work, |first, sums| {
             for b in 0..n {
                 let at = b * c + first;
                 let (vr, wr) = (&v[at..at + sums.len()], &w[at..at + sums.len()]);
                 for (j, ((s, &x), &y)) in sums.iter_mut().zip(vr).zip(wr).enumerate() {
-                    *s += term(first + j, x, y);
+                    let t = term(first + j, x, y);
+                    for (s, t) in s.iter_mut().zip(t) {
+                        *s += t;
+                    }
                 }
             }
         });
-        return;
+        return out;
     }
     // At least CHAINS channels a piece: fewer would leave each chain waiting on its adds (a
     // BatchNorm2d of 8 or 16 channels, as DVD-GAN's G has, ran one channel a piece).
     let piece = par::per_thread(c).max(CHAINS);
-    par::chunks(out, piece, work, |first, sums| {
+    par::chunks(&mut out, piece, work, |first, sums| {
         for (g, group) in sums.chunks_mut(CHAINS).enumerate() {
             let ch0 = first + g * CHAINS;
-            let mut acc = [0.0f32; CHAINS];
+            let mut acc = [[0.0f32; S]; CHAINS];
             for b in 0..n {
                 let row = |l: usize| (b * c + ch0 + l) * hw;
                 if group.len() == CHAINS {
@@ -66,22 +83,28 @@ pub(super) fn channel_sums(
                     let wr: [&[f32]; CHAINS] = std::array::from_fn(|l| &w[row(l)..row(l) + hw]);
                     for s in 0..hw {
                         for l in 0..CHAINS {
-                            acc[l] += term(ch0 + l, vr[l][s], wr[l][s]);
+                            let t = term(ch0 + l, vr[l][s], wr[l][s]);
+                            for (a, t) in acc[l].iter_mut().zip(t) {
+                                *a += t;
+                            }
                         }
                     }
                 } else {
                     for (l, a) in acc.iter_mut().take(group.len()).enumerate() {
                         let (vr, wr) = (&v[row(l)..row(l) + hw], &w[row(l)..row(l) + hw]);
-                        *a = vr
-                            .iter()
-                            .zip(wr)
-                            .fold(*a, |a, (&x, &y)| a + term(ch0 + l, x, y));
+                        for (&x, &y) in vr.iter().zip(wr) {
+                            let t = term(ch0 + l, x, y);
+                            for (a, t) in a.iter_mut().zip(t) {
+                                *a += t;
+                            }
+                        }
                     }
                 }
             }
             group.copy_from_slice(&acc[..group.len()]);
         }
     });
+    out
 }
 
 /// `y = f(ch, x, w)` for every value of `y`, with `x` and `w` read at the same index, in blocks
@@ -181,12 +204,9 @@ pub fn batch_norm_backward(
     let c = p.c as usize;
     let count = (p.n * p.hw) as f32;
     let (mean, invstd) = saved.split_at(c);
-    let mut sum_dy = vec![0.0f32; c];
-    channel_sums(p, dy, dy, &mut sum_dy, |_, d, _| d);
-    let mut sum_dy_xhat = vec![0.0f32; c];
-    channel_sums(p, dy, x, &mut sum_dy_xhat, |ch, d, x| {
-        d * (x - mean[ch]) * invstd[ch]
-    });
+    // Both sums in one pass over dy and x (each its own chain, as two passes would add it).
+    let sums = channel_sums_of::<2>(p, dy, x, |ch, d, x| [d, d * (x - mean[ch]) * invstd[ch]]);
+    let (sum_dy, sum_dy_xhat): (Vec<f32>, Vec<f32>) = sums.into_iter().map(|[a, b]| (a, b)).unzip();
     let k: Vec<f32> = (0..c)
         .map(|ch| gamma_beta[ch] * invstd[ch] / count)
         .collect();

@@ -134,9 +134,13 @@ mod x86 {
         rso: isize,
     ) {
         debug_assert_eq!(csb, 1);
+        // A row-major a is read in place where out is narrow: the copy is repaid over the
+        // panels only when there are many.
+        let in_place = sa.1 == 1 && n < IN_PLACE_BELOW_COLUMNS;
         PANEL_BUF.with(|buf| {
             let mut buf = buf.borrow_mut();
-            let need = KC * PANEL + m.div_ceil(MB) * MB * k;
+            let copy = if in_place { 0 } else { m.div_ceil(MB) * MB * k };
+            let need = KC * PANEL + copy;
             if buf.len() < need {
                 buf.resize(need, 0.0);
             }
@@ -153,13 +157,14 @@ mod x86 {
                 out,
                 rso,
                 p,
-                p.add(KC * PANEL),
+                (!in_place).then(|| p.add(KC * PANEL)),
             )
         })
     }
 
     /// [`gemm`] with the panel of b at `p` (KC x PANEL values) and a copy of a at `ap` (m rows
-    /// rounded up to MB, times k); every value is written before it is read.
+    /// rounded up to MB, times k), or a read in place when `ap` is None; every value is written
+    /// before it is read.
     #[allow(clippy::too_many_arguments)]
     #[target_feature(enable = "avx512f")]
     unsafe fn gemm_with(
@@ -174,29 +179,26 @@ mod x86 {
         out: *mut f32,
         rso: isize,
         p: *mut f32,
-        ap: *mut f32,
+        ap: Option<*mut f32>,
     ) {
         // a as blocks of MB rows, each k steps of MB values, so that a register block's
         // broadcasts come from one line per step (a transposed a's rows lie pages apart).
-        let at = |i: usize, kk: usize| ap.add((i / MB) * k * MB + kk * MB + i % MB);
-        // A row-major a is read in place where out is narrow: the copy is repaid over the
-        // panels only when there are many.
-        let in_place = sa.1 == 1 && n < IN_PLACE_BELOW_COLUMNS;
-        if in_place {
-            // Every block reads its rows where they are.
-        } else if sa.0 == 1 {
-            // Transposed a: walk its contiguous rows.
-            for kk in 0..k {
-                let src = a.offset(kk as isize * sa.1);
-                for i in 0..m {
-                    *at(i, kk) = *src.add(i);
-                }
-            }
-        } else {
-            for i in 0..m {
-                let src = a.offset(i as isize * sa.0);
+        let at = |ap: *mut f32, i: usize, kk: usize| ap.add((i / MB) * k * MB + kk * MB + i % MB);
+        if let Some(ap) = ap {
+            if sa.0 == 1 {
+                // Transposed a: walk its contiguous rows.
                 for kk in 0..k {
-                    *at(i, kk) = *src.offset(kk as isize * sa.1);
+                    let src = a.offset(kk as isize * sa.1);
+                    for i in 0..m {
+                        *at(ap, i, kk) = *src.add(i);
+                    }
+                }
+            } else {
+                for i in 0..m {
+                    let src = a.offset(i as isize * sa.0);
+                    for kk in 0..k {
+                        *at(ap, i, kk) = *src.offset(kk as isize * sa.1);
+                    }
                 }
             }
         }
@@ -220,15 +222,13 @@ mod x86 {
                 while i0 < m {
                     let rows = (m - i0).min(MB);
                     let blk = Block {
-                        a: if in_place {
-                            a.offset(i0 as isize * sa.0).add(k0)
-                        } else {
-                            at(i0, k0)
+                        a: match ap {
+                            Some(ap) => at(ap, i0, k0),
+                            None => a.offset(i0 as isize * sa.0).add(k0),
                         },
-                        sa: if in_place {
-                            (sa.0, 1)
-                        } else {
-                            (1, MB as isize)
+                        sa: match ap {
+                            Some(_) => (1, MB as isize),
+                            None => (sa.0, 1),
                         },
                         b: p,
                         kl,

@@ -136,13 +136,7 @@ mod x86 {
         /// rows many.
         #[target_feature(enable = "avx512f")]
         pub(super) unsafe fn of(d: &Dims) -> Option<Self> {
-            let plane = d.oh * d.ow;
-            // Rows of 9 to 15 columns are not measured to gain (28 to 14 at stride 2: 0.28 ns a
-            // value one row at a time, 0.36 gathered).
-            if d.ow > 8 || plane == 0 {
-                return None;
-            }
-            let samples = 16 / gcd(plane, 16);
+            let (samples, _) = period(d)?;
             // The tables cost about as much as a row of `samples` samples for each tap; build
             // them only where the rows are many times that.
             if d.c_in * d.n < 32 * samples {
@@ -154,14 +148,10 @@ mod x86 {
         /// The tables whenever they are small (the test calls this directly).
         #[target_feature(enable = "avx512f")]
         pub(super) unsafe fn build(d: &Dims) -> Option<Self> {
-            let plane = d.oh * d.ow;
             let taps = d.kh * d.kw;
             let x_sample = d.c_in * d.h * d.w;
-            if d.ow > 8 || plane == 0 {
-                return None;
-            }
-            let period = plane * 16 / gcd(plane, 16);
-            let (samples, vectors) = (period / plane, period / 16);
+            let (samples, vectors) = period(d)?;
+            let period = vectors * 16;
             if taps * vectors > MAX_GATHERS || (samples * x_sample) as u64 >= 1 << 30 {
                 return None;
             }
@@ -192,6 +182,18 @@ mod x86 {
                 at,
             })
         }
+    }
+
+    /// (samples, vectors) after which a cols row's pattern repeats, for output rows of at most 8
+    /// columns; rows of 9 to 15 are not measured to gain (28 to 14 at stride 2: 0.28 ns a value
+    /// one row at a time, 0.36 gathered).
+    fn period(d: &Dims) -> Option<(usize, usize)> {
+        let plane = d.oh * d.ow;
+        if d.ow > 8 || plane == 0 {
+            return None;
+        }
+        let period = plane * 16 / gcd(plane, 16);
+        Some((period / plane, period / 16))
     }
 
     fn gcd(a: usize, b: usize) -> usize {

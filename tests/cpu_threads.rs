@@ -112,7 +112,8 @@ fn on<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
 }
 
 /// Every GEMM twin cut into 1, 2, 3 and 5 pieces (rows, or columns for wide products; shapes
-/// that are not multiples of the 64-wide cut) gives the uncut product's bits.
+/// that are not multiples of the 8-wide cut, and a weight gradient's thin 16 x 144 product)
+/// gives the uncut product's bits.
 #[test]
 fn gemm_pieces_give_the_whole_products_bits() {
     type Twin = fn(&MatmulParams, &[f32], &[f32], &[f32], &mut [f32]);
@@ -121,7 +122,12 @@ fn gemm_pieces_give_the_whole_products_bits() {
         ("matmul_at", matmul_at),
         ("matmul_bt", matmul_bt),
     ];
-    for (m, n, k) in [(300, 70, 200), (40, 900, 150), (517, 517, 33)] {
+    for (m, n, k) in [
+        (300, 70, 200),
+        (40, 900, 150),
+        (517, 517, 33),
+        (16, 150, 1100),
+    ] {
         let a = rand_vec(m * k, 1, -1.0, 1.0);
         let b = rand_vec(k * n, 2, -1.0, 1.0);
         let start = rand_vec(m * n, 3, -1.0, 1.0);

@@ -258,11 +258,14 @@ impl Finish {
     }
 }
 
-/// Rows and columns of out are cut at multiples of this: `matrixmultiply` then computes every
-/// micro-tile (8x8, or 16x16 with AVX-512) of a piece exactly as it does in the whole product,
-/// with the same k blocks in the same order, so a piece's values are the whole product's bit
-/// for bit whatever the cut (and whatever the thread count).
-const SPLIT_ALIGN: usize = 64;
+/// Rows and columns of out are cut at multiples of this. Each element of out is the same chain
+/// wherever the cut falls: k in blocks of 256, each a multiply-add chain from zero, added to out
+/// after the first, in `gemm`'s kernels and in `matrixmultiply` alike (whose edge tiles are
+/// computed whole into a buffer and copied out as M + βC with β 0 or 1), so a piece's values are
+/// the whole product's bit for bit (and so for every thread count: tests/cpu_threads.rs). Cuts
+/// at 64 left DVD-GAN's weight gradients of 144 and 432 rows split 128/16 and 256/176 over two
+/// threads; at 8 they split evenly (matmul_bt op by op 220-231 -> 198-203 ms an iteration).
+const SPLIT_ALIGN: usize = 8;
 
 /// What a product's epilogue costs an element of out, in multiply-adds (`gemm_into`).
 const EPILOGUE_MACS: usize = 16;

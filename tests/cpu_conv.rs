@@ -79,17 +79,28 @@ fn fused_conv_steps_match_the_recorded_ops_bit_for_bit() {
     );
 }
 
-/// The weight gradient as a step, a block of samples at a time (each block's columns a multiple
-/// of the GEMM's k block of 256): conv2d and conv_transpose2d, accumulating or not, batches that
-/// leave a shorter last block, 16x16 maps (one sample is 256 columns) and 8x8 ones (blocks of 4
-/// samples and more).
+/// The weight gradient as a step (straight from x with AVX-512, else a block of samples at a
+/// time, each block's columns a multiple of the GEMM's k block of 256): conv2d and
+/// conv_transpose2d, accumulating or not, batches that leave a shorter last block, 16x16 maps
+/// (one sample is 256 columns) and 8x8 ones (blocks of 4 samples and more); with AVX-512 also
+/// DCGAN's, more than one panel of output channels, 1x1 kernels, stride 3 and the test shapes.
 #[test]
 fn fused_weight_grad_steps_match_the_recorded_ops_bit_for_bit() {
-    let shapes: [Dims; 3] = [
+    let mut shapes: Vec<Dims> = vec![
         [24, 16, 16, 16, 16, 3, 3, 1, 1],
         [150, 8, 8, 8, 8, 3, 3, 1, 1],
         [21, 8, 32, 32, 4, 4, 4, 2, 1],
     ];
+    if wgpu_gan::cpu::gemm::avx512() {
+        // A single step of the whole batch: no blocks needed.
+        shapes.extend([
+            [5, 64, 14, 14, 128, 4, 4, 2, 1],
+            [3, 9, 9, 11, 50, 3, 3, 1, 1],
+            [4, 24, 8, 8, 20, 1, 1, 1, 0],
+            [4, 5, 11, 10, 12, 3, 3, 3, 2],
+        ]);
+        shapes.extend(SHAPES.iter().chain(D_SHAPES).chain(G_SHAPES));
+    }
     for d in shapes {
         for transposed in [false, true] {
             for accumulate in [false, true] {

@@ -11,13 +11,13 @@
 //! any cut of out into pieces gives the same values.
 
 /// k is summed in blocks of this many terms, as `matrixmultiply` does for f32.
-const KC: usize = 256;
+pub const KC: usize = 256;
 /// Rows of out per register block.
 const MB: usize = 8;
 /// 16-lane vectors per row of the register block.
 const SB: usize = 3;
-/// Columns of out per panel.
-const PANEL: usize = 16 * SB;
+/// Columns of out per panel (and values per row of a packed panel).
+pub const PANEL: usize = 16 * SB;
 /// Columns of out up to which a product whose b runs down its columns (a weight gradient's
 /// colsᵀ or dy_tᵀ, contiguous along k) goes to the thin kernel instead of `matrixmultiply`:
 /// a read in place, b's one panel gathered (two vectors).
@@ -81,6 +81,29 @@ pub unsafe fn sgemm(
     }
     let beta = if accumulate { 1.0 } else { 0.0 };
     matrixmultiply::sgemm(m, k, n, 1.0, a, rsa, csa, b, rsb, csb, beta, out, rso, cso);
+}
+
+/// out (rows x width, row stride `rso`) = a (rows x kl, row stride `a_row`) · a panel of kl
+/// rows of PANEL values packed by the caller (width <= PANEL columns used), added to out when
+/// `add`: the kernel's register blocks, each element one chain from zero (the direct weight
+/// gradient's product, `cpu::conv_weight_grad`).
+///
+/// # Safety
+/// AVX-512 must be present ([`avx512`]); a, the panel and out must hold what the sizes reach.
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn panel_rows(
+    rows: usize,
+    width: usize,
+    a: *const f32,
+    a_row: isize,
+    panel: *const f32,
+    kl: usize,
+    out: *mut f32,
+    rso: isize,
+    add: bool,
+) {
+    x86::panel_rows(rows, width, a, a_row, panel, kl, out, rso, add)
 }
 
 /// Whether this CPU runs the AVX-512 kernel (`WGPU_GAN_CPU_GEMM=matrixmultiply` turns it off).
@@ -301,38 +324,57 @@ mod x86 {
                     }
                 }
                 let add = accumulate || k0 > 0;
-                let blk = |i0: usize| Block {
-                    a: a.offset(i0 as isize * rsa).add(k0),
-                    sa: (rsa, 1),
-                    b: p,
-                    kl,
-                    out: out.offset(i0 as isize * rso),
-                    rso,
-                    mask,
-                    add,
-                };
-                // 24 accumulators a register block: 24 rows of one vector or 12 of two, then
-                // the rest of the rows 8 at a time.
-                let vectors = n.div_ceil(16);
-                let tall = if vectors == 1 { 24 } else { 12 };
-                let mut i0 = 0;
-                while m - i0 >= tall {
-                    match vectors {
-                        1 => blk(i0).run::<24, 1>(),
-                        _ => blk(i0).run::<12, 2>(),
-                    }
-                    i0 += tall;
-                }
-                while i0 < m {
-                    let rows = (m - i0).min(MB);
-                    match vectors {
-                        1 => blk(i0).rows::<1>(rows),
-                        _ => blk(i0).rows::<2>(rows),
-                    }
-                    i0 += MB;
-                }
+                panel_rows(m, n, a.add(k0), rsa, p, kl, out, rso, add);
             }
         })
+    }
+
+    /// `super::panel_rows`: 24 accumulators a register block (24 rows of one vector, 12 of
+    /// two, 8 of three), then the rest of the rows 8 at a time.
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn panel_rows(
+        m: usize,
+        width: usize,
+        a: *const f32,
+        rsa: isize,
+        b: *const f32,
+        kl: usize,
+        out: *mut f32,
+        rso: isize,
+        add: bool,
+    ) {
+        let mask = masks(width);
+        let blk = |i0: usize| Block {
+            a: a.offset(i0 as isize * rsa),
+            sa: (rsa, 1),
+            b,
+            kl,
+            out: out.offset(i0 as isize * rso),
+            rso,
+            mask,
+            add,
+        };
+        let vectors = width.div_ceil(16);
+        let tall = [24, 12, MB][vectors.clamp(1, SB) - 1];
+        let mut i0 = 0;
+        while m - i0 >= tall {
+            match vectors {
+                1 => blk(i0).run::<24, 1>(),
+                2 => blk(i0).run::<12, 2>(),
+                _ => blk(i0).run::<MB, 3>(),
+            }
+            i0 += tall;
+        }
+        while i0 < m {
+            let rows = (m - i0).min(MB);
+            match vectors {
+                1 => blk(i0).rows::<1>(rows),
+                2 => blk(i0).rows::<2>(rows),
+                _ => blk(i0).rows::<3>(rows),
+            }
+            i0 += MB;
+        }
     }
 
     /// [`thin`] for a column-major out (column stride `cso`): computed in a row-major copy

@@ -12,6 +12,7 @@ pub mod condition;
 pub mod conv2d;
 pub mod conv3d;
 pub mod conv_transpose2d;
+pub mod conv_weight_grad;
 pub mod elementwise;
 pub mod frames;
 pub mod gemm;

@@ -14,6 +14,7 @@
 
 use crate::cpu::conv2d::{ConvParams, HAS_BIAS};
 use crate::cpu::conv3d::{self, Conv3dParams};
+use crate::cpu::conv_weight_grad::{self, Taps};
 use crate::cpu::im2col::{col2im, im2col};
 use crate::cpu::matmul::{self, MatmulParams};
 use crate::cpu::{params, CpuIo};
@@ -102,6 +103,33 @@ impl Geometry {
         }
     }
 
+    /// The shape the direct weight gradient takes.
+    fn taps(&self) -> Taps {
+        let u = |v: u32| v as usize;
+        match *self {
+            Self::Conv2d(g) => Taps {
+                n: u(g.n),
+                c_in: u(g.c_in),
+                c_out: u(g.c_out),
+                thw: [1, u(g.h), u(g.w)],
+                out: [1, u(g.h_out), u(g.w_out)],
+                k: [1, u(g.kh), u(g.kw)],
+                stride: u(g.stride),
+                pad: [0, u(g.pad), u(g.pad)],
+            },
+            Self::Conv3d(g) => Taps {
+                n: u(g.n),
+                c_in: u(g.c_in),
+                c_out: u(g.c_out),
+                thw: [u(g.t), u(g.h), u(g.w)],
+                out: [u(g.t_out), u(g.h_out), u(g.w_out)],
+                k: [u(g.k); 3],
+                stride: u(g.stride),
+                pad: [u(g.pad); 3],
+            },
+        }
+    }
+
     fn im2col(&self, x: &[f32], cols: &mut [f32]) {
         match self {
             Self::Conv2d(g) => im2col(g, x, cols),
@@ -121,8 +149,9 @@ impl Geometry {
 pub enum StepKind {
     Forward,
     InputGrad,
-    /// im2col, (nchw_to_cnhw,) matmul_bt: the weight gradient, a block of samples at a time
-    /// (`x` is the conv's x, `w` y_t, `out` dw).
+    /// im2col, (nchw_to_cnhw,) matmul_bt: the weight gradient, straight from x with AVX-512
+    /// (`cpu::conv_weight_grad`), else a block of samples at a time (`x` is the conv's x, `w`
+    /// y_t, `out` dw).
     WeightGrad,
 }
 
@@ -238,8 +267,9 @@ fn input_grad(ops: &[OpCall], i: usize) -> Option<(ConvStep, Vec<View>)> {
 }
 
 /// im2col (or im2col3d), then nchw_to_cnhw of dy if the lowering recorded one, then
-/// matmul_bt(y_t, cols -> dw): the step and the scratch it skips (cols). Only where the
-/// blocks are fewer than the batch (`WeightBlocks`).
+/// matmul_bt(y_t, cols -> dw): the step and the scratch it skips (cols). With AVX-512 always
+/// (`cpu::conv_weight_grad` reads x itself), else only where the blocks are fewer than the
+/// batch (`WeightBlocks`).
 fn weight_grad(ops: &[OpCall], i: usize) -> Option<(ConvStep, Vec<View>)> {
     let a = ops.get(i)?;
     if !matches!(a.kernel, Kernel::Im2col | Kernel::Im2col3d) {
@@ -264,7 +294,7 @@ fn weight_grad(ops: &[OpCall], i: usize) -> Option<(ConvStep, Vec<View>)> {
     let mut fits = shape == (g.c_out(), k, np)
         && mp.flags & !crate::cpu::matmul::ACCUMULATE == 0
         && view(b, 1) == cols
-        && WeightBlocks::of(&g).is_some();
+        && (WeightBlocks::of(&g).is_some() || crate::cpu::gemm::avx512());
     let transpose = match t {
         Some(t) => {
             let tp = conv_params(t);
@@ -498,14 +528,18 @@ impl ConvStep {
 }
 
 impl ConvStep {
-    /// dw (+)= y_t · colsᵀ, the samples a block at a time in order: each block's cols (in
+    /// dw (+)= y_t · colsᵀ: with AVX-512 straight from x (`cpu::conv_weight_grad`, which
+    /// keeps the same chains); else the samples a block at a time in order: each block's cols (in
     /// cache) from its im2col, then its product added to dw (the first block accumulates only
     /// if the recorded product did). The blocks cut the reduction at multiples of the GEMM's k
     /// block, so dw is the whole product's bit for bit.
     fn weight_grad(&self, x: &[f32], y_t: &[f32], dw: &mut [f32]) {
         let g = self.conv;
+        if conv_weight_grad::weight_grad(&g.taps(), x, y_t, self.accumulate, dw) {
+            return;
+        }
         let Some(WeightBlocks { per }) = WeightBlocks::of(&g) else {
-            unreachable!("a weight-gradient step has blocks");
+            unreachable!("a weight-gradient step without AVX-512 has blocks");
         };
         let (n, k, p, x_len) = (g.n(), g.k(), g.p(), g.x_len());
         let np = n * p;

@@ -6,7 +6,8 @@
 //!   input grad  matmul_at(w, y_t -> cols), col2im(cols, bias -> dx)
 //! (the second is also conv_transpose2d's forward; conv3d's im2col3d and col2im3d likewise) and
 //! runs each as one step: per block of samples, on every core, the block's cols (in cache for
-//! small maps) and its product, written straight into the block's rows of y or dx. The twins
+//! small maps) and its product, written straight into the block's rows of y or dx; with AVX-512
+//! the forward and the weight gradient do without cols (`cpu::conv_direct`). The twins
 //! are the recorded ops' own, called on the block, and a product's value at each element
 //! depends only on its K terms, so the results are bit for bit those of the recorded ops
 //! (tests/cpu_conv.rs). A step is formed only where the scratch it no longer writes is not read
@@ -14,7 +15,7 @@
 
 use crate::cpu::conv2d::{ConvParams, HAS_BIAS};
 use crate::cpu::conv3d::{self, Conv3dParams};
-use crate::cpu::conv_weight_grad::{self, Taps};
+use crate::cpu::conv_direct::{self, Taps};
 use crate::cpu::im2col::{col2im, im2col};
 use crate::cpu::matmul::{self, MatmulParams};
 use crate::cpu::{params, CpuIo};
@@ -150,7 +151,7 @@ pub enum StepKind {
     Forward,
     InputGrad,
     /// im2col, (nchw_to_cnhw,) matmul_bt: the weight gradient, straight from x with AVX-512
-    /// (`cpu::conv_weight_grad`), else a block of samples at a time (`x` is the conv's x, `w`
+    /// (`cpu::conv_direct`), else a block of samples at a time (`x` is the conv's x, `w`
     /// y_t, `out` dw).
     WeightGrad,
 }
@@ -268,7 +269,7 @@ fn input_grad(ops: &[OpCall], i: usize) -> Option<(ConvStep, Vec<View>)> {
 
 /// im2col (or im2col3d), then nchw_to_cnhw of dy if the lowering recorded one, then
 /// matmul_bt(y_t, cols -> dw): the step and the scratch it skips (cols). With AVX-512 always
-/// (`cpu::conv_weight_grad` reads x itself), else only where the blocks are fewer than the
+/// (`cpu::conv_direct` reads x itself), else only where the blocks are fewer than the
 /// batch (`WeightBlocks`).
 fn weight_grad(ops: &[OpCall], i: usize) -> Option<(ConvStep, Vec<View>)> {
     let a = ops.get(i)?;
@@ -483,11 +484,21 @@ impl ConvStep {
                     k: k as u32,
                     flags: 0,
                 };
-                with_scratch(k * cols_len + c_out * cols_len, |scratch| {
-                    let (cols, y_t) = scratch.split_at_mut(k * cols_len);
+                // With AVX-512 straight from x (`cpu::conv_direct::forward`): no cols.
+                let direct = crate::cpu::gemm::avx512();
+                let cols_words = if direct { 0 } else { k * cols_len };
+                with_scratch(cols_words + c_out * cols_len, |scratch| {
+                    let (cols, y_t) = scratch.split_at_mut(cols_words);
                     let x_blk = &x[i * per * x_len..][..count * x_len];
-                    g.with_n(count).im2col(x_blk, cols);
-                    matmul::matmul(&mp, w, cols, &[], y_t);
+                    let g = g.with_n(count);
+                    if direct {
+                        // With AVX-512 (checked above) it always runs.
+                        let done = conv_direct::forward(&g.taps(), x_blk, w, y_t);
+                        debug_assert!(done);
+                    } else {
+                        g.im2col(x_blk, cols);
+                        matmul::matmul(&mp, w, cols, &[], y_t);
+                    }
                     // cnhw_to_nchw on the block, adding the bias as its twin does.
                     for (b, y_b) in y_blk.chunks_exact_mut(y_len.max(1)).enumerate() {
                         for (c, row) in y_b.chunks_exact_mut(p.max(1)).enumerate() {
@@ -528,14 +539,14 @@ impl ConvStep {
 }
 
 impl ConvStep {
-    /// dw (+)= y_t · colsᵀ: with AVX-512 straight from x (`cpu::conv_weight_grad`, which
+    /// dw (+)= y_t · colsᵀ: with AVX-512 straight from x (`cpu::conv_direct`, which
     /// keeps the same chains); else the samples a block at a time in order: each block's cols (in
     /// cache) from its im2col, then its product added to dw (the first block accumulates only
     /// if the recorded product did). The blocks cut the reduction at multiples of the GEMM's k
     /// block, so dw is the whole product's bit for bit.
     fn weight_grad(&self, x: &[f32], y_t: &[f32], dw: &mut [f32]) {
         let g = self.conv;
-        if conv_weight_grad::weight_grad(&g.taps(), x, y_t, self.accumulate, dw) {
+        if conv_direct::weight_grad(&g.taps(), x, y_t, self.accumulate, dw) {
             return;
         }
         let Some(WeightBlocks { per }) = WeightBlocks::of(&g) else {

@@ -83,7 +83,8 @@ fn fused_conv_steps_match_the_recorded_ops_bit_for_bit() {
 /// time, each block's columns a multiple of the GEMM's k block of 256): conv2d and
 /// conv_transpose2d, accumulating or not, batches that leave a shorter last block, 16x16 maps
 /// (one sample is 256 columns) and 8x8 ones (blocks of 4 samples and more); with AVX-512 also
-/// DCGAN's, more than one panel of output channels, 1x1 kernels, stride 3 and the test shapes.
+/// the direct weight gradient on DCGAN's, more than one panel of output channels, 1x1 kernels,
+/// stride 3 and the test shapes.
 #[test]
 fn fused_weight_grad_steps_match_the_recorded_ops_bit_for_bit() {
     let mut shapes: Vec<Dims> = vec![
@@ -92,17 +93,29 @@ fn fused_weight_grad_steps_match_the_recorded_ops_bit_for_bit() {
         [21, 8, 32, 32, 4, 4, 4, 2, 1],
     ];
     if wgpu_gan::cpu::gemm::avx512() {
-        // A single step of the whole batch: no blocks needed.
-        shapes.extend([
-            [5, 64, 14, 14, 128, 4, 4, 2, 1],
-            [3, 9, 9, 11, 50, 3, 3, 1, 1],
-            [4, 24, 8, 8, 20, 1, 1, 1, 0],
-            [4, 5, 11, 10, 12, 3, 3, 3, 2],
-        ]);
-        shapes.extend(SHAPES.iter().chain(D_SHAPES).chain(G_SHAPES));
+        // Straight from x (`cpu::conv_direct`), batches of at least 2,048 columns (and so no
+        // blocks): DCGAN's, 50 output channels (two panels), 1x1, stride 3, the test shapes.
+        let extra = [
+            [1, 64, 14, 14, 128, 4, 4, 2, 1],
+            [1, 9, 9, 11, 50, 3, 3, 1, 1],
+            [1, 24, 8, 8, 20, 1, 1, 1, 0],
+            [1, 5, 11, 10, 12, 3, 3, 3, 2],
+        ];
+        shapes.extend(
+            extra
+                .into_iter()
+                .chain(SHAPES.iter().chain(D_SHAPES).copied()),
+        );
     }
-    for d in shapes {
+    for (i, d) in shapes.iter().enumerate() {
         for transposed in [false, true] {
+            let mut d = *d;
+            if i >= 3 {
+                // The columns: output pixels of the conv, or input pixels of the transposed.
+                let [_, _, h, w, _, kh, kw, s, p] = d;
+                let conv = ((h + 2 * p - kh) / s + 1) * ((w + 2 * p - kw) / s + 1);
+                d[0] = 2048usize.div_ceil(if transposed { h * w } else { conv });
+            }
             for accumulate in [false, true] {
                 let case = record(Path::Lowered, transposed, Entry::WeightGrad, d, accumulate);
                 let what = describe(Path::Lowered, transposed, Entry::WeightGrad, d, accumulate);

@@ -150,8 +150,8 @@ impl Geometry {
 pub enum StepKind {
     Forward,
     InputGrad,
-    /// im2col, (nchw_to_cnhw,) matmul_bt: the weight gradient, straight from x with AVX-512
-    /// (`cpu::conv_direct`), else a block of samples at a time (`x` is the conv's x, `w`
+    /// im2col, (nchw_to_cnhw,) matmul_bt: the weight gradient, straight from x where
+    /// `cpu::conv_direct` runs it, else a block of samples at a time (`x` is the conv's x, `w`
     /// y_t, `out` dw).
     WeightGrad,
 }
@@ -268,9 +268,9 @@ fn input_grad(ops: &[OpCall], i: usize) -> Option<(ConvStep, Vec<View>)> {
 }
 
 /// im2col (or im2col3d), then nchw_to_cnhw of dy if the lowering recorded one, then
-/// matmul_bt(y_t, cols -> dw): the step and the scratch it skips (cols). With AVX-512 always
-/// (`cpu::conv_direct` reads x itself), else only where the blocks are fewer than the
-/// batch (`WeightBlocks`).
+/// matmul_bt(y_t, cols -> dw): the step and the scratch it skips (cols). Where
+/// `cpu::conv_direct` runs it from x (AVX-512, enough columns), or where the blocks are fewer
+/// than the batch (`WeightBlocks`).
 fn weight_grad(ops: &[OpCall], i: usize) -> Option<(ConvStep, Vec<View>)> {
     let a = ops.get(i)?;
     if !matches!(a.kernel, Kernel::Im2col | Kernel::Im2col3d) {
@@ -295,7 +295,7 @@ fn weight_grad(ops: &[OpCall], i: usize) -> Option<(ConvStep, Vec<View>)> {
     let mut fits = shape == (g.c_out(), k, np)
         && mp.flags & !crate::cpu::matmul::ACCUMULATE == 0
         && view(b, 1) == cols
-        && (WeightBlocks::of(&g).is_some() || crate::cpu::gemm::avx512());
+        && (WeightBlocks::of(&g).is_some() || conv_direct::weight_grad_direct(&g.taps()));
     let transpose = match t {
         Some(t) => {
             let tp = conv_params(t);
@@ -550,7 +550,7 @@ impl ConvStep {
             return;
         }
         let Some(WeightBlocks { per }) = WeightBlocks::of(&g) else {
-            unreachable!("a weight-gradient step without AVX-512 has blocks");
+            unreachable!("a weight-gradient step not run directly has blocks");
         };
         let (n, k, p, x_len) = (g.n(), g.k(), g.p(), g.x_len());
         let np = n * p;

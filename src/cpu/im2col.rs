@@ -374,6 +374,42 @@ pub fn col2im(p: &ConvParams, cols: &[f32], bias: &[f32], x: &mut [f32]) {
     });
 }
 
+/// [`col2im`] for channels `c0..c1` of x alone, on this thread, from their rows of cols only
+/// (`cols` starts at channel c0's first tap row): each plane the same additions as col2im's.
+pub fn col2im_channels(
+    p: &ConvParams,
+    cols: &[f32],
+    (c0, c1): (usize, usize),
+    bias: &[f32],
+    x: &mut [f32],
+) {
+    let d = Dims::of(p);
+    let x_plane = d.h * d.w;
+    // The channels' own rows as a conv of c1 - c0 channels: plane b·(c1 - c0) + (ci - c0).
+    let sub = Dims { c_in: c1 - c0, ..d };
+    assert!(c0 <= c1 && c1 <= d.c_in && cols.len() >= sub.c_in * d.kh * d.kw * d.n * d.oh * d.ow);
+    assert!(x.len() >= d.n * d.c_in * x_plane);
+    let bias_of = |ci: usize| (p.flags & HAS_BIAS != 0).then(|| bias[ci]);
+    #[cfg(target_arch = "x86_64")]
+    let lanes = super::conv2d::wide().then(|| {
+        // SAFETY: the CPU has AVX-512F.
+        unsafe { x86::ColLanes::of(&d) }
+    });
+    for ci in c0..c1 {
+        for b in 0..d.n {
+            let i = b * sub.c_in + ci - c0;
+            let x_p = &mut x[(b * d.c_in + ci) * x_plane..][..x_plane];
+            #[cfg(target_arch = "x86_64")]
+            if let Some(lanes) = &lanes {
+                // SAFETY: AVX-512F (wide); cols holds the channels' tap rows (asserted above).
+                unsafe { x86::col2im_plane(&sub, lanes, cols, bias_of(ci), i, x_p) };
+                continue;
+            }
+            col2im_plane(&sub, cols, bias_of(ci), i, x_p);
+        }
+    }
+}
+
 /// x's planes for [`col2im`]'s threads, each of which writes planes no other one does.
 struct Planes(*mut f32);
 // SAFETY: the pointer is only written through, at disjoint planes, while `col2im` borrows x.

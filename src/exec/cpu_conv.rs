@@ -520,6 +520,8 @@ impl ConvStep {
         let (per, k, p, x_len) = (self.per_block(), g.k(), g.p(), g.x_len());
         let np = g.n() * p;
         let dx = &mut dx[..g.n() * x_len];
+        // A block per thread at least: each runs its products on its own thread.
+        let chunked = g.n().div_ceil(per) >= crate::cpu::par::threads();
         dx.par_chunks_mut((per * x_len).max(1))
             .enumerate()
             .for_each(|(i, dx_blk)| {
@@ -530,12 +532,53 @@ impl ConvStep {
                     k: g.c_out() as u32,
                     flags: 0,
                 };
+                let y_blk = &y_t[i * per * p..];
+                if let (Geometry::Conv2d(gp), true) = (g.with_n(count), chunked) {
+                    return channel_chunks(&gp, w, y_blk, np, bias, dx_blk);
+                }
                 with_scratch(k * count * p, |cols| {
-                    matmul::matmul_at_strided(&mp, w, &y_t[i * per * p..], np, cols);
+                    matmul::matmul_at_strided(&mp, w, y_blk, np, cols);
                     g.with_n(count).col2im(cols, bias, dx_blk);
                 });
             });
     }
+}
+
+/// Words of cols an input-gradient block computes at a time (a core's L2 holds them with the
+/// block's y_t).
+const CHUNK_WORDS: usize = 1 << 16;
+
+/// A conv2d input gradient's block, a few channels at a time: their rows of cols (wᵀ's rows
+/// times the block's y_t, `y_t` at the block's first column, `np` words a row), then their
+/// planes of dx from them, while those rows are in cache. Each cols element is the GEMM's
+/// chain over c_out and each plane col2im's, so dx is the whole block's bit for bit.
+fn channel_chunks(g: &ConvParams, w: &[f32], y_t: &[f32], np: usize, bias: &[f32], dx: &mut [f32]) {
+    let (c_in, c_out) = (g.c_in as usize, g.c_out as usize);
+    let (taps, cols) = ((g.kh * g.kw) as usize, (g.n * g.h_out * g.w_out) as usize);
+    let k = c_in * taps;
+    let per = (CHUNK_WORDS / (taps * cols).max(1)).clamp(1, c_in.max(1));
+    assert!(w.len() >= c_out * k && (c_out == 0 || y_t.len() >= (c_out - 1) * np + cols));
+    with_scratch(per * taps * cols, |buf| {
+        for c0 in (0..c_in).step_by(per) {
+            let c1 = (c0 + per).min(c_in);
+            let rows = (c1 - c0) * taps;
+            // SAFETY: wᵀ's rows c0·taps.. (w is (c_out, k)), y_t's c_out rows of `cols` words
+            // and buf's rows x cols lie inside their slices (asserted above).
+            unsafe {
+                crate::cpu::gemm::sgemm(
+                    (rows, c_out, cols),
+                    w.as_ptr().add(c0 * taps),
+                    (1, k as isize),
+                    y_t.as_ptr(),
+                    (np as isize, 1),
+                    false,
+                    buf.as_mut_ptr(),
+                    (cols as isize, 1),
+                );
+            }
+            crate::cpu::im2col::col2im_channels(g, &buf[..rows * cols], (c0, c1), bias, dx);
+        }
+    });
 }
 
 impl ConvStep {

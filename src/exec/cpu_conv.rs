@@ -7,7 +7,8 @@
 //! (the second is also conv_transpose2d's forward; conv3d's im2col3d and col2im3d likewise) and
 //! runs each as one step: per block of samples, on every core, the block's cols (in cache for
 //! small maps) and its product, written straight into the block's rows of y or dx; with AVX-512
-//! the forward and the weight gradient do without cols (`cpu::conv_direct`). The twins
+//! the forward and (from 2,048 columns) the weight gradient do without cols (`cpu::conv_direct`),
+//! and a conv2d input gradient makes its cols a few channels at a time. The twins
 //! are the recorded ops' own, called on the block, and a product's value at each element
 //! depends only on its K terms, so the results are bit for bit those of the recorded ops
 //! (tests/cpu_conv.rs). A step is formed only where the scratch it no longer writes is not read
@@ -104,7 +105,7 @@ impl Geometry {
         }
     }
 
-    /// The shape the direct weight gradient takes.
+    /// The shape `cpu::conv_direct`'s products take.
     fn taps(&self) -> Taps {
         let u = |v: u32| v as usize;
         match *self {

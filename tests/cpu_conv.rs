@@ -150,6 +150,79 @@ fn fused_weight_grad_steps_match_the_recorded_ops_bit_for_bit() {
     assert_eq!(kinds, [StepKind::WeightGrad]);
 }
 
+/// A conv_transpose2d's backward, weight gradient then input gradient, shares one im2col of dy
+/// (the second builder drops its own): both become steps, each making its own cols or none,
+/// with the recorded results (DCGAN's generator layer, and a small one).
+#[test]
+fn a_transposed_convs_backward_forms_two_steps_on_one_im2col() {
+    for d in [
+        [48, 128, 7, 7, 64, 4, 4, 2, 1],
+        [90, 6, 5, 5, 4, 3, 3, 2, 1],
+    ] {
+        let t = transposed_geometry(d);
+        let mut prog = Program::new();
+        let (x, w) = (prog.tensor("x", t.x_len()), prog.tensor("w", t.w_len()));
+        let (dx, dw) = (prog.tensor("dx", t.x_len()), prog.tensor("dw", t.w_len()));
+        let dy = prog.tensor("dy", t.y_len());
+        conv::conv_transpose2d_weight_grad(&mut prog, t, x, dy, dw, 0, "up").unwrap();
+        conv::conv_transpose2d_input_grad(&mut prog, t, dy, w, dx, "up").unwrap();
+        let im2cols = prog.ops.iter().filter(|op| op.kernel.entry() == "im2col");
+        assert_eq!(
+            im2cols.count(),
+            1,
+            "{d:?}: the input gradient's im2col is dropped"
+        );
+        let inputs: Vec<_> = [x, w, dy]
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (*v, bits(&rand_vec(v.len, 60 + i as u64, -1.0, 1.0))))
+            .collect();
+        let kinds = fused_matches_recorded(&prog, &inputs, &[dx, dw], "transposed backward");
+        assert_eq!(kinds, [StepKind::WeightGrad, StepKind::Forward], "{d:?}");
+        // Run in two ranges that cut the second step: the first may not skip the cols the
+        // second's ops, run as recorded, then read.
+        let run = |mut cpu: CpuProgram, cut: Option<usize>| {
+            for (v, data) in &inputs {
+                cpu.write(*v, data);
+            }
+            let end = prog.ops.len();
+            let cut = cut.unwrap_or(end);
+            cpu.run_range(&prog, 0..cut);
+            cpu.run_range(&prog, cut..end);
+            [cpu.read(dx), cpu.read(dw)]
+        };
+        let second = CpuProgram::new(&prog).conv_steps()[1].first;
+        let cut = run(CpuProgram::new(&prog), Some(second + 1));
+        assert!(cut == run(CpuProgram::unfused(&prog), None), "{d:?}: cut ranges");
+    }
+}
+
+/// Two forwards of the same x (the ConvGRU's r and u gates) share one im2col: both become
+/// steps, with the recorded results.
+#[test]
+fn two_forwards_on_one_im2col_form_two_steps() {
+    let d = [16, 32, 4, 4, 16, 3, 3, 1, 1];
+    let g = conv2d_geometry(d);
+    let mut prog = Program::new();
+    let (x, w1, w2) = (
+        prog.tensor("x", g.x_len()),
+        prog.tensor("w1", g.w_len()),
+        prog.tensor("w2", g.w_len()),
+    );
+    let (y1, y2) = (prog.tensor("y1", g.y_len()), prog.tensor("y2", g.y_len()));
+    conv::conv2d_forward(&mut prog, g, x, w1, None, y1, "r").unwrap();
+    conv::conv2d_forward(&mut prog, g, x, w2, None, y2, "u").unwrap();
+    let im2cols = prog.ops.iter().filter(|op| op.kernel.entry() == "im2col");
+    assert_eq!(im2cols.count(), 1, "the second im2col is dropped");
+    let inputs: Vec<_> = [x, w1, w2]
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (*v, bits(&rand_vec(v.len, 70 + i as u64, -1.0, 1.0))))
+        .collect();
+    let kinds = fused_matches_recorded(&prog, &inputs, &[y1, y2], "two forwards");
+    assert_eq!(kinds, [StepKind::Forward, StepKind::Forward]);
+}
+
 /// A forward followed by the weight gradient of the same x reads the forward's cols (the
 /// builders drop the second im2col): the forward is not fused, and the results still agree.
 #[test]

@@ -92,7 +92,7 @@ impl CpuProgram {
             let product = self.products.binary_search_by_key(&i, |s| s.first).ok();
             let fits = |len: usize| planned && i + len <= range.end;
             match (step, product) {
-                (Some(s), _) if fits(self.steps[s].len) => {
+                (Some(s), _) if fits(self.steps[s].group_end - i) => {
                     units.push(Unit::Conv(s));
                     i += self.steps[s].len;
                 }

@@ -48,6 +48,10 @@ pub struct ConvStep {
     pub transpose: Option<(ConvParams, View, View)>,
     /// Whether a weight gradient adds to dw (the recorded product's flag).
     pub accumulate: bool,
+    /// The end of the ops that must run as steps together with this one: its own end, or, for a
+    /// step on an im2col that later steps read too (`shared`), the last one's; where a range
+    /// cuts them, they run as recorded (the later ones may need the cols this one skips).
+    pub group_end: usize,
 }
 
 /// The lowered conv's geometry, as its reshapes take it (the col2im's, with its flags, for an
@@ -169,15 +173,70 @@ pub fn plan(program: &Program) -> Vec<ConvStep> {
         let found = forward(ops, i)
             .or_else(|| input_grad(ops, i))
             .or_else(|| weight_grad(ops, i));
+        let found = found.map(|(step, scratch)| {
+            let group_end = step.first + step.len;
+            (ConvStep { group_end, ..step }, scratch)
+        });
         match found {
             Some((step, scratch)) if scratch.iter().all(|&v| dead_after(ops, &step, v)) => {
                 i += step.len;
                 steps.push(step);
             }
+            Some((step, scratch)) if step.kind != StepKind::InputGrad => {
+                // Its own scratch but cols (a forward's y_t) must be dead all the same.
+                let own = scratch[1..].iter().all(|&v| dead_after(ops, &step, v));
+                let followers = if own { shared(ops, &step) } else { Vec::new() };
+                match followers.last() {
+                    Some(last) => {
+                        i = last.first + last.len;
+                        steps.push(ConvStep {
+                            group_end: i,
+                            ..step
+                        });
+                        steps.extend(followers);
+                    }
+                    None => i += 1,
+                }
+            }
             _ => i += 1,
         }
     }
     steps
+}
+
+/// One im2col read by more than one product: a conv_transpose2d's backward (its weight gradient,
+/// then its input gradient, a conv forward of dy) and the ConvGRU's r and u gates (two forwards
+/// of [x, h]) record a single im2col, the later builders dropping their own. `first` is the step
+/// on the im2col; the forward steps that follow it on the same cols, where after the last
+/// nothing reads cols (nor a product's y_t after its own step) and no op among them writes the
+/// im2col's x, so that each step can make its own cols (or need none); else none.
+fn shared(ops: &[OpCall], first: &ConvStep) -> Vec<ConvStep> {
+    let x = first.x;
+    let writes_x = |op: &OpCall| {
+        op.bindings.iter().any(|&(v, access)| {
+            access == Access::Write
+                && v.buf == x.buf
+                && overlaps(&[(v.offset, v.offset + v.len)], &x)
+        })
+    };
+    let mut followers = Vec::new();
+    let mut j = first.first + first.len;
+    while let Some((forward, scratch)) = forward_after(ops, &ops[first.first], j, j) {
+        let (cols, y_t) = (scratch[0], scratch[1]);
+        let clean = ops[first.first + 1..j + 2].iter().all(|op| !writes_x(op));
+        if forward.x != x || !clean || !dead_after(ops, &forward, y_t) {
+            break;
+        }
+        j = forward.first + forward.len;
+        followers.push(ConvStep {
+            group_end: j,
+            ..forward
+        });
+        if dead_after(ops, &forward, cols) {
+            return followers;
+        }
+    }
+    Vec::new()
 }
 
 fn view(op: &OpCall, i: usize) -> View {
@@ -204,7 +263,19 @@ fn reshape_geometry(op: &OpCall) -> Option<Geometry> {
 /// im2col (or im2col3d), matmul, cnhw_to_nchw on one geometry: the step and the scratch it
 /// skips.
 fn forward(ops: &[OpCall], i: usize) -> Option<(ConvStep, Vec<View>)> {
-    let [a, b, c] = ops.get(i..i + 3)? else {
+    forward_after(ops, ops.get(i)?, i, i + 1)
+}
+
+/// matmul, cnhw_to_nchw at `j` on the cols the im2col `a` writes: the forward step over ops
+/// `first..j + 2` (`a` itself at `first`, or, where a weight-gradient step already stands on
+/// the same cols, from `j`) and the scratch it skips.
+fn forward_after(
+    ops: &[OpCall],
+    a: &OpCall,
+    first: usize,
+    j: usize,
+) -> Option<(ConvStep, Vec<View>)> {
+    let [b, c] = ops.get(j..j + 2)? else {
         return None;
     };
     let plain = matches!(b.kernel, Kernel::Matmul | Kernel::MatmulVec4);
@@ -222,8 +293,8 @@ fn forward(ops: &[OpCall], i: usize) -> Option<(ConvStep, Vec<View>)> {
         && view(b, 1) == cols
         && view(c, 0) == y_t;
     let step = ConvStep {
-        first: i,
-        len: 3,
+        first,
+        len: j + 2 - first,
         kind: StepKind::Forward,
         conv: g,
         bias_added: out.flags & HAS_BIAS != 0,
@@ -233,6 +304,7 @@ fn forward(ops: &[OpCall], i: usize) -> Option<(ConvStep, Vec<View>)> {
         out: view(c, 2),
         transpose: None,
         accumulate: false,
+        group_end: 0,
     };
     fits.then(|| (step, vec![cols, y_t]))
 }
@@ -264,6 +336,7 @@ fn input_grad(ops: &[OpCall], i: usize) -> Option<(ConvStep, Vec<View>)> {
         out: view(c, 2),
         transpose: None,
         accumulate: false,
+        group_end: 0,
     };
     fits.then(|| (step, vec![cols]))
 }
@@ -321,6 +394,7 @@ fn weight_grad(ops: &[OpCall], i: usize) -> Option<(ConvStep, Vec<View>)> {
         out: view(b, 2),
         transpose,
         accumulate,
+        group_end: 0,
     };
     fits.then(|| (step, vec![cols]))
 }
@@ -411,7 +485,7 @@ impl ConvStep {
     /// The index of the step's matmul op.
     pub fn product(&self) -> usize {
         match self.kind {
-            StepKind::Forward => self.first + 1,
+            StepKind::Forward => self.first + self.len - 2,
             StepKind::InputGrad => self.first,
             StepKind::WeightGrad => self.first + self.len - 1,
         }

@@ -193,7 +193,10 @@ fn a_transposed_convs_backward_forms_two_steps_on_one_im2col() {
         };
         let second = CpuProgram::new(&prog).conv_steps()[1].first;
         let cut = run(CpuProgram::new(&prog), Some(second + 1));
-        assert!(cut == run(CpuProgram::unfused(&prog), None), "{d:?}: cut ranges");
+        assert!(
+            cut == run(CpuProgram::unfused(&prog), None),
+            "{d:?}: cut ranges"
+        );
     }
 }
 

@@ -560,17 +560,13 @@ impl ConvStep {
                     flags: 0,
                 };
                 // With AVX-512 straight from x (`cpu::conv_direct::forward`): no cols.
-                let direct = crate::cpu::gemm::avx512();
+                let direct = conv_direct::forward_direct(&g.with_n(count).taps());
                 let cols_words = if direct { 0 } else { k * cols_len };
                 with_scratch(cols_words + c_out * cols_len, |scratch| {
                     let (cols, y_t) = scratch.split_at_mut(cols_words);
                     let x_blk = &x[i * per * x_len..][..count * x_len];
                     let g = g.with_n(count);
-                    if direct {
-                        // With AVX-512 (checked above) it always runs.
-                        let done = conv_direct::forward(&g.taps(), x_blk, w, y_t);
-                        debug_assert!(done);
-                    } else {
+                    if !direct || !conv_direct::forward(&g.taps(), x_blk, w, y_t) {
                         g.im2col(x_blk, cols);
                         matmul::matmul(&mp, w, cols, &[], y_t);
                     }

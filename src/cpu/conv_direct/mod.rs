@@ -58,10 +58,23 @@ impl Taps {
 /// DVD-GAN's ConvGRU gates 960 -> 1140 µs).
 const WEIGHT_GRAD_MIN_COLUMNS: usize = 2048;
 
-/// Whether [`weight_grad`] runs for `g`: AVX-512 and enough columns.
+/// Whether [`forward`] runs for `g`: AVX-512, no empty dimension, and a geometry whose every
+/// tap lies inside the padded x (as `conv_out` makes it) with offsets that fit in u32.
+pub fn forward_direct(g: &Taps) -> bool {
+    let fits = (0..3).all(|d| (g.out[d].max(1) - 1) * g.stride + g.k[d] <= g.padded()[d]);
+    let words = g.n * g.c_in * g.padded().iter().product::<usize>();
+    crate::cpu::gemm::avx512()
+        && g.rows() > 0
+        && g.c_out > 0
+        && g.n * g.pixels() > 0
+        && g.stride > 0
+        && fits
+        && words <= u32::MAX as usize
+}
+
+/// Whether [`weight_grad`] runs for `g`: as [`forward_direct`], and enough columns.
 pub fn weight_grad_direct(g: &Taps) -> bool {
-    let np = g.n * g.pixels();
-    crate::cpu::gemm::avx512() && g.rows() > 0 && g.c_out > 0 && np >= WEIGHT_GRAD_MIN_COLUMNS
+    forward_direct(g) && g.n * g.pixels() >= WEIGHT_GRAD_MIN_COLUMNS
 }
 
 /// dw (c_out, K) = y_t · colsᵀ (+ dw when `accumulate`), y_t (c_out, NP) row-major; false (and
@@ -79,12 +92,12 @@ pub fn weight_grad(g: &Taps, x: &[f32], y_t: &[f32], accumulate: bool, dw: &mut 
 }
 
 /// y_t (c_out, NP) = w (c_out, K) · cols for the samples of x, straight from x: the forward
-/// product of a conv step's block; false (and nothing written) without AVX-512.
+/// product of a conv step's block; false (and nothing written) where [`forward_direct`] is.
 pub fn forward(g: &Taps, x: &[f32], w: &[f32], y_t: &mut [f32]) -> bool {
     let (rows, np) = (g.rows(), g.n * g.pixels());
     assert!(x.len() >= g.n * g.c_in * g.thw.iter().product::<usize>());
     assert!(w.len() >= g.c_out * rows && y_t.len() >= g.c_out * np);
-    if !crate::cpu::gemm::avx512() || rows == 0 || np == 0 || g.c_out == 0 {
+    if !forward_direct(g) {
         return false;
     }
     #[cfg(target_arch = "x86_64")]

@@ -138,7 +138,10 @@ unsafe fn by_block(part: &Part, blocks: usize, accumulate: bool, dw: &mut [f32])
         if accumulate {
             with_buf(&COPY, size, |old| {
                 transposed(dw.as_mut_ptr(), rows, old.as_mut_ptr(), c_out, rows, false);
-                sum.iter_mut().zip(&*old).for_each(|(s, o)| *s += o);
+                // old + chain, in the kernels' operand order (it decides which NaN's
+                // payload survives).
+                #[allow(clippy::assign_op_pattern)]
+                sum.iter_mut().zip(&*old).for_each(|(s, o)| *s = o + *s);
             });
         }
         for chain in rest.chunks_exact(size) {

@@ -152,12 +152,15 @@ fn fused_weight_grad_steps_match_the_recorded_ops_bit_for_bit() {
 
 /// A conv_transpose2d's backward, weight gradient then input gradient, shares one im2col of dy
 /// (the second builder drops its own): both become steps, each making its own cols or none,
-/// with the recorded results (DCGAN's generator layer, and a small one).
+/// with the recorded results (DCGAN's generator layer, a small one, and one whose weight
+/// gradient runs in blocks, as without AVX-512).
 #[test]
 fn a_transposed_convs_backward_forms_two_steps_on_one_im2col() {
     for d in [
         [48, 128, 7, 7, 64, 4, 4, 2, 1],
         [90, 6, 5, 5, 4, 3, 3, 2, 1],
+        // Blocks of 32 samples: its weight-gradient step forms without AVX-512 too.
+        [48, 8, 4, 4, 64, 4, 4, 2, 1],
     ] {
         let t = transposed_geometry(d);
         let mut prog = Program::new();
@@ -178,7 +181,13 @@ fn a_transposed_convs_backward_forms_two_steps_on_one_im2col() {
             .map(|(i, v)| (*v, bits(&rand_vec(v.len, 60 + i as u64, -1.0, 1.0))))
             .collect();
         let kinds = fused_matches_recorded(&prog, &inputs, &[dx, dw], "transposed backward");
-        assert_eq!(kinds, [StepKind::WeightGrad, StepKind::Forward], "{d:?}");
+        // The first two run their weight gradient straight from x (AVX-512, 2,048 columns and
+        // more), the last in blocks.
+        if wgpu_gan::cpu::gemm::avx512() || d[0] == 48 && d[2] == 4 {
+            assert_eq!(kinds, [StepKind::WeightGrad, StepKind::Forward], "{d:?}");
+        } else {
+            continue;
+        }
         // Run in two ranges that cut the second step: the first may not skip the cols the
         // second's ops, run as recorded, then read.
         let run = |mut cpu: CpuProgram, cut: Option<usize>| {

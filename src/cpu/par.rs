@@ -80,3 +80,26 @@ where
 pub fn per_thread(items: usize) -> usize {
     items.div_ceil(4 * threads()).max(1)
 }
+
+/// A thread's scratch slot for [`scratch`].
+pub type Slot = std::thread::LocalKey<std::cell::RefCell<Vec<f32>>>;
+
+/// `f` on `len` words of this thread's `slot`, kept between calls (a fresh buffer this size
+/// would be mapped and faulted in each time). The buffer is taken out of the slot while `f`
+/// runs: work inside `f` runs on the pool, and a thread waiting for it may start other work
+/// that wants the same slot, which then finds it empty and makes its own buffer (a slot
+/// borrowed across the wait panicked instead: tests/eval.rs failed one run in three).
+pub fn scratch<R>(slot: &'static Slot, len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    let mut buf = slot.with(|s| std::mem::take(&mut *s.borrow_mut()));
+    if buf.len() < len {
+        buf.resize(len, 0.0);
+    }
+    let r = f(&mut buf[..len]);
+    slot.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.len() < buf.len() {
+            *s = buf;
+        }
+    });
+    r
+}

@@ -173,10 +173,6 @@ pub fn plan(program: &Program) -> Vec<ConvStep> {
         let found = forward(ops, i)
             .or_else(|| input_grad(ops, i))
             .or_else(|| weight_grad(ops, i));
-        let found = found.map(|(step, scratch)| {
-            let group_end = step.first + step.len;
-            (ConvStep { group_end, ..step }, scratch)
-        });
         match found {
             Some((step, scratch)) if scratch.iter().all(|&v| dead_after(ops, &step, v)) => {
                 i += step.len;
@@ -227,11 +223,8 @@ fn shared(ops: &[OpCall], first: &ConvStep) -> Vec<ConvStep> {
         if forward.x != x || !clean || !dead_after(ops, &forward, y_t) {
             break;
         }
-        j = forward.first + forward.len;
-        followers.push(ConvStep {
-            group_end: j,
-            ..forward
-        });
+        j = forward.group_end;
+        followers.push(forward);
         if dead_after(ops, &forward, cols) {
             return followers;
         }
@@ -304,7 +297,7 @@ fn forward_after(
         out: view(c, 2),
         transpose: None,
         accumulate: false,
-        group_end: 0,
+        group_end: j + 2,
     };
     fits.then(|| (step, vec![cols, y_t]))
 }
@@ -336,7 +329,7 @@ fn input_grad(ops: &[OpCall], i: usize) -> Option<(ConvStep, Vec<View>)> {
         out: view(c, 2),
         transpose: None,
         accumulate: false,
-        group_end: 0,
+        group_end: i + 2,
     };
     fits.then(|| (step, vec![cols]))
 }
@@ -394,7 +387,7 @@ fn weight_grad(ops: &[OpCall], i: usize) -> Option<(ConvStep, Vec<View>)> {
         out: view(b, 2),
         transpose,
         accumulate,
-        group_end: 0,
+        group_end: i + if with_t { 3 } else { 2 },
     };
     fits.then(|| (step, vec![cols]))
 }
@@ -560,12 +553,12 @@ impl ConvStep {
                     flags: 0,
                 };
                 // With AVX-512 straight from x (`cpu::conv_direct::forward`): no cols.
-                let direct = conv_direct::forward_direct(&g.with_n(count).taps());
+                let g = g.with_n(count);
+                let direct = conv_direct::forward_direct(&g.taps());
                 let cols_words = if direct { 0 } else { k * cols_len };
                 with_scratch(cols_words + c_out * cols_len, |scratch| {
                     let (cols, y_t) = scratch.split_at_mut(cols_words);
                     let x_blk = &x[i * per * x_len..][..count * x_len];
-                    let g = g.with_n(count);
                     if !direct || !conv_direct::forward(&g.taps(), x_blk, w, y_t) {
                         g.im2col(x_blk, cols);
                         matmul::matmul(&mp, w, cols, &[], y_t);
@@ -697,21 +690,7 @@ thread_local! {
     static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
-/// `f` on a scratch of `len` words: this thread's, kept between calls (a fresh buffer this size
-/// would be mapped and faulted in each time). It is taken out of the thread's slot while `f`
-/// runs: the twins inside `f` run on the pool, and a thread waiting for them may start another
-/// block of the step, which then finds the slot empty and makes its own buffer (before, it
-/// found the slot borrowed and panicked: tests/eval.rs failed one run in three).
+/// `f` on `len` words of this thread's scratch (`par::scratch`).
 fn with_scratch(len: usize, f: impl FnOnce(&mut [f32])) {
-    let mut buf = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
-    if buf.len() < len {
-        buf.resize(len, 0.0);
-    }
-    f(&mut buf[..len]);
-    SCRATCH.with(|s| {
-        let mut slot = s.borrow_mut();
-        if slot.len() < buf.len() {
-            *slot = buf;
-        }
-    });
+    crate::cpu::par::scratch(&SCRATCH, len, f)
 }

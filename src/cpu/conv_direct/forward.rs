@@ -1,22 +1,23 @@
 //! The forward product y_t = w · cols of a block of samples, 48 columns at a time.
 
-use super::pack::{pack, pad, pixel_offsets, runs_of, tap_offsets, with_buf, PADDED, WORK};
+use super::pack::{pack, pad, pixel_offsets, runs_of, tap_offsets, PADDED, WORK};
 use super::Taps;
 use crate::cpu::gemm::{panel_rows, KC, PANEL};
+use crate::cpu::par;
 
 /// y_t = w · cols, 48 columns at a time: their panel packed from x_pad per k block, then
 /// every row of w against it (`gemm`'s chains: k blocks from zero, added after the first).
 pub(super) fn forward(g: &Taps, x: &[f32], w: &[f32], y_t: &mut [f32]) {
     let [tp, hp, wp] = g.padded();
     let plane = tp * hp * wp;
-    with_buf(&PADDED, g.n * g.c_in * plane, |x_pad| {
+    par::scratch(&PADDED, g.n * g.c_in * plane, |x_pad| {
         pad(g, x, x_pad);
         let (k, c_out) = (g.rows(), g.c_out);
         let offsets = tap_offsets(g, plane);
         let pixels = pixel_offsets(g, plane);
         let np = pixels.len();
         let mut runs = Vec::with_capacity(PANEL);
-        with_buf(&WORK, KC * PANEL, |panel| {
+        par::scratch(&WORK, KC * PANEL, |panel| {
             for j0 in (0..np).step_by(PANEL) {
                 let width = (np - j0).min(PANEL);
                 runs_of(&pixels, g.out[2], j0, width, &mut runs);

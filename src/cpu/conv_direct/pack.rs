@@ -12,27 +12,6 @@ thread_local! {
     pub(super) static WORK: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
-/// `f` on this thread's `slot` buffer of at least `len` words, taken out while `f` runs (the
-/// pool may start other work on this thread meanwhile, which then makes its own).
-pub(super) fn with_buf<R>(
-    slot: &'static std::thread::LocalKey<RefCell<Vec<f32>>>,
-    len: usize,
-    f: impl FnOnce(&mut [f32]) -> R,
-) -> R {
-    let mut buf = slot.with(|s| std::mem::take(&mut *s.borrow_mut()));
-    if buf.len() < len {
-        buf.resize(len, 0.0);
-    }
-    let r = f(&mut buf[..len]);
-    slot.with(|s| {
-        let mut s = s.borrow_mut();
-        if s.len() < buf.len() {
-            *s = buf;
-        }
-    });
-    r
-}
-
 /// x_pad (n, c_in, tp, hp, wp): x inside a border of zeros, a plane per task.
 pub(super) fn pad(g: &Taps, x: &[f32], x_pad: &mut [f32]) {
     let [t, h, w] = g.thw;

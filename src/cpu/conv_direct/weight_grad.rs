@@ -2,7 +2,7 @@
 //! into panels of 48 output channels, and every 24 rows of cols packed from x_pad and multiplied
 //! by each panel. The rows are cut over the threads, or, when few, the k blocks.
 
-use super::pack::{pack, pad, pixel_offsets, runs_of, tap_offsets, with_buf, PADDED, WORK};
+use super::pack::{pack, pad, pixel_offsets, runs_of, tap_offsets, PADDED, WORK};
 use super::Taps;
 use crate::cpu::gemm::{panel_rows, KC, PANEL};
 use crate::cpu::par;
@@ -71,7 +71,7 @@ unsafe fn transposed(
 pub(super) fn weight_grad(g: &Taps, x: &[f32], y_t: &[f32], accumulate: bool, dw: &mut [f32]) {
     let [tp, hp, wp] = g.padded();
     let plane = tp * hp * wp;
-    with_buf(&PADDED, g.n * g.c_in * plane, |x_pad| {
+    par::scratch(&PADDED, g.n * g.c_in * plane, |x_pad| {
         pad(g, x, x_pad);
         let rows = g.rows();
         let offsets = tap_offsets(g, plane);
@@ -126,7 +126,7 @@ pub(super) fn weight_grad(g: &Taps, x: &[f32], y_t: &[f32], accumulate: bool, dw
 unsafe fn by_block(part: &Part, blocks: usize, accumulate: bool, dw: &mut [f32]) {
     let (rows, c_out) = (part.offsets.len(), part.g.c_out);
     let size = rows * c_out;
-    with_buf(&CHAINS, blocks * size, |chains| {
+    par::scratch(&CHAINS, blocks * size, |chains| {
         let per = blocks.div_ceil(par::threads());
         let base = Out(chains.as_mut_ptr());
         (0..blocks.div_ceil(per)).into_par_iter().for_each(|i| {
@@ -136,7 +136,7 @@ unsafe fn by_block(part: &Part, blocks: usize, accumulate: bool, dw: &mut [f32])
         });
         let (sum, rest) = chains.split_at_mut(size);
         if accumulate {
-            with_buf(&COPY, size, |old| {
+            par::scratch(&COPY, size, |old| {
                 transposed(dw.as_mut_ptr(), rows, old.as_mut_ptr(), c_out, rows, false);
                 // old + chain, in the kernels' operand order (it decides which NaN's
                 // payload survives).
@@ -170,7 +170,7 @@ impl Part<'_> {
     #[target_feature(enable = "avx512f")]
     unsafe fn run(&self, accumulate: bool, dw: *mut f32, k: usize) {
         let (rows, c_out) = (self.offsets.len(), self.g.c_out);
-        with_buf(&COPY, rows * c_out, |out| {
+        par::scratch(&COPY, rows * c_out, |out| {
             if accumulate {
                 transposed(dw, k, out.as_mut_ptr(), c_out, rows, false);
             }
@@ -193,7 +193,7 @@ impl Part<'_> {
         let (rows, c_out) = (self.offsets.len(), self.g.c_out);
         let np = self.pixels.len();
         let passes = c_out.div_ceil(PANEL);
-        with_buf(&WORK, passes * KC * PANEL + ROWS * KC, |buf| {
+        par::scratch(&WORK, passes * KC * PANEL + ROWS * KC, |buf| {
             let (panels, a) = buf.split_at_mut(passes * KC * PANEL);
             let mut runs = Vec::with_capacity(KC);
             for j in range {

@@ -51,60 +51,134 @@ fn channel_sums_of<const S: usize>(
     w: &[f32],
     term: impl Fn(usize, f32, f32) -> [f32; S] + Sync + Send,
 ) -> Vec<[f32; S]> {
-    let (n, c, hw) = (p.n as usize, p.c as usize, p.hw as usize);
-    let work = n * c * hw;
-    let mut out = vec![[0.0f32; S]; c];
-    if hw == 1 {
-        par::chunks(&mut out, par::per_thread(c).max(16), work, |first, sums| {
-            for b in 0..n {
-                let at = b * c + first;
-                let (vr, wr) = (&v[at..at + sums.len()], &w[at..at + sums.len()]);
-                for (j, ((s, &x), &y)) in sums.iter_mut().zip(vr).zip(wr).enumerate() {
-                    let t = term(first + j, x, y);
-                    for (s, t) in s.iter_mut().zip(t) {
-                        *s += t;
-                    }
-                }
-            }
-        });
-        return out;
-    }
-    // At least CHAINS channels a piece: fewer would leave each chain waiting on its adds (a
-    // BatchNorm2d of 8 or 16 channels, as DVD-GAN's G has, ran one channel a piece).
-    let piece = par::per_thread(c).max(CHAINS);
-    par::chunks(&mut out, piece, work, |first, sums| {
-        for (g, group) in sums.chunks_mut(CHAINS).enumerate() {
-            let ch0 = first + g * CHAINS;
-            let mut acc = [[0.0f32; S]; CHAINS];
-            for b in 0..n {
-                let row = |l: usize| (b * c + ch0 + l) * hw;
-                if group.len() == CHAINS {
-                    let vr: [&[f32]; CHAINS] = std::array::from_fn(|l| &v[row(l)..row(l) + hw]);
-                    let wr: [&[f32]; CHAINS] = std::array::from_fn(|l| &w[row(l)..row(l) + hw]);
-                    for s in 0..hw {
-                        for l in 0..CHAINS {
-                            let t = term(ch0 + l, vr[l][s], wr[l][s]);
-                            for (a, t) in acc[l].iter_mut().zip(t) {
-                                *a += t;
-                            }
-                        }
-                    }
-                } else {
-                    for (l, a) in acc.iter_mut().take(group.len()).enumerate() {
-                        let (vr, wr) = (&v[row(l)..row(l) + hw], &w[row(l)..row(l) + hw]);
-                        for (&x, &y) in vr.iter().zip(wr) {
-                            let t = term(ch0 + l, x, y);
-                            for (a, t) in a.iter_mut().zip(t) {
-                                *a += t;
-                            }
-                        }
-                    }
-                }
-            }
-            group.copy_from_slice(&acc[..group.len()]);
-        }
+    let mut out = vec![[0.0f32; S]; p.c as usize];
+    par::chunks(&mut out, piece(p), work(p), |first, sums| {
+        piece_sums(p, v, w, first, sums, &term)
     });
     out
+}
+
+/// Channels a piece of work: about four pieces a thread, and at least CHAINS channels (fewer
+/// would leave each chain waiting on its adds: a BatchNorm2d of 8 or 16 channels, as DVD-GAN's
+/// G has, ran one channel a piece), or 16 for a BatchNorm1d (HW = 1).
+fn piece(p: &BatchNormParams) -> usize {
+    let least = if p.hw == 1 { 16 } else { CHAINS };
+    par::per_thread(p.c as usize).max(least)
+}
+
+fn work(p: &BatchNormParams) -> usize {
+    (p.n * p.c * p.hw) as usize
+}
+
+/// The sums of channels `first..first + sums.len()` (see [`channel_sums_of`]), the samples
+/// outermost: a sample's rows of the piece's channels lie together, so they are read in memory
+/// order (a channel group at a time through every sample read 196-byte rows 25 KB apart, and
+/// ran at a third of the speed from memory). Each chain goes on from where the last sample
+/// left it, so it is still one chain in (b, s) order.
+fn piece_sums<const S: usize>(
+    p: &BatchNormParams,
+    v: &[f32],
+    w: &[f32],
+    first: usize,
+    sums: &mut [[f32; S]],
+    term: &impl Fn(usize, f32, f32) -> [f32; S],
+) {
+    let (n, c, hw) = (p.n as usize, p.c as usize, p.hw as usize);
+    sums.fill([0.0; S]);
+    if hw == 1 {
+        // A BatchNorm1d: the piece's channels are one contiguous run of each sample's values,
+        // summed as a vector.
+        for b in 0..n {
+            let at = b * c + first;
+            let (vr, wr) = (&v[at..at + sums.len()], &w[at..at + sums.len()]);
+            for (j, ((s, &x), &y)) in sums.iter_mut().zip(vr).zip(wr).enumerate() {
+                let t = term(first + j, x, y);
+                for (s, t) in s.iter_mut().zip(t) {
+                    *s += t;
+                }
+            }
+        }
+        return;
+    }
+    for b in 0..n {
+        for (g, group) in sums.chunks_mut(CHAINS).enumerate() {
+            let ch0 = first + g * CHAINS;
+            let row = |l: usize| (b * c + ch0 + l) * hw;
+            if group.len() == CHAINS {
+                let mut acc: [[f32; S]; CHAINS] = std::array::from_fn(|l| group[l]);
+                let vr: [&[f32]; CHAINS] = std::array::from_fn(|l| &v[row(l)..row(l) + hw]);
+                let wr: [&[f32]; CHAINS] = std::array::from_fn(|l| &w[row(l)..row(l) + hw]);
+                for s in 0..hw {
+                    for l in 0..CHAINS {
+                        let t = term(ch0 + l, vr[l][s], wr[l][s]);
+                        for (a, t) in acc[l].iter_mut().zip(t) {
+                            *a += t;
+                        }
+                    }
+                }
+                group.copy_from_slice(&acc);
+            } else {
+                for (l, a) in group.iter_mut().enumerate() {
+                    let (vr, wr) = (&v[row(l)..row(l) + hw], &w[row(l)..row(l) + hw]);
+                    for (&x, &y) in vr.iter().zip(wr) {
+                        let t = term(ch0 + l, x, y);
+                        for (a, t) in a.iter_mut().zip(t) {
+                            *a += t;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A pointer to y or dx, shared by the pieces, each writing only its own channels' rows.
+#[derive(Clone, Copy)]
+struct Rows(*mut f32);
+// SAFETY: the pieces write disjoint channels' values while the slice is borrowed.
+unsafe impl Send for Rows {}
+unsafe impl Sync for Rows {}
+
+impl Rows {
+    /// `out[i] = f(coef(ch), x[i], w[i])` for every value of channels `first..first + count`,
+    /// the samples outermost (`map`'s values, per channel; a channel's coefficients are taken
+    /// once a row, so the row's loop has them in registers).
+    ///
+    /// # Safety
+    /// The pointer must hold the tensor `p` describes, and no other thread may touch these
+    /// channels' values.
+    unsafe fn map<C: Copy>(
+        self,
+        p: &BatchNormParams,
+        (first, count): (usize, usize),
+        (x, w): (&[f32], &[f32]),
+        coef: impl Fn(usize) -> C,
+        f: impl Fn(C, f32, f32) -> f32,
+    ) {
+        let (n, c, hw) = (p.n as usize, p.c as usize, p.hw as usize);
+        for b in 0..n {
+            let at = (b * c + first) * hw;
+            let out = std::slice::from_raw_parts_mut(self.0.add(at), count * hw);
+            let (xr, wr) = (&x[at..at + count * hw], &w[at..at + count * hw]);
+            if hw == 1 {
+                for (j, ((o, &a), &v)) in out.iter_mut().zip(xr).zip(wr).enumerate() {
+                    *o = f(coef(first + j), a, v);
+                }
+                continue;
+            }
+            for (j, ((o, xr), wr)) in out
+                .chunks_exact_mut(hw)
+                .zip(xr.chunks_exact(hw))
+                .zip(wr.chunks_exact(hw))
+                .enumerate()
+            {
+                let k = coef(first + j);
+                for ((o, &a), &v) in o.iter_mut().zip(xr).zip(wr) {
+                    *o = f(k, a, v);
+                }
+            }
+        }
+    }
 }
 
 /// `y = f(ch, x, w)` for every value of `y`, with `x` and `w` read at the same index, in blocks
@@ -147,32 +221,48 @@ pub fn batch_norm_forward_train(
 ) {
     let c = p.c as usize;
     let count = (p.n * p.hw) as f32;
-    let mut mean = vec![0.0f32; c];
-    channel_sums(p, x, x, &mut mean, |_, v, _| v);
-    mean.iter_mut().for_each(|m| *m /= count);
-    let mut sq = vec![0.0f32; c];
-    channel_sums(p, x, x, &mut sq, |ch, v, _| (v - mean[ch]) * (v - mean[ch]));
-    let invstd: Vec<f32> = sq
-        .iter()
-        .map(|s| 1.0 / (s / count + p.eps).sqrt())
-        .collect();
     let (gamma, beta) = gamma_beta.split_at(c);
-    map(p, x, x, y, |ch, x, _| {
-        (x - mean[ch]) * invstd[ch] * gamma[ch] + beta[ch]
+    assert!(x.len() >= work(p) && y.len() >= work(p));
+    // Per channel: mean, sum of squared deviations, invstd. A piece's channels go through all
+    // three passes on one thread, so the passes after the first read its rows from that core's
+    // cache.
+    let mut stats = vec![[0.0f32; 3]; c];
+    let out = Rows(y.as_mut_ptr());
+    par::chunks(&mut stats, piece(p), work(p), |first, st| {
+        let mut sums = vec![[0.0f32; 1]; st.len()];
+        piece_sums(p, x, x, first, &mut sums, &|_, v, _| [v]);
+        let mean: Vec<f32> = sums.iter().map(|[s]| s / count).collect();
+        piece_sums(p, x, x, first, &mut sums, &|ch, v, _| {
+            let m = mean[ch - first];
+            [(v - m) * (v - m)]
+        });
+        for ((s, &m), [sq]) in st.iter_mut().zip(&mean).zip(&sums) {
+            *s = [m, *sq, 1.0 / (sq / count + p.eps).sqrt()];
+        }
+        // SAFETY: y holds the tensor (asserted), and this piece writes only its channels.
+        unsafe {
+            out.map(
+                p,
+                (first, st.len()),
+                (x, x),
+                |ch| (st[ch - first], gamma[ch], beta[ch]),
+                |([m, _, invstd], gamma, beta), x, _| (x - m) * invstd * gamma + beta,
+            )
+        };
     });
-    for ch in 0..c {
+    for (ch, &[mean, sq, invstd]) in stats.iter().enumerate() {
         if p.flags & UPDATE_RUNNING != 0 {
-            let var_biased = sq[ch] / count;
+            let var_biased = sq / count;
             let var_unbiased = if count > 1.0 {
-                sq[ch] / (count - 1.0)
+                sq / (count - 1.0)
             } else {
                 var_biased
             };
-            running[ch] = (1.0 - p.momentum) * running[ch] + p.momentum * mean[ch];
+            running[ch] = (1.0 - p.momentum) * running[ch] + p.momentum * mean;
             running[c + ch] = (1.0 - p.momentum) * running[c + ch] + p.momentum * var_unbiased;
         }
-        saved[ch] = mean[ch];
-        saved[c + ch] = invstd[ch];
+        saved[ch] = mean;
+        saved[c + ch] = invstd;
     }
 }
 
@@ -204,16 +294,33 @@ pub fn batch_norm_backward(
     let c = p.c as usize;
     let count = (p.n * p.hw) as f32;
     let (mean, invstd) = saved.split_at(c);
-    // Both sums in one pass over dy and x (each its own chain, as two passes would add it).
-    let sums = channel_sums_of::<2>(p, dy, x, |ch, d, x| [d, d * (x - mean[ch]) * invstd[ch]]);
-    let (sum_dy, sum_dy_xhat): (Vec<f32>, Vec<f32>) = sums.into_iter().map(|[a, b]| (a, b)).unzip();
-    let k: Vec<f32> = (0..c)
-        .map(|ch| gamma_beta[ch] * invstd[ch] / count)
-        .collect();
-    map(p, x, dy, dx, |ch, x, d| {
-        let xhat = (x - mean[ch]) * invstd[ch];
-        k[ch] * (count * d - sum_dy[ch] - xhat * sum_dy_xhat[ch])
+    assert!(x.len() >= work(p) && dy.len() >= work(p) && dx.len() >= work(p));
+    // Per channel: sum of dy, sum of dy·xhat (each its own chain, as two passes would add it),
+    // then dx, a piece's channels on one thread (the map reads its rows from that core's cache).
+    let mut sums = vec![[0.0f32; 2]; c];
+    let out = Rows(dx.as_mut_ptr());
+    par::chunks(&mut sums, piece(p), work(p), |first, sums| {
+        piece_sums(p, dy, x, first, sums, &|ch, d, x| {
+            [d, d * (x - mean[ch]) * invstd[ch]]
+        });
+        let k: Vec<f32> = (first..first + sums.len())
+            .map(|ch| gamma_beta[ch] * invstd[ch] / count)
+            .collect();
+        // SAFETY: dx holds the tensor (asserted), and this piece writes only its channels.
+        unsafe {
+            out.map(
+                p,
+                (first, sums.len()),
+                (x, dy),
+                |ch| (sums[ch - first], k[ch - first], mean[ch], invstd[ch]),
+                |([sum_dy, sum_dy_xhat], k, mean, invstd), x, d| {
+                    let xhat = (x - mean) * invstd;
+                    k * (count * d - sum_dy - xhat * sum_dy_xhat)
+                },
+            )
+        };
     });
+    let (sum_dy, sum_dy_xhat): (Vec<f32>, Vec<f32>) = sums.into_iter().map(|[a, b]| (a, b)).unzip();
     let accumulate = p.flags & ACCUMULATE != 0;
     for ch in 0..c {
         let keep = |old: f32| if accumulate { old } else { 0.0 };

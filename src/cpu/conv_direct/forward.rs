@@ -1,6 +1,6 @@
 //! The forward product y_t = w · cols of a block of samples, 48 columns at a time.
 
-use super::pack::{pack, pad, pixel_offsets, runs_of, tap_offsets, PADDED, WORK};
+use super::pack::{pad, pixel_offsets, tap_offsets, Span, PADDED, WORK};
 use super::Taps;
 use crate::cpu::gemm::{panel_rows, KC, PANEL};
 use crate::cpu::par;
@@ -16,24 +16,18 @@ pub(super) fn forward(g: &Taps, x: &[f32], w: &[f32], y_t: &mut [f32]) {
         let offsets = tap_offsets(g, plane);
         let pixels = pixel_offsets(g, plane);
         let np = pixels.len();
-        let mut runs = Vec::with_capacity(PANEL);
+        let mut span = Span::new(g.stride);
         par::scratch(&WORK, KC * PANEL, |panel| {
             for j0 in (0..np).step_by(PANEL) {
                 let width = (np - j0).min(PANEL);
-                runs_of(&pixels, g.out[2], j0, width, &mut runs);
+                span.set(&pixels, g.out[2], j0, width);
                 for k0 in (0..k).step_by(KC) {
                     let kl = (k - k0).min(KC);
                     // SAFETY: AVX-512 is present (checked by the caller); the panel holds
                     // KC rows of PANEL, w and y_t what the asserts checked.
                     unsafe {
                         for (kk, &tap) in offsets[k0..k0 + kl].iter().enumerate() {
-                            pack(
-                                x_pad,
-                                tap,
-                                g.stride,
-                                &runs,
-                                panel.as_mut_ptr().add(kk * PANEL),
-                            );
+                            span.pack(x_pad, tap, panel.as_mut_ptr().add(kk * PANEL));
                         }
                         panel_rows(
                             c_out,

@@ -2,7 +2,7 @@
 //! into panels of 48 output channels, and every 24 rows of cols packed from x_pad and multiplied
 //! by each panel. The rows are cut over the threads, or, when few, the k blocks.
 
-use super::pack::{pack, pad, pixel_offsets, runs_of, tap_offsets, PADDED, WORK};
+use super::pack::{pad, pixel_offsets, tap_offsets, Span, PADDED, WORK};
 use super::Taps;
 use crate::cpu::gemm::{panel_rows, KC, PANEL};
 use crate::cpu::par;
@@ -195,22 +195,16 @@ impl Part<'_> {
         let passes = c_out.div_ceil(PANEL);
         par::scratch(&WORK, passes * KC * PANEL + ROWS * KC, |buf| {
             let (panels, a) = buf.split_at_mut(passes * KC * PANEL);
-            let mut runs = Vec::with_capacity(KC);
+            let mut span = Span::new(self.stride);
             for j in range {
                 let (k0, dst) = (j * KC, out(j));
                 let kl = (np - k0).min(KC);
                 self.gather(k0, kl, panels);
-                runs_of(self.pixels, self.g.out[2], k0, kl, &mut runs);
+                span.set(self.pixels, self.g.out[2], k0, kl);
                 for r0 in (0..rows).step_by(ROWS) {
                     let block = (rows - r0).min(ROWS);
                     for (i, &tap) in self.offsets[r0..r0 + block].iter().enumerate() {
-                        pack(
-                            self.x_pad,
-                            tap,
-                            self.stride,
-                            &runs,
-                            a.as_mut_ptr().add(i * KC),
-                        );
+                        span.pack(self.x_pad, tap, a.as_mut_ptr().add(i * KC));
                     }
                     for pass in 0..passes {
                         let co0 = pass * PANEL;

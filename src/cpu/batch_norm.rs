@@ -1,6 +1,7 @@
 //! CPU twins of `shaders/batch_norm.wgsl`, index for index. x is (N, C, HW); gamma_beta,
 //! running and saved are (2C).
 
+use super::channel_sums::{piece, piece_sums, work, DyXhat, SquaredDeviation, Value};
 use super::{par, params, CpuIo};
 use bytemuck::{Pod, Zeroable};
 
@@ -18,119 +19,6 @@ pub struct BatchNormParams {
 
 pub const UPDATE_RUNNING: u32 = 1;
 pub const ACCUMULATE: u32 = 2;
-
-/// Channels whose sums one thread advances together: each is still one chain of adds in the
-/// serial order, but independent chains overlap, where one alone waits on every add (BN was a
-/// tenth of a DCGAN iteration on the CPU path).
-const CHAINS: usize = 8;
-
-/// Every channel's sum of `term(ch, v, w)` over its (b, s) values of `v` and `w` (the same
-/// index in both), into `out[ch]`, each added in (b, s) order from zero exactly as the shader's
-/// per-channel loop adds them. Channels are spread over the cores in blocks, CHAINS at a time
-/// within a block (with HW = 1, a BatchNorm1d, a block's channels are one contiguous run of
-/// each sample's values, summed as a vector).
-pub(super) fn channel_sums(
-    p: &BatchNormParams,
-    v: &[f32],
-    w: &[f32],
-    out: &mut [f32],
-    term: impl Fn(usize, f32, f32) -> f32 + Sync + Send,
-) {
-    let sums = channel_sums_of::<1>(p, v, w, |ch, x, y| [term(ch, x, y)]);
-    out[..sums.len()]
-        .iter_mut()
-        .zip(sums)
-        .for_each(|(o, [s])| *o = s);
-}
-
-/// [`channel_sums`] of S terms at once, in one pass over `v` and `w`: each channel's S sums are
-/// S separate chains, each added in (b, s) order from zero as its own pass would add it.
-fn channel_sums_of<const S: usize>(
-    p: &BatchNormParams,
-    v: &[f32],
-    w: &[f32],
-    term: impl Fn(usize, f32, f32) -> [f32; S] + Sync + Send,
-) -> Vec<[f32; S]> {
-    let mut out = vec![[0.0f32; S]; p.c as usize];
-    par::chunks(&mut out, piece(p), work(p), |first, sums| {
-        piece_sums(p, v, w, first, sums, &term)
-    });
-    out
-}
-
-/// Channels a piece of work: about four pieces a thread, and at least CHAINS channels (fewer
-/// would leave each chain waiting on its adds: a BatchNorm2d of 8 or 16 channels, as DVD-GAN's
-/// G has, ran one channel a piece), or 16 for a BatchNorm1d (HW = 1).
-fn piece(p: &BatchNormParams) -> usize {
-    let least = if p.hw == 1 { 16 } else { CHAINS };
-    par::per_thread(p.c as usize).max(least)
-}
-
-fn work(p: &BatchNormParams) -> usize {
-    (p.n * p.c * p.hw) as usize
-}
-
-/// The sums of channels `first..first + sums.len()` (see [`channel_sums_of`]), the samples
-/// outermost: a sample's rows of the piece's channels lie together, so they are read in memory
-/// order (a channel group at a time through every sample read 196-byte rows 25 KB apart, and
-/// ran at a third of the speed from memory). Each chain goes on from where the last sample
-/// left it, so it is still one chain in (b, s) order.
-fn piece_sums<const S: usize>(
-    p: &BatchNormParams,
-    v: &[f32],
-    w: &[f32],
-    first: usize,
-    sums: &mut [[f32; S]],
-    term: &impl Fn(usize, f32, f32) -> [f32; S],
-) {
-    let (n, c, hw) = (p.n as usize, p.c as usize, p.hw as usize);
-    sums.fill([0.0; S]);
-    if hw == 1 {
-        // A BatchNorm1d: the piece's channels are one contiguous run of each sample's values,
-        // summed as a vector.
-        for b in 0..n {
-            let at = b * c + first;
-            let (vr, wr) = (&v[at..at + sums.len()], &w[at..at + sums.len()]);
-            for (j, ((s, &x), &y)) in sums.iter_mut().zip(vr).zip(wr).enumerate() {
-                let t = term(first + j, x, y);
-                for (s, t) in s.iter_mut().zip(t) {
-                    *s += t;
-                }
-            }
-        }
-        return;
-    }
-    for b in 0..n {
-        for (g, group) in sums.chunks_mut(CHAINS).enumerate() {
-            let ch0 = first + g * CHAINS;
-            let row = |l: usize| (b * c + ch0 + l) * hw;
-            if group.len() == CHAINS {
-                let mut acc: [[f32; S]; CHAINS] = std::array::from_fn(|l| group[l]);
-                let vr: [&[f32]; CHAINS] = std::array::from_fn(|l| &v[row(l)..row(l) + hw]);
-                let wr: [&[f32]; CHAINS] = std::array::from_fn(|l| &w[row(l)..row(l) + hw]);
-                for s in 0..hw {
-                    for l in 0..CHAINS {
-                        let t = term(ch0 + l, vr[l][s], wr[l][s]);
-                        for (a, t) in acc[l].iter_mut().zip(t) {
-                            *a += t;
-                        }
-                    }
-                }
-                group.copy_from_slice(&acc);
-            } else {
-                for (l, a) in group.iter_mut().enumerate() {
-                    let (vr, wr) = (&v[row(l)..row(l) + hw], &w[row(l)..row(l) + hw]);
-                    for (&x, &y) in vr.iter().zip(wr) {
-                        let t = term(ch0 + l, x, y);
-                        for (a, t) in a.iter_mut().zip(t) {
-                            *a += t;
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
 
 /// A pointer to y or dx, shared by the pieces, each writing only its own channels' rows.
 #[derive(Clone, Copy)]
@@ -230,12 +118,10 @@ pub fn batch_norm_forward_train(
     let out = Rows(y.as_mut_ptr());
     par::chunks(&mut stats, piece(p), work(p), |first, st| {
         let mut sums = vec![[0.0f32; 1]; st.len()];
-        piece_sums(p, x, x, first, &mut sums, &|_, v, _| [v]);
+        piece_sums(p, x, x, first, &mut sums, &Value);
         let mean: Vec<f32> = sums.iter().map(|[s]| s / count).collect();
-        piece_sums(p, x, x, first, &mut sums, &|ch, v, _| {
-            let m = mean[ch - first];
-            [(v - m) * (v - m)]
-        });
+        let term = SquaredDeviation { mean: &mean, first };
+        piece_sums(p, x, x, first, &mut sums, &term);
         for ((s, &m), [sq]) in st.iter_mut().zip(&mean).zip(&sums) {
             *s = [m, *sq, 1.0 / (sq / count + p.eps).sqrt()];
         }
@@ -300,9 +186,7 @@ pub fn batch_norm_backward(
     let mut sums = vec![[0.0f32; 2]; c];
     let out = Rows(dx.as_mut_ptr());
     par::chunks(&mut sums, piece(p), work(p), |first, sums| {
-        piece_sums(p, dy, x, first, sums, &|ch, d, x| {
-            [d, d * (x - mean[ch]) * invstd[ch]]
-        });
+        piece_sums(p, dy, x, first, sums, &DyXhat { mean, invstd });
         let k: Vec<f32> = (first..first + sums.len())
             .map(|ch| gamma_beta[ch] * invstd[ch] / count)
             .collect();

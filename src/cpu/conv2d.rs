@@ -754,7 +754,7 @@ mod x86 {
 
 /// db (+)= dy summed over (N, H_out, W_out): the bias gradient of conv2d and conv_transpose2d.
 /// Each channel is one chain of adds in (b, oy, ox) order, several channels' chains advanced
-/// together (`batch_norm::channel_sums`).
+/// together (`channel_sums::channel_sums`).
 pub fn conv2d_bias_grad(p: &ConvParams, dy: &[f32], db: &mut [f32]) {
     let shape = super::batch_norm::BatchNormParams {
         n: p.n,
@@ -764,11 +764,11 @@ pub fn conv2d_bias_grad(p: &ConvParams, dy: &[f32], db: &mut [f32]) {
     };
     let c_out = p.c_out as usize;
     if p.flags & ACCUMULATE == 0 {
-        super::batch_norm::channel_sums(&shape, dy, dy, db, |_, v, _| v);
+        super::channel_sums::channel_sums(&shape, dy, db);
         return;
     }
     let mut sums = vec![0.0f32; c_out];
-    super::batch_norm::channel_sums(&shape, dy, dy, &mut sums, |_, v, _| v);
+    super::channel_sums::channel_sums(&shape, dy, &mut sums);
     for (o, s) in db[..c_out].iter_mut().zip(sums) {
         *o += s;
     }

@@ -7,6 +7,7 @@ pub mod adam;
 pub mod augment;
 pub mod batch_norm;
 pub mod batch_norm_act;
+mod channel_sums;
 pub mod columns;
 pub mod condition;
 pub mod conv2d;

@@ -243,21 +243,35 @@ mod x86 {
         }
     }
 
-    /// Which lanes of a 16-column block of an x row one kx reaches, and from where in a cols
-    /// row: lane l (x column cb·16 + l) takes the tap's output column ox = (cb·16 + l + pad -
-    /// kx) / s when that divides and lies in the map.
+    /// One tap's share of a 16-column block of an x row: the cols values at `off` from the
+    /// plane's first (masked by `load`), permuted by `idx` onto the lanes `hit` they land on.
+    #[derive(Clone, Copy)]
+    struct TapOp {
+        off: usize,
+        load: u16,
+        hit: u16,
+        idx: __m512i,
+    }
+
+    /// What every plane of a col2im does to each 16-column block of each x row: the (ky, kx)
+    /// that reach it, ky then kx ascending, as [`TapOp`]s. Lane l (x column cb·16 + l) takes
+    /// the tap's output column ox = (cb·16 + l + pad - kx) / s when that divides and lies in
+    /// the map. Found once a call (found per plane and row, the stride's divisions and the
+    /// offsets' products were most of col2im's time).
     pub(super) struct ColLanes {
         blocks: usize,
-        /// Per (kx, block): the lanes the tap reaches, its first ox, the lanes of cols to load
-        /// from there, and each lane's place among them.
-        at: Vec<(u16, usize, u16, [i32; 16])>,
+        ops: Vec<TapOp>,
+        /// Block (iy, cb)'s ops are `ops[at[iy·blocks + cb]..at[iy·blocks + cb + 1]]`.
+        at: Vec<usize>,
     }
 
     impl ColLanes {
         #[target_feature(enable = "avx512f")]
         pub(super) unsafe fn of(d: &Dims) -> Self {
-            let blocks = d.w.div_ceil(16);
-            let mut at = Vec::with_capacity(d.kw * blocks);
+            let (blocks, np) = (d.w.div_ceil(16), d.n * d.oh * d.ow);
+            // Per (kx, block): the lanes the tap reaches, its first ox, the lanes of cols to
+            // load from there, and each lane's place among them.
+            let mut lanes = Vec::with_capacity(d.kw * blocks);
             for kx in 0..d.kw {
                 for cb in 0..blocks {
                     let ox = |l: usize| {
@@ -275,10 +289,36 @@ mod x86 {
                         idx[l] = (o - first) as i32;
                         load |= 1 << (o - first);
                     }
-                    at.push((hit, first, load, idx));
+                    lanes.push((hit, first, load, idx));
                 }
             }
-            Self { blocks, at }
+            let (mut ops, mut at) = (Vec::new(), vec![0]);
+            for iy in 0..d.h {
+                // The (ky, oy) whose taps reach row iy.
+                let reach: Vec<(usize, usize)> = (0..d.kh)
+                    .filter_map(|ky| {
+                        let t = (iy + d.pad).checked_sub(ky)?;
+                        (t % d.s == 0 && t / d.s < d.oh).then_some((ky, t / d.s))
+                    })
+                    .collect();
+                for cb in 0..blocks {
+                    for &(ky, oy) in &reach {
+                        for kx in 0..d.kw {
+                            let (hit, first, load, idx) = lanes[kx * blocks + cb];
+                            if hit != 0 {
+                                ops.push(TapOp {
+                                    off: (ky * d.kw + kx) * np + oy * d.ow + first,
+                                    load,
+                                    hit,
+                                    idx: _mm512_loadu_si512(idx.as_ptr().cast()),
+                                });
+                            }
+                        }
+                    }
+                    at.push(ops.len());
+                }
+            }
+            Self { blocks, ops, at }
         }
     }
 
@@ -298,35 +338,20 @@ mod x86 {
         let (np, plane, taps) = (d.n * d.oh * d.ow, d.oh * d.ow, d.kh * d.kw);
         let (b, ci) = (i / d.c_in, i % d.c_in);
         assert!(x_p.len() >= d.h * d.w);
-        let in_row: Vec<u16> = (0..lanes.blocks)
-            .map(|cb| lane_mask(cb * 16, (0, d.w)))
-            .collect();
         let c = cols.as_ptr().add(ci * taps * np + b * plane);
         for iy in 0..d.h {
-            for (cb, &row_mask) in in_row.iter().enumerate() {
+            for cb in 0..lanes.blocks {
+                let j = iy * lanes.blocks + cb;
                 let mut acc = _mm512_setzero_ps();
-                for ky in 0..d.kh {
-                    let Some(t) = (iy + d.pad).checked_sub(ky) else {
-                        continue;
-                    };
-                    if t % d.s != 0 || t / d.s >= d.oh {
-                        continue;
-                    }
-                    let oy = t / d.s;
-                    for kx in 0..d.kw {
-                        let (hit, first, load, idx) = &lanes.at[kx * lanes.blocks + cb];
-                        if *hit == 0 {
-                            continue;
-                        }
-                        let r = c.add((ky * d.kw + kx) * np + oy * d.ow + first);
-                        let v = _mm512_maskz_loadu_ps(*load, r);
-                        let v = _mm512_permutexvar_ps(_mm512_loadu_si512(idx.as_ptr().cast()), v);
-                        acc = _mm512_mask_add_ps(acc, *hit, acc, v);
-                    }
+                for op in &lanes.ops[lanes.at[j]..lanes.at[j + 1]] {
+                    let v = _mm512_maskz_loadu_ps(op.load, c.add(op.off));
+                    let v = _mm512_permutexvar_ps(op.idx, v);
+                    acc = _mm512_mask_add_ps(acc, op.hit, acc, v);
                 }
                 if let Some(bv) = bias {
                     acc = _mm512_add_ps(acc, _mm512_set1_ps(bv));
                 }
+                let row_mask = lane_mask(cb * 16, (0, d.w));
                 _mm512_mask_storeu_ps(x_p.as_mut_ptr().add(iy * d.w + cb * 16), row_mask, acc);
             }
         }

@@ -11,7 +11,7 @@ pub(super) fn forward(g: &Taps, x: &[f32], w: &[f32], y_t: &mut [f32]) {
     let [tp, hp, wp] = g.padded();
     let plane = tp * hp * wp;
     par::scratch(&PADDED, g.n * g.c_in * plane, |x_pad| {
-        pad(g, x, x_pad);
+        pad(g, x, x_pad, false);
         let (k, c_out) = (g.rows(), g.c_out);
         let offsets = tap_offsets(g, plane);
         let pixels = pixel_offsets(g, plane);

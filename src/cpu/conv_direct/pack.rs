@@ -12,12 +12,14 @@ thread_local! {
     pub(super) static WORK: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
-/// x_pad (n, c_in, tp, hp, wp): x inside a border of zeros, a plane per task.
-pub(super) fn pad(g: &Taps, x: &[f32], x_pad: &mut [f32]) {
+/// x_pad (n, c_in, tp, hp, wp): x inside a border of zeros, a plane per task, on the pool
+/// when `spread` (the forward runs on a block of samples inside the conv step's parallel loop:
+/// there its x_pad is made on its own thread, where the panels are packed from it).
+pub(super) fn pad(g: &Taps, x: &[f32], x_pad: &mut [f32], spread: bool) {
     let [t, h, w] = g.thw;
     let [tp, hp, wp] = g.padded();
     let [pt, ph, pw] = g.pad;
-    let work = x_pad.len();
+    let work = if spread { x_pad.len() } else { 0 };
     par::chunks(x_pad, tp * hp * wp, work, |first, dst| {
         let src = &x[first / (tp * hp * wp) * t * h * w..][..t * h * w];
         dst.fill(0.0);

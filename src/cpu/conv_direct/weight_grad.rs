@@ -72,7 +72,7 @@ pub(super) fn weight_grad(g: &Taps, x: &[f32], y_t: &[f32], accumulate: bool, dw
     let [tp, hp, wp] = g.padded();
     let plane = tp * hp * wp;
     par::scratch(&PADDED, g.n * g.c_in * plane, |x_pad| {
-        pad(g, x, x_pad);
+        pad(g, x, x_pad, true);
         let rows = g.rows();
         let offsets = tap_offsets(g, plane);
         let pixels = pixel_offsets(g, plane);

@@ -528,12 +528,15 @@ impl ConvStep {
         }
     }
 
-    /// Samples per block: enough for MIN_BLOCK_COLUMNS columns of product, at least one
-    /// block per thread where the batch allows.
+    /// Samples per block: about MIN_BLOCK_COLUMNS columns of product, in a number of blocks
+    /// that the threads share evenly where the batch allows (blocks of 11 samples cut a batch
+    /// of 64 as 11 x 5 + 9, two threads getting 33 and 31 samples, and a batch of 32 as 11,
+    /// 11, 10: 22 and 10).
     fn per_block(&self) -> usize {
         let (n, p) = (self.conv.n(), self.conv.p());
-        let wide = MIN_BLOCK_COLUMNS.div_ceil(p.max(1));
-        wide.min(n.div_ceil(crate::cpu::par::threads())).max(1)
+        let threads = crate::cpu::par::threads();
+        let rounds = (n * p).div_ceil(threads * MIN_BLOCK_COLUMNS).max(1);
+        n.div_ceil(threads * rounds).max(1)
     }
 
     fn forward(&self, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {

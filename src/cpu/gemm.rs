@@ -123,6 +123,7 @@ pub fn avx512() -> bool {
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::{IN_PLACE_BELOW_COLUMNS, KC, MB, PANEL, SB};
+    use crate::cpu::par::{line_start, LINE_WORDS};
     use std::arch::x86_64::*;
 
     /// Lane masks of the panel's vectors for a panel `width` columns wide.
@@ -163,11 +164,12 @@ mod x86 {
         PANEL_BUF.with(|buf| {
             let mut buf = buf.borrow_mut();
             let copy = if in_place { 0 } else { m.div_ceil(MB) * MB * k };
-            let need = KC * PANEL + copy;
+            let need = KC * PANEL + copy + LINE_WORDS;
             if buf.len() < need {
                 buf.resize(need, 0.0);
             }
-            let p = buf.as_mut_ptr();
+            // The panel on a cache line (`par::scratch`).
+            let p = buf.as_mut_ptr().add(line_start(&buf));
             gemm_with(
                 m,
                 k,
@@ -298,10 +300,10 @@ mod x86 {
         debug_assert!((1..=2 * 16).contains(&n));
         PANEL_BUF.with(|buf| {
             let mut buf = buf.borrow_mut();
-            if buf.len() < KC * PANEL {
-                buf.resize(KC * PANEL, 0.0);
+            if buf.len() < KC * PANEL + LINE_WORDS {
+                buf.resize(KC * PANEL + LINE_WORDS, 0.0);
             }
-            let p = buf.as_mut_ptr();
+            let p = buf.as_mut_ptr().add(line_start(&buf));
             let mask = masks(n);
             let index = _mm512_mullo_epi32(
                 _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),

@@ -89,12 +89,17 @@ pub type Slot = std::thread::LocalKey<std::cell::RefCell<Vec<f32>>>;
 /// runs: work inside `f` runs on the pool, and a thread waiting for it may start other work
 /// that wants the same slot, which then finds it empty and makes its own buffer (a slot
 /// borrowed across the wait panicked instead: tests/eval.rs failed one run in three).
+///
+/// The slice starts on a 64-byte line: the GEMM's panels live here, and a vector load that
+/// straddles two lines costs two (the kernel ran 170-172 GFLOP/s on a panel 16 bytes off a line,
+/// 178-180 on a line, one thread).
 pub fn scratch<R>(slot: &'static Slot, len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     let mut buf = slot.with(|s| std::mem::take(&mut *s.borrow_mut()));
-    if buf.len() < len {
-        buf.resize(len, 0.0);
+    if buf.len() < len + LINE_WORDS {
+        buf.resize(len + LINE_WORDS, 0.0);
     }
-    let r = f(&mut buf[..len]);
+    let at = line_start(&buf);
+    let r = f(&mut buf[at..at + len]);
     slot.with(|s| {
         let mut s = s.borrow_mut();
         if s.len() < buf.len() {
@@ -102,4 +107,33 @@ pub fn scratch<R>(slot: &'static Slot, len: usize, f: impl FnOnce(&mut [f32]) ->
         }
     });
     r
+}
+
+/// f32 words in a 64-byte cache line.
+pub const LINE_WORDS: usize = 16;
+
+/// The first index of `buf` on a 64-byte line (`buf` must hold LINE_WORDS more than it is
+/// used for).
+pub fn line_start(buf: &[f32]) -> usize {
+    (LINE_WORDS - (buf.as_ptr() as usize / 4) % LINE_WORDS) % LINE_WORDS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    thread_local! {
+        static SLOT: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    /// Every scratch slice starts on a 64-byte line and has the length asked for, whether the
+    /// slot's buffer is fresh, reused or grown.
+    #[test]
+    fn scratch_starts_on_a_line() {
+        for len in [1, 17, 1000, 5, 70_000, 3] {
+            let (at, got) = scratch(&SLOT, len, |s| (s.as_ptr() as usize, s.len()));
+            assert_eq!(at % 64, 0, "len {len}");
+            assert_eq!(got, len);
+        }
+    }
 }

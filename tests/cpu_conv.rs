@@ -156,18 +156,26 @@ fn fused_weight_grad_steps_match_the_recorded_ops_bit_for_bit() {
 /// gradient runs in blocks, as without AVX-512).
 #[test]
 fn a_transposed_convs_backward_forms_two_steps_on_one_im2col() {
-    for d in [
+    for (d, bias) in [
         [48, 128, 7, 7, 64, 4, 4, 2, 1],
         [90, 6, 5, 5, 4, 3, 3, 2, 1],
         // Blocks of 32 samples: its weight-gradient step forms without AVX-512 too.
         [48, 8, 4, 4, 64, 4, 4, 2, 1],
-    ] {
+    ]
+    .into_iter()
+    // With a bias, its gradient is recorded between the two products (DCGAN's g.up2).
+    .flat_map(|d| [(d, false), (d, true)])
+    {
         let t = transposed_geometry(d);
         let mut prog = Program::new();
         let (x, w) = (prog.tensor("x", t.x_len()), prog.tensor("w", t.w_len()));
         let (dx, dw) = (prog.tensor("dx", t.x_len()), prog.tensor("dw", t.w_len()));
         let dy = prog.tensor("dy", t.y_len());
+        let db = prog.tensor("db", conv2d_geometry(d).c_out);
         conv::conv_transpose2d_weight_grad(&mut prog, t, x, dy, dw, 0, "up").unwrap();
+        if bias {
+            conv::conv_transpose2d_bias_grad(&mut prog, t, dy, db, 0, "up").unwrap();
+        }
         conv::conv_transpose2d_input_grad(&mut prog, t, dy, w, dx, "up").unwrap();
         let im2cols = prog.ops.iter().filter(|op| op.kernel.entry() == "im2col");
         assert_eq!(
@@ -180,11 +188,15 @@ fn a_transposed_convs_backward_forms_two_steps_on_one_im2col() {
             .enumerate()
             .map(|(i, v)| (*v, bits(&rand_vec(v.len, 60 + i as u64, -1.0, 1.0))))
             .collect();
-        let kinds = fused_matches_recorded(&prog, &inputs, &[dx, dw], "transposed backward");
+        let kinds = fused_matches_recorded(&prog, &inputs, &[dx, dw, db], "transposed backward");
         // The first two run their weight gradient straight from x (AVX-512, 2,048 columns and
         // more), the last in blocks.
         if wgpu_gan::cpu::gemm::avx512() || d[0] == 48 && d[2] == 4 {
-            assert_eq!(kinds, [StepKind::WeightGrad, StepKind::Forward], "{d:?}");
+            assert_eq!(
+                kinds,
+                [StepKind::WeightGrad, StepKind::Forward],
+                "{d:?} bias {bias}"
+            );
         } else {
             continue;
         }
@@ -198,7 +210,7 @@ fn a_transposed_convs_backward_forms_two_steps_on_one_im2col() {
             let cut = cut.unwrap_or(end);
             cpu.run_range(&prog, 0..cut);
             cpu.run_range(&prog, cut..end);
-            [cpu.read(dx), cpu.read(dw)]
+            [cpu.read(dx), cpu.read(dw), cpu.read(db)]
         };
         let second = CpuProgram::new(&prog).conv_steps()[1].first;
         let cut = run(CpuProgram::new(&prog), Some(second + 1));

@@ -215,9 +215,28 @@ fn shared(ops: &[OpCall], first: &ConvStep) -> Vec<ConvStep> {
                 && overlaps(&[(v.offset, v.offset + v.len)], &x)
         })
     };
+    let cols = view(&ops[first.first], 1);
+    let reads_cols = |op: &OpCall| {
+        op.bindings.iter().any(|&(v, access)| {
+            access == Access::Read
+                && v.buf == cols.buf
+                && overlaps(&[(v.offset, v.offset + v.len)], &cols)
+        })
+    };
     let mut followers = Vec::new();
     let mut j = first.first + first.len;
-    while let Some((forward, scratch)) = forward_after(ops, &ops[first.first], j, j) {
+    loop {
+        // A bias gradient between the products (a conv_transpose2d with bias: it reads dy, not
+        // cols) runs as its own op.
+        while ops
+            .get(j)
+            .is_some_and(|op| op.kernel == Kernel::Conv2dBiasGrad && !reads_cols(op))
+        {
+            j += 1;
+        }
+        let Some((forward, scratch)) = forward_after(ops, &ops[first.first], j, j) else {
+            break;
+        };
         let (cols, y_t) = (scratch[0], scratch[1]);
         let clean = ops[first.first + 1..j + 2].iter().all(|op| !writes_x(op));
         if forward.x != x || !clean || !dead_after(ops, &forward, y_t) {

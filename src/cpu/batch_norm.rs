@@ -29,8 +29,8 @@ unsafe impl Sync for Rows {}
 
 impl Rows {
     /// `out[i] = f(coef(ch), x[i], w[i])` for every value of channels `first..first + count`,
-    /// the samples outermost (`map`'s values, per channel; a channel's coefficients are taken
-    /// once a row, so the row's loop has them in registers).
+    /// the samples outermost (a channel's coefficients are taken once a row, so the row's loop
+    /// has them in registers).
     ///
     /// # Safety
     /// The pointer must hold the tensor `p` describes, and no other thread may touch these
@@ -67,36 +67,6 @@ impl Rows {
             }
         }
     }
-}
-
-/// `y = f(ch, x, w)` for every value of `y`, with `x` and `w` read at the same index, in blocks
-/// of whole rows on every core: (b, ch) rows of HW values, or with HW = 1 a sample's C values
-/// (one call per value either way, so the split does not matter).
-fn map(
-    p: &BatchNormParams,
-    x: &[f32],
-    w: &[f32],
-    y: &mut [f32],
-    f: impl Fn(usize, f32, f32) -> f32 + Sync + Send,
-) {
-    let (c, hw) = (p.c as usize, p.hw.max(1) as usize);
-    let len = p.n as usize * c * p.hw as usize;
-    let row = if hw == 1 { c } else { hw };
-    let rows_per_block = (par::BLOCK / row).max(1);
-    par::chunks(&mut y[..len], rows_per_block * row, len, |first, block| {
-        for (j, y_row) in (first / row..).zip(block.chunks_exact_mut(row)) {
-            let (xr, wr) = (&x[j * row..(j + 1) * row], &w[j * row..(j + 1) * row]);
-            let values = y_row.iter_mut().zip(xr).zip(wr);
-            if hw == 1 {
-                values
-                    .enumerate()
-                    .for_each(|(ch, ((y, &a), &b))| *y = f(ch, a, b));
-            } else {
-                let ch = j % c;
-                values.for_each(|((y, &a), &b)| *y = f(ch, a, b));
-            }
-        }
-    });
 }
 
 pub fn batch_norm_forward_train(
@@ -161,10 +131,24 @@ pub fn batch_norm_forward_eval(
 ) {
     let c = p.c as usize;
     let (mean, var) = running.split_at(c);
-    let invstd: Vec<f32> = var[..c].iter().map(|v| 1.0 / (v + p.eps).sqrt()).collect();
     let (gamma, beta) = gamma_beta.split_at(c);
-    map(p, x, x, y, |ch, x, _| {
-        (x - mean[ch]) * invstd[ch] * gamma[ch] + beta[ch]
+    assert!(x.len() >= work(p) && y.len() >= work(p));
+    let mut invstd = vec![0.0f32; c];
+    let out = Rows(y.as_mut_ptr());
+    par::chunks(&mut invstd, piece(p), work(p), |first, inv| {
+        for (j, s) in inv.iter_mut().enumerate() {
+            *s = 1.0 / (var[first + j] + p.eps).sqrt();
+        }
+        // SAFETY: y holds the tensor (asserted), and this piece writes only its channels.
+        unsafe {
+            out.map(
+                p,
+                (first, inv.len()),
+                (x, x),
+                |ch| (mean[ch], inv[ch - first], gamma[ch], beta[ch]),
+                |(m, invstd, gamma, beta), x, _| (x - m) * invstd * gamma + beta,
+            )
+        };
     });
 }
 

@@ -207,20 +207,11 @@ pub fn plan(program: &Program) -> Vec<ConvStep> {
 /// nothing reads cols (nor a product's y_t after its own step) and no op among them writes the
 /// im2col's x, so that each step can make its own cols (or need none); else none.
 fn shared(ops: &[OpCall], first: &ConvStep) -> Vec<ConvStep> {
-    let x = first.x;
-    let writes_x = |op: &OpCall| {
-        op.bindings.iter().any(|&(v, access)| {
-            access == Access::Write
-                && v.buf == x.buf
-                && overlaps(&[(v.offset, v.offset + v.len)], &x)
-        })
-    };
-    let cols = view(&ops[first.first], 1);
-    let reads_cols = |op: &OpCall| {
-        op.bindings.iter().any(|&(v, access)| {
-            access == Access::Read
-                && v.buf == cols.buf
-                && overlaps(&[(v.offset, v.offset + v.len)], &cols)
+    let (x, cols) = (first.x, view(&ops[first.first], 1));
+    // Whether `op` binds a view overlapping `u` with `access`.
+    let binds = |op: &OpCall, u: View, access: Access| {
+        op.bindings.iter().any(|&(v, a)| {
+            a == access && v.buf == u.buf && overlaps(&[(v.offset, v.offset + v.len)], &u)
         })
     };
     let mut followers = Vec::new();
@@ -230,15 +221,18 @@ fn shared(ops: &[OpCall], first: &ConvStep) -> Vec<ConvStep> {
         // cols) runs as its own op.
         while ops
             .get(j)
-            .is_some_and(|op| op.kernel == Kernel::Conv2dBiasGrad && !reads_cols(op))
+            .is_some_and(|op| op.kernel == Kernel::Conv2dBiasGrad && !binds(op, cols, Access::Read))
         {
             j += 1;
         }
         let Some((forward, scratch)) = forward_after(ops, &ops[first.first], j, j) else {
             break;
         };
-        let (cols, y_t) = (scratch[0], scratch[1]);
-        let clean = ops[first.first + 1..j + 2].iter().all(|op| !writes_x(op));
+        // Its cols are the im2col's (`forward_after` checked); its y_t its own scratch.
+        let y_t = scratch[1];
+        let clean = ops[first.first + 1..j + 2]
+            .iter()
+            .all(|op| !binds(op, x, Access::Write));
         if forward.x != x || !clean || !dead_after(ops, &forward, y_t) {
             break;
         }

@@ -123,8 +123,9 @@ impl Span {
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn pack(&self, x_pad: &[f32], tap: u32, a: *mut f32) {
         let src = x_pad.as_ptr().add(tap as usize);
-        if let Some(&(_, _, first)) = self.runs.first().filter(|_| !self.index.is_empty()) {
-            let base = src.add(first);
+        if !self.index.is_empty() {
+            // The offsets count from the first column's pixel.
+            let base = src.add(self.runs[0].2);
             for (v, &(index, mask)) in self.index.iter().enumerate() {
                 let g =
                     _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), mask, index, base.cast());
